@@ -1,0 +1,126 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ChatAppSpec describes one Tencent Cloud Chat application whose callbacks
+// this cluster accepts. Its rooms are mirrored into the ChatApp's namespace.
+type ChatAppSpec struct {
+	// sdkAppID is the application's SDKAppID, as sent in the SdkAppid query
+	// parameter of every callback. When several ChatApps claim one sdkAppID,
+	// the oldest holds it and the others are Stalled.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="sdkAppID is immutable"
+	SDKAppID int64 `json:"sdkAppID"`
+
+	// callbackAuth, when set, makes every callback carry a valid Sign made
+	// with the application's callback token. Without it callbacks are not
+	// authenticated.
+	// +optional
+	CallbackAuth *CallbackAuth `json:"callbackAuth,omitempty"`
+
+	// autoCreateRooms lets a callback for a room that has no Room yet create
+	// one. When false, such callbacks are answered OK and ignored, so only
+	// Rooms declared by users are mirrored.
+	// +optional
+	// +kubebuilder:default=true
+	AutoCreateRooms *bool `json:"autoCreateRooms,omitempty"`
+}
+
+// CallbackAuth configures the callback token authentication (Sign and
+// RequestTime query parameters).
+type CallbackAuth struct {
+	// tokenSecretRef names the Secret, in the ChatApp's namespace, and the key
+	// in it that holds the callback token configured in Tencent's console.
+	// +required
+	TokenSecretRef SecretKeyReference `json:"tokenSecretRef"`
+
+	// maxClockSkew is how far RequestTime may be from the receiver's clock, in
+	// either direction, before a callback is rejected as a possible replay.
+	// +optional
+	// +kubebuilder:default="1m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('1h')",message="maxClockSkew must be more than 0s and at most 1h"
+	MaxClockSkew *metav1.Duration `json:"maxClockSkew,omitempty"`
+}
+
+// SecretKeyReference names one key of a Secret in the referrer's namespace.
+type SecretKeyReference struct {
+	// name is the name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// key is the key in the Secret's data.
+	// +optional
+	// +kubebuilder:default=token
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key,omitempty"`
+}
+
+// ChatAppStatus is the observed state of a ChatApp.
+type ChatAppStatus struct {
+	// observedGeneration is the metadata.generation the ChatApp controller
+	// last reconciled. It is -1 until the controller has looked at it.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions describe the ChatApp's state: Ready is True when its
+	// callbacks are accepted (token Secret readable, sdkAppID held by this
+	// ChatApp); Stalled is True when that needs a human.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ChatApp is one Tencent Cloud Chat application whose room callbacks this
+// cluster accepts.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:path=chatapps,shortName=chat,categories=roomsync
+// +kubebuilder:selectablefield:JSONPath=`.spec.sdkAppID`
+// +kubebuilder:printcolumn:name="SDKAppID",type=integer,JSONPath=`.spec.sdkAppID`
+// +kubebuilder:printcolumn:name="Token Secret",type=string,JSONPath=`.spec.callbackAuth.tokenSecretRef.name`
+// +kubebuilder:printcolumn:name="Auto Create",type=boolean,JSONPath=`.spec.autoCreateRooms`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ChatApp struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec describes the application.
+	// +required
+	Spec ChatAppSpec `json:"spec"`
+
+	// status is the observed state of the ChatApp.
+	// +optional
+	// +kubebuilder:default={"observedGeneration":-1}
+	Status ChatAppStatus `json:"status,omitempty"`
+}
+
+// ChatAppList is a list of ChatApps.
+//
+// +kubebuilder:object:root=true
+type ChatAppList struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// items are the ChatApps.
+	Items []ChatApp `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ChatApp{}, &ChatAppList{})
+}

@@ -1,0 +1,49 @@
+package v1alpha1
+
+// Condition types, as kstatus and Flux read them.
+const (
+	// ReadyCondition is True when the object is doing its job.
+	ReadyCondition = "Ready"
+	// ReconcilingCondition is True while the controller is working towards
+	// the desired state.
+	ReconcilingCondition = "Reconciling"
+	// StalledCondition is True when the object cannot make progress without
+	// a human.
+	StalledCondition = "Stalled"
+)
+
+// Condition reasons of a Room.
+const (
+	// RoomInfoReceivedReason: a room-info callback has been applied.
+	RoomInfoReceivedReason = "RoomInfoReceived"
+	// AwaitingRoomInfoReason: no room-info callback has been applied yet.
+	// This waits on Tencent, not on the operator, so it is not Reconciling.
+	AwaitingRoomInfoReason = "AwaitingRoomInfo"
+	// DuplicateRoomIDReason: an older Room in the namespace has the same
+	// sdkAppID and roomID and receives the room's callbacks instead.
+	DuplicateRoomIDReason = "DuplicateRoomID"
+)
+
+// Condition reasons of a ChatApp.
+const (
+	// AcceptingCallbacksReason: callbacks for the sdkAppID are accepted.
+	AcceptingCallbacksReason = "AcceptingCallbacks"
+	// TokenSecretNotFoundReason: the callback token Secret does not exist.
+	TokenSecretNotFoundReason = "TokenSecretNotFound"
+	// TokenKeyNotFoundReason: the token Secret lacks the key, or it is empty.
+	TokenKeyNotFoundReason = "TokenKeyNotFound"
+	// SDKAppIDConflictReason: an older ChatApp holds the same sdkAppID.
+	SDKAppIDConflictReason = "SDKAppIDConflict"
+)
+
+// Labels and well-known values.
+const (
+	// SDKAppIDLabel carries the sdkAppID on Rooms that a callback created.
+	SDKAppIDLabel = "chat.roomsync.io/sdk-app-id"
+	// CreatedByLabel marks Rooms that the operator created, as opposed to
+	// Rooms declared by users.
+	CreatedByLabel = "chat.roomsync.io/created-by"
+	// CreatedByCallback is the CreatedByLabel value of Rooms created by the
+	// callback receiver.
+	CreatedByCallback = "callback"
+)

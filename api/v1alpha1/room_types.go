@@ -1,0 +1,187 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// RoomSpec identifies the Tencent room that a Room mirrors.
+type RoomSpec struct {
+	// sdkAppID is the SDKAppID of the Tencent Cloud Chat application that owns
+	// the room. A ChatApp with the same sdkAppID in the Room's namespace
+	// delivers the room's callbacks.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="sdkAppID is immutable"
+	SDKAppID int64 `json:"sdkAppID"`
+
+	// roomID is Tencent's RoomId: any UTF-8 text of at most 48 bytes. It need
+	// not be a valid Kubernetes name; callbacks find a Room by this field.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=48
+	// +kubebuilder:validation:XValidation:rule="size(bytes(self)) <= 48",message="roomID must be at most 48 bytes of UTF-8"
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="roomID is immutable"
+	RoomID string `json:"roomID"`
+}
+
+// CloudRecording says whether cloud recording is enabled for a room.
+// +kubebuilder:validation:Enum=Enabled;Disabled
+type CloudRecording string
+
+const (
+	// CloudRecordingEnabled means IsCloudRecordingDisabled is false.
+	CloudRecordingEnabled CloudRecording = "Enabled"
+	// CloudRecordingDisabled means IsCloudRecordingDisabled is true.
+	CloudRecordingDisabled CloudRecording = "Disabled"
+)
+
+// RoomStatus is the room as Tencent last described it, plus the conditions
+// the Room controller derives from it.
+//
+// Two writers share this status, each with its own server-side apply field
+// manager: the callback receiver owns the room-info and last* fields; the
+// Room controller owns observedGeneration and conditions.
+type RoomStatus struct {
+	// observedGeneration is the metadata.generation the Room controller last
+	// reconciled. It is -1 until the controller has looked at the Room.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions describe the Room's state: Ready is True once room info has
+	// been received from a callback; Stalled is True when the Room cannot be
+	// updated without a human (for example a duplicate roomID).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// roomName is the room's RoomName.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	RoomName string `json:"roomName,omitempty"`
+
+	// ownerAccount is the room owner's account (Owner_Account).
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	OwnerAccount string `json:"ownerAccount,omitempty"`
+
+	// takeSeatMode is how members take seats: FreeToTake, ApplyToTake or
+	// None, or whatever Tencent sent.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	TakeSeatMode string `json:"takeSeatMode,omitempty"`
+
+	// maxMemberCount is the room's member limit (MaxMemberCount).
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MaxMemberCount int64 `json:"maxMemberCount,omitempty"`
+
+	// videoDisabled mirrors IsVideoDisabled.
+	// +optional
+	VideoDisabled *bool `json:"videoDisabled,omitempty"`
+
+	// audioDisabled mirrors IsAudioDisabled.
+	// +optional
+	AudioDisabled *bool `json:"audioDisabled,omitempty"`
+
+	// messageDisabled mirrors IsMessageDisabled.
+	// +optional
+	MessageDisabled *bool `json:"messageDisabled,omitempty"`
+
+	// screenSharingDisabled mirrors IsScreenSharingDisabled.
+	// +optional
+	ScreenSharingDisabled *bool `json:"screenSharingDisabled,omitempty"`
+
+	// cloudRecordingDisabled mirrors IsCloudRecordingDisabled.
+	// +optional
+	CloudRecordingDisabled *bool `json:"cloudRecordingDisabled,omitempty"`
+
+	// cloudRecording is Enabled when cloudRecordingDisabled is false and
+	// Disabled when it is true: the same fact, readable in a column.
+	// +optional
+	CloudRecording CloudRecording `json:"cloudRecording,omitempty"`
+
+	// customInfo is the room's CustomInfo, as sent.
+	// +optional
+	// +kubebuilder:validation:MaxLength=8192
+	CustomInfo string `json:"customInfo,omitempty"`
+
+	// lastEventTime is the EventTime (Unix milliseconds) of the newest
+	// room-info event applied. Older events are not applied; an event with
+	// the same EventTime is applied again.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	LastEventTime int64 `json:"lastEventTime,omitempty"`
+
+	// lastOperator is the Operator_Account of the newest event applied.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	LastOperator string `json:"lastOperator,omitempty"`
+
+	// lastCallbackCommand is the CallbackCommand of the newest event applied.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	LastCallbackCommand string `json:"lastCallbackCommand,omitempty"`
+
+	// lastClientIP is the ClientIP query parameter of the newest event applied.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	LastClientIP string `json:"lastClientIP,omitempty"`
+
+	// lastOptPlatform is the OptPlatform query parameter of the newest event
+	// applied (RESTAPI, Web, Android, iOS, ...), stored as sent.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	LastOptPlatform string `json:"lastOptPlatform,omitempty"`
+}
+
+// Room mirrors one Tencent Cloud Chat room. Callbacks keep its status up to
+// date; controllers act on it.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:path=rooms,shortName=rm,categories=roomsync
+// +kubebuilder:selectablefield:JSONPath=`.spec.roomID`
+// +kubebuilder:selectablefield:JSONPath=`.spec.sdkAppID`
+// +kubebuilder:printcolumn:name="Room ID",type=string,JSONPath=`.spec.roomID`
+// +kubebuilder:printcolumn:name="Owner",type=string,JSONPath=`.status.ownerAccount`
+// +kubebuilder:printcolumn:name="Max Members",type=integer,JSONPath=`.status.maxMemberCount`
+// +kubebuilder:printcolumn:name="Recording",type=string,JSONPath=`.status.cloudRecording`
+// +kubebuilder:printcolumn:name="SDKAppID",type=integer,JSONPath=`.spec.sdkAppID`,priority=1
+// +kubebuilder:printcolumn:name="Room Name",type=string,JSONPath=`.status.roomName`,priority=1
+// +kubebuilder:printcolumn:name="Last Event",type=string,JSONPath=`.status.lastCallbackCommand`,priority=1
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Room struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec identifies the Tencent room.
+	// +required
+	Spec RoomSpec `json:"spec"`
+
+	// status is the room as last reported by Tencent's callbacks.
+	// +optional
+	// +kubebuilder:default={"observedGeneration":-1}
+	Status RoomStatus `json:"status,omitempty"`
+}
+
+// RoomList is a list of Rooms.
+//
+// +kubebuilder:object:root=true
+type RoomList struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// items are the Rooms.
+	Items []Room `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Room{}, &RoomList{})
+}
