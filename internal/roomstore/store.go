@@ -1,0 +1,271 @@
+// Package roomstore is where a callback becomes a Room: it finds the Room
+// that mirrors a Tencent room (or creates it), decides whether the event is
+// newer than what the Room holds, and writes the room info into the Room's
+// status.
+//
+// Writes are server-side applies of the status subresource, made with the
+// receiver's own field manager and the resourceVersion that was read, so an
+// event is only ever applied on top of the state it was compared with:
+// concurrent callbacks, on this replica or another, never let an older event
+// overwrite a newer one. Within one process, callbacks for one room take
+// turns, so they do not spend their time budget on conflicts.
+package roomstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	chatac "github.com/roomsync/roomsync/api/v1alpha1/applyconfiguration/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/lookup"
+	"github.com/roomsync/roomsync/internal/tencent"
+)
+
+// FieldManager is the server-side apply field manager of the receiver's
+// writes. It owns the room-info and last* fields of a Room's status.
+const FieldManager = "roomsync-callback-receiver"
+
+// maxAttempts bounds the find-compare-write loop; the caller's deadline
+// usually ends it first.
+const maxAttempts = 8
+
+// Outcome says what happened to an event.
+type Outcome string
+
+const (
+	// Applied: the event was written into the Room's status.
+	Applied Outcome = "applied"
+	// Stale: the Room already holds a newer event; nothing was written.
+	Stale Outcome = "stale"
+	// UnknownRoom: no Room mirrors the room and the ChatApp does not allow
+	// creating one; nothing was written.
+	UnknownRoom Outcome = "unknown_room"
+)
+
+// ErrNameTaken is returned when the Room a callback would create has the
+// name of an existing Room that mirrors another room.
+var ErrNameTaken = errors.New("room name taken")
+
+// RoomInfoEvent is a room-info callback (create or update) that the receiver
+// accepted.
+type RoomInfoEvent struct {
+	// RoomID is Tencent's RoomId, already validated.
+	RoomID string
+	// EventTime is the event's time in Unix milliseconds.
+	EventTime int64
+	// Command is the CallbackCommand.
+	Command string
+	// Operator is the Operator_Account, if any.
+	Operator string
+	// ClientIP and OptPlatform are the query parameters of the callback.
+	ClientIP    string
+	OptPlatform string
+	// Info is the RoomInfo object; nil fields were not sent and keep their
+	// previous value.
+	Info tencent.RoomInfo
+}
+
+// The receiver creates Rooms and writes their room info.
+// +kubebuilder:rbac:groups=chat.roomsync.io,resources=rooms,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=chat.roomsync.io,resources=rooms/status,verbs=patch
+
+// Store writes callbacks into Rooms.
+type Store struct {
+	// client reads from the informer cache and writes to the API server.
+	client client.Client
+	// apiReader reads from the API server directly; used after a write was
+	// refused, when the cache may be behind.
+	apiReader client.Reader
+	locks     keyedMutex
+}
+
+// New returns a Store. c should read from the manager's cache (with the
+// lookup indexes registered); apiReader should read from the API server.
+func New(c client.Client, apiReader client.Reader) *Store {
+	return &Store{client: c, apiReader: apiReader}
+}
+
+// ApplyRoomInfo mirrors a room-info event into the Room for ev.RoomID in
+// app's namespace, creating the Room when there is none and app allows it.
+// It returns only after the write has been accepted by the API server (or
+// was not needed), so Applied means stored. Errors are the API server's, or
+// ctx's when its deadline passed first; ErrNameTaken when the Room cannot be
+// created.
+func (s *Store) ApplyRoomInfo(ctx context.Context, app *chatv1alpha1.ChatApp, ev RoomInfoEvent) (Outcome, error) {
+	unlock, err := s.locks.lock(ctx, app.Namespace+"/"+strconv.FormatInt(app.Spec.SDKAppID, 10)+"/"+ev.RoomID)
+	if err != nil {
+		return "", fmt.Errorf("waiting for earlier callbacks of room %q: %w", ev.RoomID, err)
+	}
+	defer unlock()
+
+	backoff := wait.Backoff{Duration: 20 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: maxAttempts, Cap: 500 * time.Millisecond}
+	var reader client.Reader = s.client
+	for attempt := 1; ; attempt++ {
+		outcome, err := s.applyOnce(ctx, reader, app, ev)
+		if err == nil || !retriable(err) || attempt == maxAttempts || ctx.Err() != nil {
+			return outcome, err
+		}
+		// The cache may be behind what made the write fail: read the truth.
+		reader = s.apiReader
+		if !apierrors.IsConflict(err) {
+			select {
+			case <-time.After(backoff.Step()):
+			case <-ctx.Done():
+				return "", fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
+			}
+		}
+	}
+}
+
+// applyOnce finds or creates the Room, compares EventTimes and writes.
+func (s *Store) applyOnce(ctx context.Context, reader client.Reader, app *chatv1alpha1.ChatApp, ev RoomInfoEvent) (Outcome, error) {
+	rooms, err := lookup.Rooms(ctx, reader, app.Namespace, app.Spec.SDKAppID, ev.RoomID)
+	if err != nil {
+		return "", err
+	}
+	var room *chatv1alpha1.Room
+	switch {
+	case len(rooms) > 0:
+		room = rooms[0]
+	case app.Spec.AutoCreateRooms != nil && !*app.Spec.AutoCreateRooms:
+		return UnknownRoom, nil
+	default:
+		if room, err = s.create(ctx, app, ev.RoomID); err != nil {
+			return "", err
+		}
+	}
+
+	if room.Status.LastEventTime > ev.EventTime {
+		return Stale, nil
+	}
+	if err := s.client.Status().Apply(ctx, roomInfoApplyConfiguration(room, ev), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return "", fmt.Errorf("writing room info into Room %s/%s: %w", room.Namespace, room.Name, err)
+	}
+	return Applied, nil
+}
+
+// create creates the Room for roomID under its derived name. When a Room of
+// that name already exists (another replica created it a moment ago, and the
+// cache has not seen it yet) that Room is used if it mirrors the same room.
+func (s *Store) create(ctx context.Context, app *chatv1alpha1.ChatApp, roomID string) (*chatv1alpha1.Room, error) {
+	room := &chatv1alpha1.Room{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      NameFor(roomID),
+			Namespace: app.Namespace,
+			Labels: map[string]string{
+				chatv1alpha1.SDKAppIDLabel:  strconv.FormatInt(app.Spec.SDKAppID, 10),
+				chatv1alpha1.CreatedByLabel: chatv1alpha1.CreatedByCallback,
+			},
+		},
+		Spec: chatv1alpha1.RoomSpec{SDKAppID: app.Spec.SDKAppID, RoomID: roomID},
+	}
+	err := s.client.Create(ctx, room, client.FieldOwner(FieldManager))
+	if err == nil {
+		return room, nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("creating Room %s/%s: %w", room.Namespace, room.Name, err)
+	}
+	existing := &chatv1alpha1.Room{}
+	if err := s.apiReader.Get(ctx, client.ObjectKeyFromObject(room), existing); err != nil {
+		return nil, fmt.Errorf("reading Room %s/%s: %w", room.Namespace, room.Name, err)
+	}
+	if existing.Spec.SDKAppID != app.Spec.SDKAppID || existing.Spec.RoomID != roomID {
+		return nil, fmt.Errorf("%w: Room %s/%s for room %q mirrors room %q of sdkAppID %d",
+			ErrNameTaken, room.Namespace, room.Name, roomID, existing.Spec.RoomID, existing.Spec.SDKAppID)
+	}
+	return existing, nil
+}
+
+// roomInfoApplyConfiguration is the receiver's whole part of room's status
+// after ev: what room holds, overlaid with what ev carries. Fields the
+// receiver leaves out of an apply are removed, so unchanged values must be
+// sent again.
+func roomInfoApplyConfiguration(room *chatv1alpha1.Room, ev RoomInfoEvent) *chatac.RoomApplyConfiguration {
+	cur, info := room.Status, ev.Info
+	st := chatac.RoomStatus().
+		WithLastEventTime(ev.EventTime).
+		WithLastCallbackCommand(ev.Command)
+
+	setString(overlay(cur.RoomName, info.RoomName), st.WithRoomName)
+	setString(overlay(cur.OwnerAccount, info.OwnerAccount), st.WithOwnerAccount)
+	setString(overlay(cur.TakeSeatMode, info.TakeSeatMode), st.WithTakeSeatMode)
+	setString(overlay(cur.CustomInfo, info.CustomInfo), st.WithCustomInfo)
+	setString(ev.Operator, st.WithLastOperator)
+	setString(ev.ClientIP, st.WithLastClientIP)
+	setString(ev.OptPlatform, st.WithLastOptPlatform)
+	if n := cur.MaxMemberCount; info.MaxMemberCount != nil || n != 0 {
+		if info.MaxMemberCount != nil {
+			n = int64(*info.MaxMemberCount)
+		}
+		st.WithMaxMemberCount(n)
+	}
+	setBool(overlayBool(cur.VideoDisabled, info.IsVideoDisabled), st.WithVideoDisabled)
+	setBool(overlayBool(cur.AudioDisabled, info.IsAudioDisabled), st.WithAudioDisabled)
+	setBool(overlayBool(cur.MessageDisabled, info.IsMessageDisabled), st.WithMessageDisabled)
+	setBool(overlayBool(cur.ScreenSharingDisabled, info.IsScreenSharingDisabled), st.WithScreenSharingDisabled)
+	if disabled := overlayBool(cur.CloudRecordingDisabled, info.IsCloudRecordingDisabled); disabled != nil {
+		st.WithCloudRecordingDisabled(*disabled)
+		st.WithCloudRecording(chatv1alpha1.CloudRecordingEnabled)
+		if *disabled {
+			st.WithCloudRecording(chatv1alpha1.CloudRecordingDisabled)
+		}
+	}
+
+	return chatac.Room(room.Name, room.Namespace).
+		WithResourceVersion(room.ResourceVersion).
+		WithStatus(st)
+}
+
+func overlay(cur string, sent *tencent.String) string {
+	if sent != nil {
+		return string(*sent)
+	}
+	return cur
+}
+
+func overlayBool(cur *bool, sent *tencent.Bool) *bool {
+	if sent != nil {
+		b := bool(*sent)
+		return &b
+	}
+	return cur
+}
+
+func setString[T any](v string, with func(string) T) {
+	if v != "" {
+		with(v)
+	}
+}
+
+func setBool[T any](v *bool, with func(bool) T) {
+	if v != nil {
+		with(*v)
+	}
+}
+
+// retriable reports whether another attempt may succeed: the Room changed
+// or went away under us, or the API server could not take the request now.
+func retriable(err error) bool {
+	switch {
+	case errors.Is(err, ErrNameTaken),
+		apierrors.IsInvalid(err),
+		apierrors.IsBadRequest(err),
+		apierrors.IsForbidden(err),
+		apierrors.IsUnauthorized(err),
+		apierrors.IsMethodNotSupported(err),
+		apierrors.IsNotAcceptable(err),
+		apierrors.IsUnsupportedMediaType(err),
+		apierrors.IsRequestEntityTooLargeError(err):
+		return false
+	}
+	return true
+}

@@ -1,0 +1,432 @@
+package webhookserver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/lookup"
+	"github.com/roomsync/roomsync/internal/roomstore"
+	"github.com/roomsync/roomsync/internal/tencent"
+	"github.com/roomsync/roomsync/internal/testenv"
+	"github.com/roomsync/roomsync/webhookserver"
+)
+
+var (
+	env *testenv.Env
+	// replicas are the callback URLs of two receivers, each with its own
+	// manager and cache, as two operator replicas would be.
+	replicas []string
+	nextApp  atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testenv.Run(m, &env, func(ctx context.Context) error {
+		for range 2 {
+			u, err := startReceiver(ctx)
+			if err != nil {
+				return err
+			}
+			replicas = append(replicas, u)
+		}
+		return nil
+	}))
+}
+
+// startReceiver runs a manager with the callback receiver, as main.go wires
+// it, and returns the receiver's callback URL.
+func startReceiver(ctx context.Context) (string, error) {
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:  testenv.Scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+	})
+	if err != nil {
+		return "", err
+	}
+	if err := lookup.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		return "", err
+	}
+	srv := &webhookserver.Server{
+		Addr: "127.0.0.1:0",
+		Handler: &webhookserver.Handler{
+			Apps:    webhookserver.KubeApps{Client: mgr.GetClient()},
+			Rooms:   roomstore.New(mgr.GetClient(), mgr.GetAPIReader()),
+			Timeout: 5 * time.Second, // generous: the test machine may be busy
+			Now:     time.Now,
+			Log:     ctrl.Log,
+		},
+		WaitForCacheSync: mgr.GetCache().WaitForCacheSync,
+	}
+	if err := mgr.Add(srv); err != nil {
+		return "", err
+	}
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			panic(err)
+		}
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.ListenAddr() == nil || srv.ReadyCheck(nil) != nil {
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("receiver did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return "http://" + srv.ListenAddr().String() + webhookserver.Path, nil
+}
+
+// newApp creates a namespace and a ChatApp with a fresh sdkAppID in it.
+func newApp(t *testing.T, mutate func(*chatv1alpha1.ChatApp)) *chatv1alpha1.ChatApp {
+	t.Helper()
+	id := 1400100000 + nextApp.Add(1)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "app-" + strconv.FormatInt(id, 10)}}
+	if err := env.Client.Create(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	app := &chatv1alpha1.ChatApp{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "app"},
+		Spec:       chatv1alpha1.ChatAppSpec{SDKAppID: id},
+	}
+	if mutate != nil {
+		mutate(app)
+	}
+	if err := env.Client.Create(context.Background(), app); err != nil {
+		t.Fatal(err)
+	}
+	// Let both receivers' caches see the ChatApp before sending to it.
+	for _, u := range replicas {
+		waitFor(t, "receiver knows the ChatApp", func() bool {
+			status, _ := send(t, u, app.Spec.SDKAppID, "", roomInfo("probe-unused", 0))
+			return status != http.StatusNotFound
+		})
+	}
+	return app
+}
+
+// roomInfo builds an update callback body. EventTime 0 means absent.
+func roomInfo(roomID string, eventTime int64, fields ...any) map[string]any {
+	info := map[string]any{"RoomId": roomID}
+	for i := 0; i+1 < len(fields); i += 2 {
+		info[fields[i].(string)] = fields[i+1]
+	}
+	body := map[string]any{"CallbackCommand": tencent.CommandAfterUpdateRoomInfo, "Operator_Account": "bob", "RoomInfo": info}
+	if eventTime != 0 {
+		body["EventTime"] = eventTime
+	}
+	return body
+}
+
+// send posts a callback as Tencent would, signed when token is set.
+func send(t *testing.T, callbackURL string, sdkAppID int64, token string, body map[string]any) (int, map[string]any) {
+	t.Helper()
+	data, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{}
+	q.Set("SdkAppid", strconv.FormatInt(sdkAppID, 10))
+	q.Set("CallbackCommand", fmt.Sprint(body["CallbackCommand"]))
+	q.Set("contenttype", "json")
+	q.Set("ClientIP", "203.0.113.7")
+	q.Set("OptPlatform", "iOS")
+	if token != "" {
+		rt := strconv.FormatInt(time.Now().Unix(), 10)
+		q.Set("RequestTime", rt)
+		q.Set("Sign", tencent.Sign(token, rt))
+	}
+	resp, err := http.Post(callbackURL+"?"+q.Encode(), "application/json", bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var answer map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+		t.Fatalf("answer is not JSON: %v", err)
+	}
+	return resp.StatusCode, answer
+}
+
+func mustSend(t *testing.T, callbackURL string, app *chatv1alpha1.ChatApp, token string, body map[string]any) map[string]any {
+	t.Helper()
+	status, answer := send(t, callbackURL, app.Spec.SDKAppID, token, body)
+	if status != http.StatusOK {
+		t.Fatalf("answer %d %v, want 200", status, answer)
+	}
+	return answer
+}
+
+func getRoom(t *testing.T, namespace, name string) *chatv1alpha1.Room {
+	t.Helper()
+	room := &chatv1alpha1.Room{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, room); err != nil {
+		t.Fatalf("getting Room %s/%s: %v", namespace, name, err)
+	}
+	return room
+}
+
+func listRooms(t *testing.T, namespace string) []chatv1alpha1.Room {
+	t.Helper()
+	var list chatv1alpha1.RoomList
+	if err := env.Client.List(context.Background(), &list, client.InNamespace(namespace)); err != nil {
+		t.Fatal(err)
+	}
+	return list.Items
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestSeedSampleCreatesAndFillsRoom(t *testing.T) {
+	app := newApp(t, nil)
+	seed := roomInfo("rid-123", 1670574414123,
+		"RoomName", "rname-123", "Owner_Account", "jack", "TakeSeatMode", "FreeToTake", "MaxMemberCount", 300,
+		"IsVideoDisabled", false, "IsAudioDisabled", false, "IsMessageDisabled", false,
+		"IsScreenSharingDisabled", false, "IsCloudRecordingDisabled", "false", "CustomInfo", "123")
+	mustSend(t, replicas[0], app, "", seed)
+
+	room := getRoom(t, app.Namespace, "rid-123")
+	if room.Spec.RoomID != "rid-123" || room.Spec.SDKAppID != app.Spec.SDKAppID {
+		t.Errorf("spec %+v", room.Spec)
+	}
+	if room.Labels[chatv1alpha1.SDKAppIDLabel] != strconv.FormatInt(app.Spec.SDKAppID, 10) ||
+		room.Labels[chatv1alpha1.CreatedByLabel] != chatv1alpha1.CreatedByCallback {
+		t.Errorf("labels %v", room.Labels)
+	}
+	want := chatv1alpha1.RoomStatus{
+		ObservedGeneration: -1, // no Room controller runs in this test
+		RoomName:           "rname-123", OwnerAccount: "jack", TakeSeatMode: "FreeToTake", MaxMemberCount: 300,
+		VideoDisabled: ptr.To(false), AudioDisabled: ptr.To(false), MessageDisabled: ptr.To(false),
+		ScreenSharingDisabled: ptr.To(false), CloudRecordingDisabled: ptr.To(false), CloudRecording: chatv1alpha1.CloudRecordingEnabled,
+		CustomInfo: "123", LastEventTime: 1670574414123, LastOperator: "bob",
+		LastCallbackCommand: tencent.CommandAfterUpdateRoomInfo, LastClientIP: "203.0.113.7", LastOptPlatform: "iOS",
+	}
+	if got := room.Status; fmt.Sprintf("%+v", deref(got)) != fmt.Sprintf("%+v", deref(want)) {
+		t.Errorf("status\n got %+v\nwant %+v", deref(got), deref(want))
+	}
+}
+
+// deref prints pointer fields by value.
+func deref(s chatv1alpha1.RoomStatus) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func TestOrderingByEventTime(t *testing.T) {
+	app := newApp(t, nil)
+	mustSend(t, replicas[0], app, "", roomInfo("ordered", 2000, "RoomName", "newer", "IsCloudRecordingDisabled", true))
+
+	answer := mustSend(t, replicas[1], app, "", roomInfo("ordered", 1000, "RoomName", "older"))
+	if info := fmt.Sprint(answer["ErrorInfo"]); info == "" {
+		t.Errorf("a stale event answered without saying so: %v", answer)
+	}
+	if room := getRoom(t, app.Namespace, "ordered"); room.Status.RoomName != "newer" || room.Status.LastEventTime != 2000 {
+		t.Fatalf("an older event changed the Room: %+v", room.Status)
+	}
+
+	// The same EventTime again (a retried event) is applied again.
+	mustSend(t, replicas[0], app, "", roomInfo("ordered", 2000, "RoomName", "retried"))
+	if room := getRoom(t, app.Namespace, "ordered"); room.Status.RoomName != "retried" {
+		t.Fatalf("an event with an equal EventTime was not applied: %+v", room.Status)
+	}
+
+	// A partial update keeps what it does not carry.
+	mustSend(t, replicas[1], app, "", roomInfo("ordered", 3000, "IsCloudRecordingDisabled", 0))
+	room := getRoom(t, app.Namespace, "ordered")
+	if room.Status.RoomName != "retried" || room.Status.CloudRecordingDisabled == nil || *room.Status.CloudRecordingDisabled ||
+		room.Status.CloudRecording != chatv1alpha1.CloudRecordingEnabled {
+		t.Fatalf("a partial update lost or misread fields: %+v", deref(room.Status))
+	}
+}
+
+// TestConcurrentCallbacksForOneRoom sends events for one room in shuffled
+// order from many clients through both replicas: every one is answered OK,
+// and the Room ends at the newest.
+func TestConcurrentCallbacksForOneRoom(t *testing.T) {
+	app := newApp(t, nil)
+	const n = 40
+	times := rand.Perm(n)
+	var wg sync.WaitGroup
+	for i, et := range times {
+		wg.Go(func() {
+			eventTime := int64(1000 + et)
+			body := roomInfo("hot", eventTime, "RoomName", fmt.Sprintf("name-%d", eventTime), "MaxMemberCount", eventTime)
+			if status, answer := send(t, replicas[i%2], app.Spec.SDKAppID, "", body); status != http.StatusOK {
+				t.Errorf("event %d: answer %d %v", eventTime, status, answer)
+			}
+		})
+	}
+	wg.Wait()
+	rooms := listRooms(t, app.Namespace)
+	if len(rooms) != 1 {
+		t.Fatalf("%d Rooms for one room id", len(rooms))
+	}
+	newest := int64(1000 + n - 1)
+	if st := rooms[0].Status; st.LastEventTime != newest || st.RoomName != fmt.Sprintf("name-%d", newest) || st.MaxMemberCount != newest {
+		t.Fatalf("Room ended at %+v, want the newest event %d", deref(st), newest)
+	}
+}
+
+func TestConcurrentNewRoomsAreCreatedOnce(t *testing.T) {
+	app := newApp(t, nil)
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			body := roomInfo(fmt.Sprintf("Room_%d", i%10), int64(1000+i))
+			if status, answer := send(t, replicas[i%2], app.Spec.SDKAppID, "", body); status != http.StatusOK {
+				t.Errorf("answer %d %v", status, answer)
+			}
+		})
+	}
+	wg.Wait()
+	rooms := listRooms(t, app.Namespace)
+	if len(rooms) != 10 {
+		t.Fatalf("%d Rooms for 10 room ids", len(rooms))
+	}
+	for _, r := range rooms {
+		if r.Name != roomstore.NameFor(r.Spec.RoomID) {
+			t.Errorf("Room %s for room id %q, want name %s", r.Name, r.Spec.RoomID, roomstore.NameFor(r.Spec.RoomID))
+		}
+	}
+}
+
+func TestRoomIDsThatAreNotNames(t *testing.T) {
+	app := newApp(t, nil)
+	ids := []string{"会议室/1", "Room.A", "room.a", "a b", "x/../y"}
+	for i, id := range ids {
+		mustSend(t, replicas[i%2], app, "", roomInfo(id, 1000, "RoomName", id))
+	}
+	rooms := listRooms(t, app.Namespace)
+	if len(rooms) != len(ids) {
+		t.Fatalf("%d Rooms for %d room ids", len(rooms), len(ids))
+	}
+	for _, r := range rooms {
+		if r.Status.RoomName != r.Spec.RoomID {
+			t.Errorf("Room %s (room id %q) holds room info of %q", r.Name, r.Spec.RoomID, r.Status.RoomName)
+		}
+	}
+}
+
+func TestAutoCreateOff(t *testing.T) {
+	app := newApp(t, func(a *chatv1alpha1.ChatApp) { a.Spec.AutoCreateRooms = ptr.To(false) })
+
+	answer := mustSend(t, replicas[0], app, "", roomInfo("undeclared", 1000))
+	if fmt.Sprint(answer["ErrorInfo"]) == "" {
+		t.Errorf("an ignored event answered without saying so: %v", answer)
+	}
+	if rooms := listRooms(t, app.Namespace); len(rooms) != 0 {
+		t.Fatalf("a Room was created with autoCreateRooms false: %v", rooms[0].Name)
+	}
+
+	// A Room the user declared, under a name of their choosing, is found by
+	// spec.roomID and updated.
+	declared := &chatv1alpha1.Room{
+		ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: "lobby"},
+		Spec:       chatv1alpha1.RoomSpec{SDKAppID: app.Spec.SDKAppID, RoomID: "Lobby_Room"},
+	}
+	if err := env.Client.Create(context.Background(), declared); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range replicas {
+		waitFor(t, "the receiver sees the declared Room", func() bool {
+			mustSend(t, u, app, "", roomInfo("Lobby_Room", 2000, "RoomName", "lobby"))
+			return getRoom(t, app.Namespace, "lobby").Status.RoomName == "lobby"
+		})
+	}
+	if rooms := listRooms(t, app.Namespace); len(rooms) != 1 {
+		t.Fatalf("%d Rooms, want only the declared one", len(rooms))
+	}
+}
+
+func TestDeclaredRoomIsFoundByRoomIDAndOldestWins(t *testing.T) {
+	app := newApp(t, nil)
+	for _, name := range []string{"first", "second"} {
+		room := &chatv1alpha1.Room{
+			ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: name},
+			Spec:       chatv1alpha1.RoomSpec{SDKAppID: app.Spec.SDKAppID, RoomID: "shared"},
+		}
+		if err := env.Client.Create(context.Background(), room); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1100 * time.Millisecond) // creationTimestamp has one-second resolution
+	}
+	waitFor(t, "the oldest Room receives the callback", func() bool {
+		mustSend(t, replicas[0], app, "", roomInfo("shared", 1000, "RoomName", "updated"))
+		return getRoom(t, app.Namespace, "first").Status.RoomName == "updated"
+	})
+	if st := getRoom(t, app.Namespace, "second").Status; st.LastEventTime != 0 {
+		t.Fatalf("the younger duplicate was updated: %+v", deref(st))
+	}
+	if rooms := listRooms(t, app.Namespace); len(rooms) != 2 {
+		t.Fatalf("%d Rooms, want the two declared ones and no created one", len(rooms))
+	}
+}
+
+func TestSignedCallbacksAndMissingSecret(t *testing.T) {
+	app := newApp(t, func(a *chatv1alpha1.ChatApp) {
+		a.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.SecretKeyReference{Name: "chat-callback"}}
+	})
+	status, answer := send(t, replicas[0], app.Spec.SDKAppID, "tok", roomInfo("signed", 1000))
+	if status != http.StatusUnauthorized || !bytes.Contains([]byte(fmt.Sprint(answer["ErrorInfo"])), []byte("chat-callback")) {
+		t.Fatalf("answer %d %v, want 401 naming the missing Secret", status, answer)
+	}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: "chat-callback"},
+		Data:       map[string][]byte{"token": []byte("tok")},
+	}
+	if err := env.Client.Create(context.Background(), secret); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a signed callback is accepted once the Secret exists", func() bool {
+		status, _ := send(t, replicas[0], app.Spec.SDKAppID, "tok", roomInfo("signed", 1000))
+		return status == http.StatusOK
+	})
+	if status, answer := send(t, replicas[1], app.Spec.SDKAppID, "wrong", roomInfo("signed", 2000, "RoomName", "forged")); status != http.StatusUnauthorized {
+		t.Fatalf("answer %d %v to a callback signed with another token, want 401", status, answer)
+	}
+	if st := getRoom(t, app.Namespace, "signed").Status; st.RoomName == "forged" || st.LastEventTime != 1000 {
+		t.Fatalf("a rejected callback changed the Room: %+v", deref(st))
+	}
+}
+
+func TestRejectedCallbacksWriteNothing(t *testing.T) {
+	app := newApp(t, nil)
+	for _, body := range []map[string]any{
+		roomInfo("", 1000),
+		roomInfo("this-room-id-is-longer-than-forty-eight-bytes-in-all", 1000),
+		roomInfo("no-time", 0),
+		roomInfo("bad-type", 1000, "MaxMemberCount", "lots"),
+	} {
+		if status, answer := send(t, replicas[0], app.Spec.SDKAppID, "", body); status != http.StatusBadRequest {
+			t.Errorf("body %v: answer %d %v, want 400", body, status, answer)
+		}
+	}
+	if rooms := listRooms(t, app.Namespace); len(rooms) != 0 {
+		t.Fatalf("rejected callbacks created %d Rooms", len(rooms))
+	}
+}
