@@ -1,0 +1,115 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	chatac "github.com/roomsync/roomsync/api/v1alpha1/applyconfiguration/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/lookup"
+)
+
+// ChatAppFieldManager is the server-side apply field manager of the ChatApp
+// controller.
+const ChatAppFieldManager = "roomsync-chatapp-controller"
+
+// ChatAppReconciler reports whether a ChatApp's callbacks are accepted: its
+// token Secret is readable and it holds its sdkAppID.
+type ChatAppReconciler struct {
+	client.Client
+}
+
+// +kubebuilder:rbac:groups=chat.roomsync.io,resources=chatapps,verbs=get;list;watch
+// +kubebuilder:rbac:groups=chat.roomsync.io,resources=chatapps/status,verbs=patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+
+// Reconcile implements reconcile.Reconciler.
+func (r *ChatAppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	app := &chatv1alpha1.ChatApp{}
+	if err := r.Get(ctx, req.NamespacedName, app); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !app.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+
+	apps, err := lookup.ChatApps(ctx, r.Client, app.Spec.SDKAppID)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	var holder *chatv1alpha1.ChatApp
+	if len(apps) > 0 {
+		holder = apps[0]
+	}
+	_, tokenErr := lookup.CallbackTokens(ctx, r.Client, app)
+	if tokenErr != nil && !errors.Is(tokenErr, lookup.ErrTokenSecretNotFound) && !errors.Is(tokenErr, lookup.ErrTokenKeyNotFound) {
+		return ctrl.Result{}, tokenErr // could not tell; retry with backoff
+	}
+
+	conds, changed := mergeConditions(app.Status.Conditions, chatAppConditionTypes, chatAppConditions(app, holder, tokenErr))
+	if !changed && app.Status.ObservedGeneration == app.Generation {
+		return ctrl.Result{}, nil
+	}
+	status := chatac.ChatAppStatus().
+		WithObservedGeneration(app.Generation).
+		WithConditions(conditionApplyConfigurations(conds)...)
+	if err := r.Status().Apply(ctx, chatac.ChatApp(app.Name, app.Namespace).WithStatus(status),
+		client.FieldOwner(ChatAppFieldManager), client.ForceOwnership); err != nil {
+		return ctrl.Result{}, fmt.Errorf("applying status of ChatApp %s: %w", req, err)
+	}
+	return ctrl.Result{}, nil
+}
+
+// SetupWithManager registers the controller. A ChatApp is re-evaluated when
+// its token Secret changes, and when another ChatApp claiming the same
+// sdkAppID appears or goes away.
+func (r *ChatAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&chatv1alpha1.ChatApp{}).
+		Watches(&chatv1alpha1.ChatApp{},
+			handler.EnqueueRequestsFromMapFunc(r.chatAppsWithSameSDKAppID),
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.chatAppsUsingSecret)).
+		Named("chatapp").
+		Complete(r)
+}
+
+func (r *ChatAppReconciler) chatAppsWithSameSDKAppID(ctx context.Context, obj client.Object) []reconcile.Request {
+	app := obj.(*chatv1alpha1.ChatApp)
+	apps, err := lookup.ChatApps(ctx, r.Client, app.Spec.SDKAppID)
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing ChatApps with the same sdkAppID")
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, other := range apps {
+		if other.UID != app.UID {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: other.Namespace, Name: other.Name}})
+		}
+	}
+	return reqs
+}
+
+func (r *ChatAppReconciler) chatAppsUsingSecret(ctx context.Context, obj client.Object) []reconcile.Request {
+	var list chatv1alpha1.ChatAppList
+	if err := r.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{lookup.TokenSecretField: obj.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing ChatApps that use a Secret")
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, app := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: app.Namespace, Name: app.Name}})
+	}
+	return reqs
+}

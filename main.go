@@ -1,0 +1,131 @@
+// Command roomsync is the roomsync operator: it receives Tencent Cloud Chat
+// room callbacks (webhookserver), mirrors each room into a Room (roomstore)
+// and runs the controllers that act on Rooms and ChatApps (controllers).
+// This file only wires them together.
+package main
+
+import (
+	"flag"
+	"os"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/controllers"
+	"github.com/roomsync/roomsync/internal/lookup"
+	"github.com/roomsync/roomsync/internal/roomstore"
+	"github.com/roomsync/roomsync/webhookserver"
+)
+
+var scheme = runtime.NewScheme()
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(chatv1alpha1.AddToScheme(scheme))
+}
+
+func main() {
+	var (
+		metricsAddr, probeAddr  string
+		callbackAddr, certDir   string
+		callbackTimeout         time.Duration
+		leaderElect             bool
+		leaderElectionNamespace string
+	)
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; 0 disables it.")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
+	flag.StringVar(&callbackAddr, "callback-bind-address", ":8082", "Address the callback receiver binds to.")
+	flag.StringVar(&certDir, "callback-cert-dir", "", "Directory with tls.crt and tls.key for the callback receiver; "+
+		"when they are there it serves HTTPS and reloads them when they change, otherwise plain HTTP.")
+	flag.DurationVar(&callbackTimeout, "callback-timeout", 1500*time.Millisecond, "How long a callback may take, "+
+		"API writes included, before it is answered 503. Keep it under Tencent's 2s.")
+	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader among replicas for the controllers; "+
+		"the callback receiver runs on every replica either way.")
+	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; "+
+		"defaults to the namespace the operator runs in.")
+	opts := zap.Options{}
+	opts.BindFlags(flag.CommandLine)
+	flag.Parse()
+
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	log := ctrl.Log.WithName("setup")
+
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          leaderElect,
+		LeaderElectionID:        "roomsync.chat.roomsync.io",
+		LeaderElectionNamespace: leaderElectionNamespace,
+		// Nothing reads managedFields from the cache; not keeping them
+		// roughly halves the memory a cached Room takes.
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+	})
+	if err != nil {
+		log.Error(err, "Creating the manager")
+		os.Exit(1)
+	}
+	ctx := ctrl.SetupSignalHandler()
+
+	if err := lookup.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		log.Error(err, "Setting up field indexes")
+		os.Exit(1)
+	}
+	// Callbacks read token Secrets: start their informer with the others,
+	// so the first callback does not wait for it.
+	if _, err := mgr.GetCache().GetInformer(ctx, &corev1.Secret{}); err != nil {
+		log.Error(err, "Setting up the Secret informer")
+		os.Exit(1)
+	}
+
+	if err := (&controllers.RoomReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "Setting up the Room controller")
+		os.Exit(1)
+	}
+	if err := (&controllers.ChatAppReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "Setting up the ChatApp controller")
+		os.Exit(1)
+	}
+
+	receiver := &webhookserver.Server{
+		Addr:    callbackAddr,
+		CertDir: certDir,
+		Handler: &webhookserver.Handler{
+			Apps:    webhookserver.KubeApps{Client: mgr.GetClient()},
+			Rooms:   roomstore.New(mgr.GetClient(), mgr.GetAPIReader()),
+			Timeout: callbackTimeout,
+			Now:     time.Now,
+			Log:     ctrl.Log.WithName("callback"),
+		},
+		WaitForCacheSync: mgr.GetCache().WaitForCacheSync,
+		Log:              ctrl.Log.WithName("callback-server"),
+	}
+	if err := mgr.Add(receiver); err != nil {
+		log.Error(err, "Adding the callback receiver")
+		os.Exit(1)
+	}
+
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		log.Error(err, "Adding the health check")
+		os.Exit(1)
+	}
+	if err := mgr.AddReadyzCheck("callback-receiver", receiver.ReadyCheck); err != nil {
+		log.Error(err, "Adding the readiness check")
+		os.Exit(1)
+	}
+
+	log.Info("Starting roomsync")
+	if err := mgr.Start(ctx); err != nil {
+		log.Error(err, "Running the manager")
+		os.Exit(1)
+	}
+}
