@@ -1,0 +1,137 @@
+# roomsync Makefile. `make help` lists the targets.
+
+IMG ?= ghcr.io/roomsync/roomsync:latest
+
+LOCALBIN ?= $(CURDIR)/bin
+$(LOCALBIN):
+	mkdir -p $(LOCALBIN)
+
+## Tool versions (each builds with the Go toolchain in go.mod).
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+KUSTOMIZE_VERSION ?= v5.8.1
+# The kube-apiserver, etcd and kubectl for envtest come from hack/tools/go.mod;
+# this only stamps their version.
+KUBERNETES_VERSION ?= v1.37.2
+
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
+
+# envtest's control plane. setup-envtest downloads prebuilt binaries, which not
+# every build machine can reach; we build them from source through the Go
+# module proxy instead (hack/tools). Point KUBEBUILDER_ASSETS at a directory
+# with kube-apiserver, etcd and kubectl to use your own.
+ENVTEST_DIR ?= $(LOCALBIN)/k8s
+ifndef KUBEBUILDER_ASSETS
+KUBEBUILDER_ASSETS := $(ENVTEST_DIR)
+ENVTEST_DEP := envtest
+endif
+export KUBEBUILDER_ASSETS
+KUBECTL ?= $(KUBEBUILDER_ASSETS)/kubectl
+
+GO_TEST_FLAGS ?= -count=1 -timeout=20m
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: dev
+dev: build $(ENVTEST_DEP) ## Run roomsync against a local control plane, with a sample ChatApp; Ctrl-C stops it all.
+	go run ./hack/dev --operator $(LOCALBIN)/roomsync --assets $(KUBEBUILDER_ASSETS)
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate the CRDs and RBAC from the API types and markers.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods and apply configurations.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" applyconfiguration:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run go fmt.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+.PHONY: test
+test: manifests generate fmt vet $(ENVTEST_DEP) ## Run every test: unit, envtest and end-to-end.
+	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: verify
+verify: manifests generate ## Fail when generated files are not committed as generated.
+	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
+		git status --short -- api config; git diff -- api config | head -50; \
+		echo "generated files are out of date: run 'make manifests generate' and commit them"; exit 1; fi
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
+	go test -run='^$$' -fuzz=FuzzDecodeRoomInfoEvent -fuzztime=$(or $(FUZZTIME),30s) ./internal/tencent/
+	go test -run='^$$' -fuzz=FuzzDecodeEnvelope -fuzztime=$(or $(FUZZTIME),30s) ./internal/tencent/
+	go test -run='^$$' -fuzz=FuzzNameFor -fuzztime=$(or $(FUZZTIME),30s) ./internal/roomstore/
+	go test -run='^$$' -fuzz=FuzzHandler -fuzztime=$(or $(FUZZTIME),30s) ./webhookserver/
+
+##@ Build
+
+.PHONY: build
+build: $(LOCALBIN) ## Build the operator binary into bin/roomsync.
+	CGO_ENABLED=0 go build -o $(LOCALBIN)/roomsync .
+
+.PHONY: run
+run: ## Run the operator against the cluster in your current kubeconfig.
+	go run . --callback-bind-address=:8082
+
+.PHONY: docker-build
+docker-build: ## Build the container image.
+	docker build -t $(IMG) .
+
+##@ Deployment
+
+.PHONY: install
+install: manifests $(KUSTOMIZE) ## Install the CRDs into the cluster in your kubeconfig.
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) apply -f -
+
+.PHONY: uninstall
+uninstall: manifests $(KUSTOMIZE) ## Uninstall the CRDs (this deletes every Room and ChatApp).
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found -f -
+
+.PHONY: deploy
+deploy: manifests $(KUSTOMIZE) ## Deploy the operator (image IMG) into the cluster in your kubeconfig.
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default | $(KUBECTL) apply -f -
+
+.PHONY: undeploy
+undeploy: $(KUSTOMIZE) ## Remove the operator (the CRDs, and so Rooms, stay unless you also run uninstall).
+	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found -f -
+
+##@ Tools
+
+.PHONY: envtest
+envtest: $(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/etcd $(ENVTEST_DIR)/kubectl ## Build kube-apiserver, etcd and kubectl into bin/k8s.
+
+K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(KUBERNETES_VERSION) \
+	-X k8s.io/client-go/pkg/version.gitVersion=$(KUBERNETES_VERSION)
+$(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/kubectl: hack/tools/go.mod hack/tools/go.sum
+	cd hack/tools && go build -ldflags "$(K8S_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/$(@F)
+$(ENVTEST_DIR)/etcd: hack/tools/go.mod hack/tools/go.sum
+	cd hack/tools && go build -o $@ go.etcd.io/etcd/server/v3
+
+$(CONTROLLER_GEN): | $(LOCALBIN)
+	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+$(KUSTOMIZE): | $(LOCALBIN)
+	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+# go-install-tool installs package $2 at version $3 as $1.
+define go-install-tool
+@set -e; \
+echo "Installing $(2)@$(3)"; \
+GOBIN=$(LOCALBIN) go install $(2)@$(3); \
+mv "$(LOCALBIN)/$$(basename $(2) | sed 's/^v[0-9]*$$/kustomize/')" $(1)
+endef

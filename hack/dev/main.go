@@ -1,0 +1,204 @@
+// Command dev runs roomsync on a developer's machine with nothing installed:
+// it starts a local control plane (kube-apiserver and etcd, as envtest
+// does), installs the CRDs, creates a sample namespace, token Secret and
+// ChatApp, runs the operator in the foreground and prints how to send it a
+// callback. Ctrl-C stops everything. `make dev` runs it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+)
+
+// The sample application, as config/samples declares it.
+const (
+	namespace = "demo"
+	appName   = "demo"
+	sdkAppID  = 1400000001
+	token     = "dev-token"
+)
+
+func main() {
+	var (
+		operator     = flag.String("operator", "bin/roomsync", "The operator binary to run.")
+		assets       = flag.String("assets", "bin/k8s", "Directory with kube-apiserver, etcd and kubectl.")
+		stateDir     = flag.String("dir", "bin/dev", "Directory for the kubeconfig.")
+		callbackAddr = flag.String("callback-bind-address", "127.0.0.1:8082", "Where the operator receives callbacks.")
+		metricsAddr  = flag.String("metrics-bind-address", "127.0.0.1:8080", "Where the operator serves /metrics.")
+		probeAddr    = flag.String("health-probe-bind-address", "127.0.0.1:8081", "Where the operator serves /healthz and /readyz.")
+	)
+	flag.Parse()
+	if err := run(*operator, *assets, *stateDir, *callbackAddr, *metricsAddr, *probeAddr); err != nil {
+		fmt.Fprintln(os.Stderr, "dev:", err)
+		os.Exit(1)
+	}
+}
+
+func run(operator, assets, stateDir, callbackAddr, metricsAddr, probeAddr string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = chatv1alpha1.AddToScheme(scheme)
+
+	fmt.Println("Starting a local control plane (kube-apiserver and etcd)...")
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDDirectoryPaths:     []string{filepath.Join("config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		Scheme:                scheme,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return fmt.Errorf("starting the control plane: %w", err)
+	}
+	defer func() {
+		fmt.Println("Stopping the control plane...")
+		if err := env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "dev: stopping the control plane:", err)
+		}
+	}()
+
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return err
+	}
+	kubeconfig, err := filepath.Abs(filepath.Join(stateDir, "kubeconfig"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
+		return fmt.Errorf("writing the kubeconfig: %w", err)
+	}
+
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	if err := createSample(ctx, c); err != nil {
+		return err
+	}
+
+	cmd := exec.Command(operator,
+		"--kubeconfig", kubeconfig,
+		"--callback-bind-address", callbackAddr,
+		"--metrics-bind-address", metricsAddr,
+		"--health-probe-bind-address", probeAddr,
+		"--zap-devel",
+	)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	// The operator dies with this process, whatever kills it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting the operator %s: %w", operator, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	if err := waitReady(ctx, "http://"+probeAddr+"/readyz", exited); err != nil {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+		return err
+	}
+	printHowTo(kubeconfig, assets, callbackAddr)
+
+	select {
+	case err := <-exited:
+		return fmt.Errorf("the operator exited: %v", err)
+	case <-ctx.Done():
+	}
+	fmt.Println("\nStopping the operator...")
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+	return nil
+}
+
+func createSample(ctx context.Context, c client.Client) error {
+	for _, obj := range []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
+		&corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "chat-callback"},
+			StringData: map[string]string{"token": token},
+		},
+		&chatv1alpha1.ChatApp{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: appName},
+			Spec: chatv1alpha1.ChatAppSpec{
+				SDKAppID: sdkAppID,
+				CallbackAuth: &chatv1alpha1.CallbackAuth{
+					TokenSecretRef: chatv1alpha1.SecretKeyReference{Name: "chat-callback", Key: "token"},
+				},
+			},
+		},
+	} {
+		if err := c.Create(ctx, obj); err != nil {
+			return fmt.Errorf("creating the sample %T %s: %w", obj, obj.GetName(), err)
+		}
+	}
+	return nil
+}
+
+func waitReady(ctx context.Context, url string, exited <-chan error) error {
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("the operator exited before it was ready: %v", err)
+		case <-ctx.Done():
+			return errors.New("interrupted")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func printHowTo(kubeconfig, assets, callbackAddr string) {
+	absAssets, _ := filepath.Abs(assets)
+	fmt.Printf(`
+================================================================================
+roomsync is running against a local control plane.
+
+In another terminal:
+
+  export KUBECONFIG=%[1]s PATH=%[2]s:$PATH
+
+Send Tencent's sample callback, signed with the sample ChatApp's token:
+
+  go run ./hack/send-callback -url http://%[3]s/callback -sdkappid %[4]d -token %[5]s -now config/samples/callback-update-room-info.json
+
+See the Room it mirrors:
+
+  kubectl get rooms -n %[6]s -o wide
+
+Ctrl-C here stops the operator and the control plane.
+================================================================================
+
+`, kubeconfig, absAssets, callbackAddr, sdkAppID, token, namespace)
+}

@@ -1,0 +1,338 @@
+// Package e2e runs the built roomsync binary as a process against a local
+// control plane and talks to it as Tencent and a platform engineer would:
+// over HTTP, through the API server, and with kubectl.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/tencent"
+	"github.com/roomsync/roomsync/internal/testenv"
+)
+
+const (
+	namespace = "e2e"
+	sdkAppID  = 1400000001
+	token     = "e2e-token"
+)
+
+var (
+	env         *testenv.Env
+	kubeconfig  string
+	callbackURL string
+	metricsURL  string
+	operator    *exec.Cmd
+	operatorLog *bytes.Buffer
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testenv.Run(m, &env, func(ctx context.Context) error {
+		dir, err := os.MkdirTemp("", "roomsync-e2e-")
+		if err != nil {
+			return err
+		}
+		binary := filepath.Join(dir, "roomsync")
+		build := exec.Command("go", "build", "-o", binary, ".")
+		build.Dir = testenv.RepoRoot()
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			return fmt.Errorf("building the operator: %v\n%s", err, out)
+		}
+		kubeconfig = filepath.Join(dir, "kubeconfig")
+		if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
+			return err
+		}
+		if err := createApp(ctx); err != nil {
+			return err
+		}
+		return startOperator(ctx, binary)
+	}))
+}
+
+func createApp(ctx context.Context) error {
+	for _, obj := range []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "chat-callback"}, Data: map[string][]byte{"token": []byte(token)}},
+		&chatv1alpha1.ChatApp{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "demo"},
+			Spec: chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID, CallbackAuth: &chatv1alpha1.CallbackAuth{
+				TokenSecretRef: chatv1alpha1.SecretKeyReference{Name: "chat-callback", Key: "token"},
+			}},
+		},
+	} {
+		if err := env.Client.Create(ctx, obj); err != nil {
+			return fmt.Errorf("creating %T: %w", obj, err)
+		}
+	}
+	return nil
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// startOperator runs the binary until ctx ends, and waits until it is ready.
+func startOperator(ctx context.Context, binary string) error {
+	var addrs [3]string
+	for i := range addrs {
+		a, err := freePort()
+		if err != nil {
+			return err
+		}
+		addrs[i] = a
+	}
+	callbackURL = "http://" + addrs[0] + "/callback"
+	metricsURL = "http://" + addrs[1] + "/metrics"
+	operatorLog = &bytes.Buffer{}
+	operator = exec.Command(binary,
+		"--kubeconfig", kubeconfig,
+		"--callback-bind-address", addrs[0],
+		"--metrics-bind-address", addrs[1],
+		"--health-probe-bind-address", addrs[2],
+		"--leader-elect", "--leader-election-namespace", "default",
+	)
+	operator.Stdout, operator.Stderr = operatorLog, operatorLog
+	operator.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := operator.Start(); err != nil {
+		return err
+	}
+	go func() {
+		<-ctx.Done()
+		_ = operator.Process.Signal(syscall.SIGTERM)
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addrs[2] + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the operator did not become ready; its log:\n%s", operatorLog)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// post sends body as Tencent would: the query string it appends, signed
+// with sign (Sign computed from the token when sign is ""; "-" for none).
+func post(t *testing.T, body string, sign string) (int, map[string]any) {
+	t.Helper()
+	var env struct{ CallbackCommand string }
+	_ = json.Unmarshal([]byte(body), &env)
+	q := url.Values{}
+	q.Set("SdkAppid", strconv.Itoa(sdkAppID))
+	q.Set("CallbackCommand", env.CallbackCommand)
+	q.Set("contenttype", "json")
+	q.Set("ClientIP", "198.51.100.4")
+	q.Set("OptPlatform", "Web")
+	if sign != "-" {
+		rt := strconv.FormatInt(time.Now().Unix(), 10)
+		if sign == "" {
+			sign = tencent.Sign(token, rt)
+		}
+		q.Set("RequestTime", rt)
+		q.Set("Sign", sign)
+	}
+	resp, err := http.Post(callbackURL+"?"+q.Encode(), "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var answer map[string]any
+	if err := json.Unmarshal(data, &answer); err != nil {
+		t.Fatalf("answer %q is not JSON", data)
+	}
+	return resp.StatusCode, answer
+}
+
+func kubectl(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(testenv.AssetsDir(), "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func waitForRoom(t *testing.T, name, what string, check func(*chatv1alpha1.Room) bool) *chatv1alpha1.Room {
+	t.Helper()
+	room := &chatv1alpha1.Room{}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, room)
+		if err == nil && check(room) {
+			return room
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s (last error %v, Room %+v); operator log:\n%s", what, err, room, operatorLog)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// seed is Tencent's sample, with the string "false" it really sends.
+const seed = `{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","Operator_Account":"bob",
+ "RoomInfo":{"RoomId":"rid-123","RoomName":"rname-123","Owner_Account":"jack",
+   "TakeSeatMode":"FreeToTake","MaxMemberCount":300,"IsVideoDisabled":false,
+   "IsAudioDisabled":false,"IsMessageDisabled":false,"IsScreenSharingDisabled":false,
+   "IsCloudRecordingDisabled":"false","CustomInfo":"123"},
+ "EventTime":1670574414123}`
+
+func TestSeedCallbackBecomesARoom(t *testing.T) {
+	status, answer := post(t, seed, "")
+	if status != http.StatusOK || answer["ActionStatus"] != "OK" || answer["ErrorCode"] != float64(0) {
+		t.Fatalf("answer %d %v, want 200 OK; operator log:\n%s", status, answer, operatorLog)
+	}
+	// An OK means stored: no waiting for the room info itself.
+	room := &chatv1alpha1.Room{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: "rid-123"}, room); err != nil {
+		t.Fatalf("no Room right after an OK: %v", err)
+	}
+	st := room.Status
+	if st.RoomName != "rname-123" || st.OwnerAccount != "jack" || st.MaxMemberCount != 300 || st.TakeSeatMode != "FreeToTake" ||
+		st.CloudRecordingDisabled == nil || *st.CloudRecordingDisabled || st.CloudRecording != chatv1alpha1.CloudRecordingEnabled ||
+		st.CustomInfo != "123" || st.LastEventTime != 1670574414123 || st.LastOperator != "bob" || st.LastClientIP != "198.51.100.4" ||
+		st.LastOptPlatform != "Web" || st.LastCallbackCommand != tencent.CommandAfterUpdateRoomInfo {
+		t.Errorf("room status %+v does not mirror the seed sample", st)
+	}
+
+	room = waitForRoom(t, "rid-123", "the Room is Ready", func(r *chatv1alpha1.Room) bool {
+		return meta.IsStatusConditionTrue(r.Status.Conditions, chatv1alpha1.ReadyCondition) && r.Status.ObservedGeneration == r.Generation
+	})
+	raw, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(room)
+	if res, err := kstatus.Compute(&unstructured.Unstructured{Object: raw}); err != nil || res.Status != kstatus.CurrentStatus {
+		t.Errorf("kstatus says %v (%v), want Current", res, err)
+	}
+
+	out := kubectl(t, "get", "rooms", "-n", namespace)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	header := strings.Fields(lines[0])
+	if strings.Join(header, " ") != "NAME ROOM ID OWNER MAX MEMBERS RECORDING READY AGE" {
+		t.Errorf("kubectl get rooms header %q", lines[0])
+	}
+	if !strings.Contains(out, "rid-123") || !regexpFields(lines, "rid-123", "rid-123", "jack", "300", "Enabled", "True") {
+		t.Errorf("kubectl get rooms:\n%s", out)
+	}
+	if wide := kubectl(t, "get", "rooms", "-n", namespace, "-o", "wide"); !strings.Contains(wide, "rname-123") || !strings.Contains(wide, "Room info received") {
+		t.Errorf("kubectl get rooms -o wide lacks the room name or the Ready message:\n%s", wide)
+	}
+	if out := kubectl(t, "get", "roomsync", "-n", namespace); !strings.Contains(out, "room.chat.roomsync.io/rid-123") || !strings.Contains(out, "chatapp.chat.roomsync.io/demo") {
+		t.Errorf("kubectl get roomsync (the category) does not list Rooms and ChatApps:\n%s", out)
+	}
+	if out := kubectl(t, "get", "rooms", "-n", namespace, "--field-selector", "spec.roomID=rid-123", "-o", "name"); strings.TrimSpace(out) != "room.chat.roomsync.io/rid-123" {
+		t.Errorf("selecting by spec.roomID: %q", out)
+	}
+	if out := kubectl(t, "get", "chatapps", "-n", namespace); !strings.Contains(out, "1400000001") || !strings.Contains(out, "True") {
+		t.Errorf("kubectl get chatapps:\n%s", out)
+	}
+}
+
+// regexpFields reports whether some line starts with the given fields.
+func regexpFields(lines []string, fields ...string) bool {
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) >= len(fields) && strings.Join(f[:len(fields)], " ") == strings.Join(fields, " ") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRecordingFlipsWithBothBooleanForms(t *testing.T) {
+	for i, form := range []string{`true`, `"false"`, `"true"`, `false`, `1`, `0`} {
+		body := fmt.Sprintf(`{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","EventTime":%d,"RoomInfo":{"RoomId":"Flip Room","IsCloudRecordingDisabled":%s}}`, 1000+i, form)
+		if status, answer := post(t, body, ""); status != http.StatusOK {
+			t.Fatalf("%s: answer %d %v", form, status, answer)
+		}
+		want := chatv1alpha1.CloudRecordingEnabled
+		if form == `true` || form == `"true"` || form == `1` {
+			want = chatv1alpha1.CloudRecordingDisabled
+		}
+		var list chatv1alpha1.RoomList
+		if err := env.Client.List(context.Background(), &list, client.InNamespace(namespace), client.MatchingFields{"spec.roomID": "Flip Room"}); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) != 1 || list.Items[0].Status.CloudRecording != want {
+			t.Fatalf("after IsCloudRecordingDisabled=%s: %+v, want one Room with recording %s", form, list.Items, want)
+		}
+		if !strings.HasPrefix(list.Items[0].Name, "flip-room-") {
+			t.Errorf("Room for RoomId %q is named %q", "Flip Room", list.Items[0].Name)
+		}
+	}
+}
+
+func TestUnsignedAndStaleCallbacks(t *testing.T) {
+	body := `{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","EventTime":5000,"RoomInfo":{"RoomId":"guarded","RoomName":"real"}}`
+	if status, answer := post(t, body, ""); status != http.StatusOK {
+		t.Fatalf("answer %d %v", status, answer)
+	}
+	forged := `{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","EventTime":6000,"RoomInfo":{"RoomId":"guarded","RoomName":"forged"}}`
+	for _, sign := range []string{"-", strings.Repeat("0", 64)} {
+		if status, answer := post(t, forged, sign); status != http.StatusUnauthorized || answer["ActionStatus"] != "FAIL" {
+			t.Errorf("Sign %q: answer %d %v, want 401 FAIL", sign, status, answer)
+		}
+	}
+	older := `{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","EventTime":4000,"RoomInfo":{"RoomId":"guarded","RoomName":"older"}}`
+	if status, answer := post(t, older, ""); status != http.StatusOK || !strings.Contains(fmt.Sprint(answer["ErrorInfo"]), "stale") {
+		t.Errorf("stale event: answer %d %v, want 200 saying stale", status, answer)
+	}
+	room := waitForRoom(t, "guarded", "the Room exists", func(*chatv1alpha1.Room) bool { return true })
+	if room.Status.RoomName != "real" || room.Status.LastEventTime != 5000 {
+		t.Errorf("rejected or stale callbacks changed the Room: %+v", room.Status)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	post(t, seed, "")
+	post(t, `{"CallbackCommand":"Room.CallbackAfterSomethingNew"}`, "")
+	resp, err := http.Get(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`roomsync_callbacks_total{command="Room.CallbackAfterUpdateRoomInfo",result="applied"}`,
+		`roomsync_callbacks_total{command="unknown",result="unknown_command"}`,
+		`roomsync_callback_duration_seconds_bucket{command="Room.CallbackAfterUpdateRoomInfo"`,
+		`controller_runtime_reconcile_total{controller="room"`,
+	} {
+		if !bytes.Contains(data, []byte(want)) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
