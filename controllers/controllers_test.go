@@ -56,6 +56,10 @@ func TestMain(m *testing.M) {
 	}))
 }
 
+// newSDKAppID returns an sdkAppID no other test (or earlier run, with
+// -count) has used against this control plane.
+func newSDKAppID() int64 { return 1400200000 + nextNS.Add(1) }
+
 func newNamespace(t *testing.T) string {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("ns-%d", nextNS.Add(1))}}
@@ -163,7 +167,7 @@ func TestRoomLifecycleAsGitOpsSeesIt(t *testing.T) {
 	owners := map[string]string{}
 	for _, mf := range room.ManagedFields {
 		if mf.Subresource == "status" && mf.FieldsV1 != nil {
-			owners[mf.Manager] = string(mf.FieldsV1.Raw)
+			owners[mf.Manager] = mf.FieldsV1.GetRawString()
 		}
 	}
 	if r := owners[roomstore.FieldManager]; !strings.Contains(r, "f:roomName") || strings.Contains(r, "f:conditions") {
@@ -215,7 +219,7 @@ func TestChatAppTokenSecret(t *testing.T) {
 	ns := newNamespace(t)
 	app := &chatv1alpha1.ChatApp{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
-		Spec: chatv1alpha1.ChatAppSpec{SDKAppID: 1400000777, CallbackAuth: &chatv1alpha1.CallbackAuth{
+		Spec: chatv1alpha1.ChatAppSpec{SDKAppID: newSDKAppID(), CallbackAuth: &chatv1alpha1.CallbackAuth{
 			TokenSecretRef: chatv1alpha1.SecretKeyReference{Name: "chat-callback"},
 		}},
 	}
@@ -258,8 +262,9 @@ func TestChatAppTokenSecret(t *testing.T) {
 }
 
 func TestChatAppSDKAppIDConflict(t *testing.T) {
+	id := newSDKAppID()
 	mk := func(ns string) *chatv1alpha1.ChatApp {
-		a := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: 1400000888}}
+		a := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: id}}
 		if err := env.Client.Create(context.Background(), a); err != nil {
 			t.Fatal(err)
 		}
@@ -293,8 +298,10 @@ func TestImmutableAndValidatedSpec(t *testing.T) {
 	if err := env.Client.Create(context.Background(), room); err != nil {
 		t.Fatal(err)
 	}
+	// Patches without a resourceVersion: only validation may refuse them.
+	orig := room.DeepCopy()
 	room.Spec.RoomID = "other"
-	if err := env.Client.Update(context.Background(), room); err == nil || !strings.Contains(err.Error(), "immutable") {
+	if err := env.Client.Patch(context.Background(), room, client.MergeFrom(orig)); err == nil || !strings.Contains(err.Error(), "immutable") {
 		t.Errorf("changing roomID: %v, want an immutability error", err)
 	}
 	for name, spec := range map[string]chatv1alpha1.RoomSpec{
@@ -308,12 +315,13 @@ func TestImmutableAndValidatedSpec(t *testing.T) {
 			t.Errorf("%s: a Room with spec %+v was accepted", name, spec)
 		}
 	}
-	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "a"}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: 5}}
+	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "a"}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: newSDKAppID()}}
 	if err := env.Client.Create(context.Background(), app); err != nil {
 		t.Fatal(err)
 	}
-	app.Spec.SDKAppID = 6
-	if err := env.Client.Update(context.Background(), app); err == nil || !strings.Contains(err.Error(), "immutable") {
+	origApp := app.DeepCopy()
+	app.Spec.SDKAppID++
+	if err := env.Client.Patch(context.Background(), app, client.MergeFrom(origApp)); err == nil || !strings.Contains(err.Error(), "immutable") {
 		t.Errorf("changing sdkAppID: %v, want an immutability error", err)
 	}
 }

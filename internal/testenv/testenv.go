@@ -10,12 +10,15 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"go.uber.org/zap/zapcore"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
 )
@@ -61,6 +64,8 @@ type Env struct {
 
 // Start starts a control plane with the CRDs from config/crd/bases.
 func Start() (*Env, error) {
+	// Controllers and receivers under test log their errors, not the rest.
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
 	assets := AssetsDir()
 	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
 		return nil, fmt.Errorf("no kube-apiserver in %s: run `make envtest`, or set KUBEBUILDER_ASSETS: %w", assets, err)

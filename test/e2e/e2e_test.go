@@ -60,7 +60,7 @@ func TestMain(m *testing.M) {
 		build.Dir = testenv.RepoRoot()
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := build.CombinedOutput(); err != nil {
-			return fmt.Errorf("building the operator: %v\n%s", err, out)
+			return fmt.Errorf("building the operator: %w\n%s", err, out)
 		}
 		kubeconfig = filepath.Join(dir, "kubeconfig")
 		if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
@@ -204,16 +204,19 @@ func waitForRoom(t *testing.T, name, what string, check func(*chatv1alpha1.Room)
 	}
 }
 
-// seed is Tencent's sample, with the string "false" it really sends.
-const seed = `{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","Operator_Account":"bob",
- "RoomInfo":{"RoomId":"rid-123","RoomName":"rname-123","Owner_Account":"jack",
-   "TakeSeatMode":"FreeToTake","MaxMemberCount":300,"IsVideoDisabled":false,
-   "IsAudioDisabled":false,"IsMessageDisabled":false,"IsScreenSharingDisabled":false,
-   "IsCloudRecordingDisabled":"false","CustomInfo":"123"},
- "EventTime":1670574414123}`
+// seed reads Tencent's sample, with the string "false" it really sends, from
+// the file README tells users to send.
+func seed(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "samples", "callback-update-room-info.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
 func TestSeedCallbackBecomesARoom(t *testing.T) {
-	status, answer := post(t, seed, "")
+	status, answer := post(t, seed(t), "")
 	if status != http.StatusOK || answer["ActionStatus"] != "OK" || answer["ErrorCode"] != float64(0) {
 		t.Fatalf("answer %d %v, want 200 OK; operator log:\n%s", status, answer, operatorLog)
 	}
@@ -273,8 +276,9 @@ func regexpFields(lines []string, fields ...string) bool {
 }
 
 func TestRecordingFlipsWithBothBooleanForms(t *testing.T) {
+	roomID := fmt.Sprintf("Flip Room %d", time.Now().UnixNano()) // not a valid name: gets a derived one
 	for i, form := range []string{`true`, `"false"`, `"true"`, `false`, `1`, `0`} {
-		body := fmt.Sprintf(`{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","EventTime":%d,"RoomInfo":{"RoomId":"Flip Room","IsCloudRecordingDisabled":%s}}`, 1000+i, form)
+		body := fmt.Sprintf(`{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","EventTime":%d,"RoomInfo":{"RoomId":%q,"IsCloudRecordingDisabled":%s}}`, 1000+i, roomID, form)
 		if status, answer := post(t, body, ""); status != http.StatusOK {
 			t.Fatalf("%s: answer %d %v", form, status, answer)
 		}
@@ -283,14 +287,14 @@ func TestRecordingFlipsWithBothBooleanForms(t *testing.T) {
 			want = chatv1alpha1.CloudRecordingDisabled
 		}
 		var list chatv1alpha1.RoomList
-		if err := env.Client.List(context.Background(), &list, client.InNamespace(namespace), client.MatchingFields{"spec.roomID": "Flip Room"}); err != nil {
+		if err := env.Client.List(context.Background(), &list, client.InNamespace(namespace), client.MatchingFields{"spec.roomID": roomID}); err != nil {
 			t.Fatal(err)
 		}
 		if len(list.Items) != 1 || list.Items[0].Status.CloudRecording != want {
 			t.Fatalf("after IsCloudRecordingDisabled=%s: %+v, want one Room with recording %s", form, list.Items, want)
 		}
 		if !strings.HasPrefix(list.Items[0].Name, "flip-room-") {
-			t.Errorf("Room for RoomId %q is named %q", "Flip Room", list.Items[0].Name)
+			t.Errorf("Room for RoomId %q is named %q", roomID, list.Items[0].Name)
 		}
 	}
 }
@@ -317,7 +321,7 @@ func TestUnsignedAndStaleCallbacks(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
-	post(t, seed, "")
+	post(t, seed(t), "")
 	post(t, `{"CallbackCommand":"Room.CallbackAfterSomethingNew"}`, "")
 	resp, err := http.Get(metricsURL)
 	if err != nil {
