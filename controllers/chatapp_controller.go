@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -92,13 +91,7 @@ func (r *ChatAppReconciler) chatAppsWithSameSDKAppID(ctx context.Context, obj cl
 		ctrl.LoggerFrom(ctx).Error(err, "Listing ChatApps with the same sdkAppID")
 		return nil
 	}
-	var reqs []reconcile.Request
-	for _, other := range apps {
-		if other.UID != app.UID {
-			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: other.Namespace, Name: other.Name}})
-		}
-	}
-	return reqs
+	return requestsForOthers(app, apps)
 }
 
 func (r *ChatAppReconciler) chatAppsUsingSecret(ctx context.Context, obj client.Object) []reconcile.Request {
@@ -109,7 +102,7 @@ func (r *ChatAppReconciler) chatAppsUsingSecret(ctx context.Context, obj client.
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))
 	for _, app := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: app.Namespace, Name: app.Name}})
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&app)})
 	}
 	return reqs
 }

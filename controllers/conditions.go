@@ -7,6 +7,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
 // mergeConditions returns the conditions a controller should apply: desired,
@@ -70,4 +72,17 @@ func conditionApplyConfigurations(conds []metav1.Condition) []*metav1ac.Conditio
 			WithLastTransitionTime(c.LastTransitionTime))
 	}
 	return out
+}
+
+// requestsForOthers returns a request for every object in claimants except
+// self: when one of several objects claiming the same identity (a roomID, an
+// sdkAppID) comes or goes, the others may have to change who holds it.
+func requestsForOthers[T client.Object](self T, claimants []T) []reconcile.Request {
+	var reqs []reconcile.Request
+	for _, other := range claimants {
+		if other.GetUID() != self.GetUID() {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(other)})
+		}
+	}
+	return reqs
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -87,11 +86,5 @@ func (r *RoomReconciler) roomsWithSameRoomID(ctx context.Context, obj client.Obj
 		ctrl.LoggerFrom(ctx).Error(err, "Listing Rooms with the same roomID")
 		return nil
 	}
-	var reqs []reconcile.Request
-	for _, other := range rooms {
-		if other.UID != room.UID {
-			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: other.Namespace, Name: other.Name}})
-		}
-	}
-	return reqs
+	return requestsForOthers(room, rooms)
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,13 +34,15 @@ const (
 
 var now = time.Unix(1700000000, 0)
 
-// seed is the sample of Tencent's "after a room is updated" page.
-const seed = `{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","Operator_Account":"bob",
- "RoomInfo":{"RoomId":"rid-123","RoomName":"rname-123","Owner_Account":"jack",
-   "TakeSeatMode":"FreeToTake","MaxMemberCount":300,"IsVideoDisabled":false,
-   "IsAudioDisabled":false,"IsMessageDisabled":false,"IsScreenSharingDisabled":false,
-   "IsCloudRecordingDisabled":"false","CustomInfo":"123"},
- "EventTime":1670574414123}`
+// seed is the sample of Tencent's "after a room is updated" page, with the
+// string "false" it really sends, as README tells users to send it.
+var seed = func() string {
+	b, err := os.ReadFile(filepath.Join("..", "config", "samples", "callback-update-room-info.json"))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 type fakeApps map[int64]*ResolvedApp
 
@@ -230,7 +234,7 @@ func TestHandlerAnswers(t *testing.T) {
 		{name: "body without CallbackCommand", cb: callback{body: `{"EventTime":1}`}, status: 400, code: CodeBadBody},
 		{name: "CallbackCommand differs", cb: callback{command: tencent.CommandAfterCreateRoom}, status: 400, code: CodeBadBody, info: "differs"},
 		{name: "CallbackCommand missing from the query", cb: callback{query: "SdkAppid=1400000001"}, status: 400, code: CodeBadBody},
-		{name: "field of the wrong type", cb: callback{body: strings.Replace(seed, "300", `"many"`, 1)}, status: 400, code: CodeBadBody, info: "MaxMemberCount"},
+		{name: "field of the wrong type", cb: callback{body: strings.Replace(seed, ": 300", `: "many"`, 1)}, status: 400, code: CodeBadBody, info: "MaxMemberCount"},
 		{name: "unknown command still needs valid JSON", cb: callback{command: "X", body: `{"CallbackCommand":"X"`}, status: 400, code: CodeBadBody},
 		{name: "no RoomInfo", cb: callback{body: `{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","EventTime":1}`}, status: 400, code: CodeBadEvent, info: "RoomId"},
 		{name: "no RoomId", cb: callback{body: `{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","EventTime":1,"RoomInfo":{}}`}, status: 400, code: CodeBadEvent, info: "RoomId"},
