@@ -9,12 +9,14 @@ $(LOCALBIN):
 ## Tool versions (each builds with the Go toolchain in go.mod).
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.1
+GOLANGCI_LINT_VERSION ?= v2.15.0
 # The kube-apiserver, etcd and kubectl for envtest come from hack/tools/go.mod;
 # this only stamps their version.
 KUBERNETES_VERSION ?= v1.37.2
 
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
 # envtest's control plane. setup-envtest downloads prebuilt binaries, which not
 # every build machine can reach; we build them from source through the Go
@@ -43,7 +45,8 @@ help: ## Show this help.
 
 .PHONY: dev
 dev: build $(ENVTEST_DEP) ## Run roomsync against a local control plane, with a sample ChatApp; Ctrl-C stops it all.
-	go run ./hack/dev --operator $(LOCALBIN)/roomsync --assets $(KUBEBUILDER_ASSETS)
+	go build -o $(LOCALBIN)/roomsync-dev ./hack/dev
+	$(LOCALBIN)/roomsync-dev --operator $(LOCALBIN)/roomsync --assets $(KUBEBUILDER_ASSETS) --dir $(LOCALBIN)/dev
 
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate the CRDs and RBAC from the API types and markers.
@@ -60,6 +63,10 @@ fmt: ## Run go fmt.
 .PHONY: vet
 vet: ## Run go vet.
 	go vet ./...
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint (configuration in .golangci.yml).
+	$(GOLANGCI_LINT) run ./...
 
 .PHONY: test
 test: manifests generate fmt vet $(ENVTEST_DEP) ## Run every test: unit, envtest and end-to-end.
@@ -127,11 +134,15 @@ $(CONTROLLER_GEN): | $(LOCALBIN)
 	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
 $(KUSTOMIZE): | $(LOCALBIN)
 	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+$(GOLANGCI_LINT): | $(LOCALBIN)
+	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
 
-# go-install-tool installs package $2 at version $3 as $1.
+# go-install-tool installs package $2 at version $3 as $1, which is the name
+# go install gives it with "-$3" appended, so that changing a version above
+# installs the new one.
 define go-install-tool
 @set -e; \
 echo "Installing $(2)@$(3)"; \
 GOBIN=$(LOCALBIN) go install $(2)@$(3); \
-mv "$(LOCALBIN)/$$(basename $(2) | sed 's/^v[0-9]*$$/kustomize/')" $(1)
+mv "$$(echo "$(1)" | sed "s/-$(3)$$//")" $(1)
 endef

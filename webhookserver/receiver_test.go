@@ -164,9 +164,9 @@ func send(t *testing.T, callbackURL string, sdkAppID int64, token string, body m
 	return resp.StatusCode, answer
 }
 
-func mustSend(t *testing.T, callbackURL string, app *chatv1alpha1.ChatApp, token string, body map[string]any) map[string]any {
+func mustSend(t *testing.T, callbackURL string, app *chatv1alpha1.ChatApp, body map[string]any) map[string]any {
 	t.Helper()
-	status, answer := send(t, callbackURL, app.Spec.SDKAppID, token, body)
+	status, answer := send(t, callbackURL, app.Spec.SDKAppID, "", body)
 	if status != http.StatusOK {
 		t.Fatalf("answer %d %v, want 200", status, answer)
 	}
@@ -208,7 +208,7 @@ func TestSeedSampleCreatesAndFillsRoom(t *testing.T) {
 		"RoomName", "rname-123", "Owner_Account", "jack", "TakeSeatMode", "FreeToTake", "MaxMemberCount", 300,
 		"IsVideoDisabled", false, "IsAudioDisabled", false, "IsMessageDisabled", false,
 		"IsScreenSharingDisabled", false, "IsCloudRecordingDisabled", "false", "CustomInfo", "123")
-	mustSend(t, replicas[0], app, "", seed)
+	mustSend(t, replicas[0], app, seed)
 
 	room := getRoom(t, app.Namespace, "rid-123")
 	if room.Spec.RoomID != "rid-123" || room.Spec.SDKAppID != app.Spec.SDKAppID {
@@ -239,9 +239,9 @@ func deref(s chatv1alpha1.RoomStatus) string {
 
 func TestOrderingByEventTime(t *testing.T) {
 	app := newApp(t, nil)
-	mustSend(t, replicas[0], app, "", roomInfo("ordered", 2000, "RoomName", "newer", "IsCloudRecordingDisabled", true))
+	mustSend(t, replicas[0], app, roomInfo("ordered", 2000, "RoomName", "newer", "IsCloudRecordingDisabled", true))
 
-	answer := mustSend(t, replicas[1], app, "", roomInfo("ordered", 1000, "RoomName", "older"))
+	answer := mustSend(t, replicas[1], app, roomInfo("ordered", 1000, "RoomName", "older"))
 	if info := fmt.Sprint(answer["ErrorInfo"]); info == "" {
 		t.Errorf("a stale event answered without saying so: %v", answer)
 	}
@@ -250,13 +250,13 @@ func TestOrderingByEventTime(t *testing.T) {
 	}
 
 	// The same EventTime again (a retried event) is applied again.
-	mustSend(t, replicas[0], app, "", roomInfo("ordered", 2000, "RoomName", "retried"))
+	mustSend(t, replicas[0], app, roomInfo("ordered", 2000, "RoomName", "retried"))
 	if room := getRoom(t, app.Namespace, "ordered"); room.Status.RoomName != "retried" {
 		t.Fatalf("an event with an equal EventTime was not applied: %+v", room.Status)
 	}
 
 	// A partial update keeps what it does not carry.
-	mustSend(t, replicas[1], app, "", roomInfo("ordered", 3000, "IsCloudRecordingDisabled", 0))
+	mustSend(t, replicas[1], app, roomInfo("ordered", 3000, "IsCloudRecordingDisabled", 0))
 	room := getRoom(t, app.Namespace, "ordered")
 	if room.Status.RoomName != "retried" || room.Status.CloudRecordingDisabled == nil || *room.Status.CloudRecordingDisabled ||
 		room.Status.CloudRecording != chatv1alpha1.CloudRecordingEnabled {
@@ -319,7 +319,7 @@ func TestRoomIDsThatAreNotNames(t *testing.T) {
 	app := newApp(t, nil)
 	ids := []string{"会议室/1", "Room.A", "room.a", "a b", "x/../y"}
 	for i, id := range ids {
-		mustSend(t, replicas[i%2], app, "", roomInfo(id, 1000, "RoomName", id))
+		mustSend(t, replicas[i%2], app, roomInfo(id, 1000, "RoomName", id))
 	}
 	rooms := listRooms(t, app.Namespace)
 	if len(rooms) != len(ids) {
@@ -335,7 +335,7 @@ func TestRoomIDsThatAreNotNames(t *testing.T) {
 func TestAutoCreateOff(t *testing.T) {
 	app := newApp(t, func(a *chatv1alpha1.ChatApp) { a.Spec.AutoCreateRooms = ptr.To(false) })
 
-	answer := mustSend(t, replicas[0], app, "", roomInfo("undeclared", 1000))
+	answer := mustSend(t, replicas[0], app, roomInfo("undeclared", 1000))
 	if fmt.Sprint(answer["ErrorInfo"]) == "" {
 		t.Errorf("an ignored event answered without saying so: %v", answer)
 	}
@@ -354,7 +354,7 @@ func TestAutoCreateOff(t *testing.T) {
 	}
 	for _, u := range replicas {
 		waitFor(t, "the receiver sees the declared Room", func() bool {
-			mustSend(t, u, app, "", roomInfo("Lobby_Room", 2000, "RoomName", "lobby"))
+			mustSend(t, u, app, roomInfo("Lobby_Room", 2000, "RoomName", "lobby"))
 			return getRoom(t, app.Namespace, "lobby").Status.RoomName == "lobby"
 		})
 	}
@@ -376,7 +376,7 @@ func TestDeclaredRoomIsFoundByRoomIDAndOldestWins(t *testing.T) {
 		time.Sleep(1100 * time.Millisecond) // creationTimestamp has one-second resolution
 	}
 	waitFor(t, "the oldest Room receives the callback", func() bool {
-		mustSend(t, replicas[0], app, "", roomInfo("shared", 1000, "RoomName", "updated"))
+		mustSend(t, replicas[0], app, roomInfo("shared", 1000, "RoomName", "updated"))
 		return getRoom(t, app.Namespace, "first").Status.RoomName == "updated"
 	})
 	if st := getRoom(t, app.Namespace, "second").Status; st.LastEventTime != 0 {

@@ -120,7 +120,3 @@ type ChatAppList struct {
 	// items are the ChatApps.
 	Items []ChatApp `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&ChatApp{}, &ChatAppList{})
-}

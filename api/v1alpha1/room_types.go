@@ -181,7 +181,3 @@ type RoomList struct {
 	// items are the Rooms.
 	Items []Room `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&Room{}, &RoomList{})
-}

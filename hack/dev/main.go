@@ -110,8 +110,10 @@ func run(operator, assets, stateDir, callbackAddr, metricsAddr, probeAddr string
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting the operator %s: %w", operator, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// exited is closed when the operator has exited, with waitErr set.
+	var waitErr error
+	exited := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 
 	if err := waitReady(ctx, "http://"+probeAddr+"/readyz", exited); err != nil {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -121,8 +123,8 @@ func run(operator, assets, stateDir, callbackAddr, metricsAddr, probeAddr string
 	printHowTo(kubeconfig, assets, callbackAddr)
 
 	select {
-	case err := <-exited:
-		return fmt.Errorf("the operator exited: %v", err)
+	case <-exited:
+		return fmt.Errorf("the operator exited: %w", waitErr)
 	case <-ctx.Done():
 	}
 	fmt.Println("\nStopping the operator...")
@@ -160,7 +162,7 @@ func createSample(ctx context.Context, c client.Client) error {
 	return nil
 }
 
-func waitReady(ctx context.Context, url string, exited <-chan error) error {
+func waitReady(ctx context.Context, url string, exited <-chan struct{}) error {
 	for {
 		resp, err := http.Get(url)
 		if err == nil {
@@ -170,8 +172,8 @@ func waitReady(ctx context.Context, url string, exited <-chan error) error {
 			}
 		}
 		select {
-		case err := <-exited:
-			return fmt.Errorf("the operator exited before it was ready: %v", err)
+		case <-exited:
+			return errors.New("the operator exited before it was ready")
 		case <-ctx.Done():
 			return errors.New("interrupted")
 		case <-time.After(200 * time.Millisecond):

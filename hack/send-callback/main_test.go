@@ -55,7 +55,7 @@ func recordingHandler(t *testing.T, got *[]received, status int, answer string) 
 		})
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		io.WriteString(w, answer)
+		_, _ = io.WriteString(w, answer)
 	}
 }
 

@@ -28,7 +28,7 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // inField returns err, met while decoding the member name, as a *FieldError
 // whose path starts with name.
 func inField(name string, err error) error {
-	if fe, ok := err.(*FieldError); ok {
+	if fe := (*FieldError)(nil); errors.As(err, &fe) {
 		sep := "."
 		if strings.HasPrefix(fe.Field, "[") {
 			sep = ""
@@ -106,7 +106,7 @@ func lookup(members []member, key string) *member {
 
 // invalidJSON describes a syntax error met by a json.Decoder.
 func invalidJSON(err error) error {
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
 	return fmt.Errorf("invalid JSON: %w", err)
