@@ -29,6 +29,8 @@ const (
 	CodeUnauthorized ErrorCode = 40101
 	// CodeUnknownApp: no ChatApp for the SdkAppid.
 	CodeUnknownApp ErrorCode = 40401
+	// CodeUnknownPath: the request was not sent to /callback.
+	CodeUnknownPath ErrorCode = 40402
 	// CodeMethodNotAllowed: not a POST.
 	CodeMethodNotAllowed ErrorCode = 40501
 	// CodeBodyTooLarge: the body is over 1 MiB.

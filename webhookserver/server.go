@@ -80,6 +80,7 @@ func (s *Server) Start(ctx context.Context) error {
 
 	mux := http.NewServeMux()
 	mux.Handle(Path, s.Handler)
+	mux.HandleFunc("/", unknownPath)
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -135,6 +136,11 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	<-shutdownDone
 	return nil
+}
+
+// unknownPath answers requests for any path but Path, in the same JSON.
+func unknownPath(w http.ResponseWriter, r *http.Request) {
+	fail(http.StatusNotFound, CodeUnknownPath, resultRejected, "no such path %q: callbacks are POSTed to %s", r.URL.Path, Path).write(w)
 }
 
 func fileExists(path string) bool {

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -127,6 +128,20 @@ func TestServerHTTPSReloadsItsCertificate(t *testing.T) {
 			t.Fatal("the renewed certificate was not picked up")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestServerAnswersOtherPathsInJSON(t *testing.T) {
+	s, _ := startServer(t, "", okHandler)
+	resp, err := http.Post("http://"+s.ListenAddr().String()+"/callbacks", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a answerBody
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != http.StatusNotFound ||
+		ErrorCode(a.ErrorCode) != CodeUnknownPath || a.ActionStatus != "FAIL" {
+		t.Fatalf("answer %d %+v (%v), want 404 with ErrorCode %d", resp.StatusCode, a, err, CodeUnknownPath)
 	}
 }
 
