@@ -1,6 +1,7 @@
 // Package e2e runs the built roomsync binary as a process against a local
-// control plane and talks to it as Tencent and a platform engineer would:
-// over HTTP, through the API server, and with kubectl.
+// control plane, with only the permissions config/rbac grants it, and talks
+// to it as Tencent and a platform engineer would: over HTTP, through the API
+// server, and with kubectl.
 package e2e
 
 import (
@@ -22,12 +23,15 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/clientcmd"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
 	"github.com/roomsync/roomsync/internal/tencent"
@@ -66,11 +70,66 @@ func TestMain(m *testing.M) {
 		if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
 			return err
 		}
+		operatorKubeconfig, err := installRBAC(ctx, dir)
+		if err != nil {
+			return err
+		}
 		if err := createApp(ctx); err != nil {
 			return err
 		}
-		return startOperator(ctx, binary)
+		return startOperator(ctx, binary, operatorKubeconfig)
 	}))
+}
+
+// installRBAC installs the operator's ServiceAccount with the roles from
+// config/rbac, as `make deploy` does, and returns a kubeconfig that acts as
+// that ServiceAccount: the operator under test has exactly the permissions
+// it ships with.
+func installRBAC(ctx context.Context, dir string) (string, error) {
+	const systemNS = "roomsync-system"
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: systemNS, Name: "controller-manager"}}
+	subject := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: systemNS, Name: sa.Name}}
+	managerRole := &rbacv1.ClusterRole{}
+	leaderRole := &rbacv1.Role{}
+	for file, obj := range map[string]client.Object{"role.yaml": managerRole, "leader_election_role.yaml": leaderRole} {
+		data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "rbac", file))
+		if err != nil {
+			return "", err
+		}
+		if err := yaml.UnmarshalStrict(data, obj); err != nil {
+			return "", fmt.Errorf("reading config/rbac/%s: %w", file, err)
+		}
+	}
+	leaderRole.Namespace = systemNS
+	for _, obj := range []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNS}},
+		sa, managerRole, leaderRole,
+		&rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "roomsync-manager"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: managerRole.Name},
+			Subjects:   subject,
+		},
+		&rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: systemNS, Name: "roomsync-leader-election"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: leaderRole.Name},
+			Subjects:   subject,
+		},
+	} {
+		if err := env.Client.Create(ctx, obj); err != nil {
+			return "", fmt.Errorf("creating %T %s: %w", obj, obj.GetName(), err)
+		}
+	}
+
+	cfg, err := clientcmd.Load(env.KubeConfig)
+	if err != nil {
+		return "", err
+	}
+	for _, user := range cfg.AuthInfos {
+		user.Impersonate = "system:serviceaccount:" + systemNS + ":" + sa.Name
+		user.ImpersonateGroups = []string{"system:serviceaccounts", "system:serviceaccounts:" + systemNS, "system:authenticated"}
+	}
+	path := filepath.Join(dir, "operator-kubeconfig")
+	return path, clientcmd.WriteToFile(*cfg, path)
 }
 
 func createApp(ctx context.Context) error {
@@ -101,7 +160,7 @@ func freePort() (string, error) {
 }
 
 // startOperator runs the binary until ctx ends, and waits until it is ready.
-func startOperator(ctx context.Context, binary string) error {
+func startOperator(ctx context.Context, binary, operatorKubeconfig string) error {
 	var addrs [3]string
 	for i := range addrs {
 		a, err := freePort()
@@ -114,11 +173,11 @@ func startOperator(ctx context.Context, binary string) error {
 	metricsURL = "http://" + addrs[1] + "/metrics"
 	operatorLog = &bytes.Buffer{}
 	operator = exec.Command(binary,
-		"--kubeconfig", kubeconfig,
+		"--kubeconfig", operatorKubeconfig,
 		"--callback-bind-address", addrs[0],
 		"--metrics-bind-address", addrs[1],
 		"--health-probe-bind-address", addrs[2],
-		"--leader-elect", "--leader-election-namespace", "default",
+		"--leader-elect", "--leader-election-namespace", "roomsync-system",
 	)
 	operator.Stdout, operator.Stderr = operatorLog, operatorLog
 	operator.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
