@@ -58,6 +58,14 @@ func main() {
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	if callbackTimeout <= 0 {
+		log.Error(nil, "--callback-timeout must be positive", "callbackTimeout", callbackTimeout)
+		os.Exit(2)
+	}
+	if callbackTimeout >= 2*time.Second {
+		log.Info("WARNING: --callback-timeout is not under Tencent's 2s: the sender may give up before roomsync answers, "+
+			"and an event stored after that is reported to nobody", "callbackTimeout", callbackTimeout)
+	}
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                  scheme,
