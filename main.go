@@ -108,7 +108,7 @@ func main() {
 		Addr:    callbackAddr,
 		CertDir: certDir,
 		Handler: &webhookserver.Handler{
-			Apps:    webhookserver.KubeApps{Client: mgr.GetClient()},
+			Apps:    &webhookserver.KubeApps{Client: mgr.GetClient(), Log: ctrl.Log.WithName("callback")},
 			Rooms:   roomstore.New(mgr.GetClient(), mgr.GetAPIReader()),
 			Timeout: callbackTimeout,
 			Now:     time.Now,

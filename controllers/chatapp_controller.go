@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -56,13 +57,19 @@ func (r *ChatAppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, tokenErr // could not tell; retry with backoff
 	}
 
+	rooms, err := lookup.RoomCount(ctx, r.Client, app.Namespace, app.Spec.SDKAppID)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
 	conds, changed := mergeConditions(app.Status.Conditions, chatAppConditionTypes, chatAppConditions(app, holder, tokenErr))
-	if !changed && app.Status.ObservedGeneration == app.Generation {
+	if !changed && app.Status.ObservedGeneration == app.Generation && app.Status.RoomCount != nil && *app.Status.RoomCount == rooms {
 		return ctrl.Result{}, nil
 	}
 	status := chatac.ChatAppStatus().
 		WithObservedGeneration(app.Generation).
-		WithConditions(conditionApplyConfigurations(conds)...)
+		WithConditions(conditionApplyConfigurations(conds)...).
+		WithRoomCount(rooms)
 	if err := r.Status().Apply(ctx, chatac.ChatApp(app.Name, app.Namespace).WithStatus(status),
 		client.FieldOwner(ChatAppFieldManager), client.ForceOwnership); err != nil {
 		return ctrl.Result{}, fmt.Errorf("applying status of ChatApp %s: %w", req, err)
@@ -71,8 +78,8 @@ func (r *ChatAppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 }
 
 // SetupWithManager registers the controller. A ChatApp is re-evaluated when
-// its token Secret changes, and when another ChatApp claiming the same
-// sdkAppID appears or goes away.
+// its token Secret changes, when another ChatApp claiming the same sdkAppID
+// appears or goes away, and when one of its Rooms does.
 func (r *ChatAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&chatv1alpha1.ChatApp{}).
@@ -80,6 +87,9 @@ func (r *ChatAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			handler.EnqueueRequestsFromMapFunc(r.chatAppsWithSameSDKAppID),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.chatAppsUsingSecret)).
+		Watches(&chatv1alpha1.Room{},
+			handler.EnqueueRequestsFromMapFunc(r.chatAppOfRoom),
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		Named("chatapp").
 		Complete(r)
 }
@@ -92,6 +102,20 @@ func (r *ChatAppReconciler) chatAppsWithSameSDKAppID(ctx context.Context, obj cl
 		return nil
 	}
 	return requestsForOthers(app, apps)
+}
+
+func (r *ChatAppReconciler) chatAppOfRoom(ctx context.Context, obj client.Object) []reconcile.Request {
+	room := obj.(*chatv1alpha1.Room)
+	var list chatv1alpha1.ChatAppList
+	if err := r.List(ctx, &list, client.InNamespace(room.Namespace), client.MatchingFields{lookup.SDKAppIDField: strconv.FormatInt(room.Spec.SDKAppID, 10)}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing the ChatApps of a Room")
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, app := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&app)})
+	}
+	return reqs
 }
 
 func (r *ChatAppReconciler) chatAppsUsingSecret(ctx context.Context, obj client.Object) []reconcile.Request {

@@ -143,7 +143,8 @@ func TestRoomLifecycleAsGitOpsSeesIt(t *testing.T) {
 	store := roomstore.New(env.Client, env.Client)
 	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: 1400000001}}
 	name := tencent.String("Declared")
-	if _, err := store.ApplyRoomInfo(context.Background(), app, roomstore.RoomInfoEvent{RoomID: "Declared Room", EventTime: 10, Command: tencent.CommandAfterUpdateRoomInfo, Info: tencent.RoomInfo{RoomName: &name}}); err != nil {
+	if _, err := store.Apply(context.Background(), app, roomstore.Event{RoomID: "Declared Room", EventTime: 10, Command: tencent.CommandAfterUpdateRoomInfo,
+		RoomInfo: &roomstore.RoomInfoChange{Info: tencent.RoomInfo{RoomName: &name}}}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, room, "the Room is Ready", func() bool {
@@ -155,7 +156,8 @@ func TestRoomLifecycleAsGitOpsSeesIt(t *testing.T) {
 
 	// The next write of the receiver keeps the controller's conditions, and
 	// each writer owns its own fields.
-	if _, err := store.ApplyRoomInfo(context.Background(), app, roomstore.RoomInfoEvent{RoomID: "Declared Room", EventTime: 20, Command: tencent.CommandAfterUpdateRoomInfo}); err != nil {
+	if _, err := store.Apply(context.Background(), app, roomstore.Event{RoomID: "Declared Room", EventTime: 20, Command: tencent.CommandAfterUpdateRoomInfo,
+		RoomInfo: &roomstore.RoomInfoChange{}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(room), room); err != nil {
@@ -220,7 +222,7 @@ func TestChatAppTokenSecret(t *testing.T) {
 	app := &chatv1alpha1.ChatApp{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
 		Spec: chatv1alpha1.ChatAppSpec{SDKAppID: newSDKAppID(), CallbackAuth: &chatv1alpha1.CallbackAuth{
-			TokenSecretRef: chatv1alpha1.SecretKeyReference{Name: "chat-callback"},
+			TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "chat-callback"},
 		}},
 	}
 	if err := env.Client.Create(context.Background(), app); err != nil {
@@ -323,5 +325,80 @@ func TestImmutableAndValidatedSpec(t *testing.T) {
 	app.Spec.SDKAppID++
 	if err := env.Client.Patch(context.Background(), app, client.MergeFrom(origApp)); err == nil || !strings.Contains(err.Error(), "immutable") {
 		t.Errorf("changing sdkAppID: %v, want an immutability error", err)
+	}
+}
+
+func TestRetentionDeletesDestroyedRoomsThatCallbacksCreated(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := context.Background()
+	app := &chatv1alpha1.ChatApp{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
+		Spec:       chatv1alpha1.ChatAppSpec{SDKAppID: newSDKAppID(), RoomRetention: &metav1.Duration{Duration: time.Second}},
+	}
+	if err := env.Client.Create(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	declared := &chatv1alpha1.Room{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "declared"}, Spec: chatv1alpha1.RoomSpec{SDKAppID: app.Spec.SDKAppID, RoomID: "declared"}}
+	if err := env.Client.Create(ctx, declared); err != nil {
+		t.Fatal(err)
+	}
+	store := roomstore.New(env.Client, env.Client)
+	send := func(ev roomstore.Event) roomstore.Outcome {
+		t.Helper()
+		current := &chatv1alpha1.ChatApp{}
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(app), current); err != nil {
+			t.Fatal(err)
+		}
+		outcome, err := store.Apply(ctx, current, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return outcome
+	}
+	create := func(roomID string, at int64) roomstore.Event {
+		return roomstore.Event{RoomID: roomID, EventTime: at, Command: tencent.CommandAfterCreateRoom, RoomInfo: &roomstore.RoomInfoChange{}}
+	}
+	destroy := func(roomID string, at int64) roomstore.Event {
+		return roomstore.Event{RoomID: roomID, EventTime: at, Command: tencent.CommandAfterDestroyRoom, Destroy: &roomstore.DestroyChange{Received: time.Now()}}
+	}
+
+	send(create("short-lived", 1000))
+	send(create("declared", 1000))
+	eventually(t, app, "the ChatApp counts its Rooms", func() bool { return app.Status.RoomCount != nil && *app.Status.RoomCount == 2 })
+
+	send(destroy("short-lived", 2000))
+	send(destroy("declared", 2000))
+	created := &chatv1alpha1.Room{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "short-lived"}}
+	deadline := time.Now().Add(20 * time.Second)
+	for env.Client.Get(ctx, client.ObjectKeyFromObject(created), created) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the destroyed Room was not deleted after its retention: %+v", created.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	eventually(t, app, "the ChatApp records the deletion and counts one Room", func() bool {
+		return len(app.Status.DeletedRooms) == 1 && app.Status.DeletedRooms[0].RoomID == "short-lived" &&
+			app.Status.DeletedRooms[0].DestroyEventTime == 2000 && app.Status.RoomCount != nil && *app.Status.RoomCount == 1
+	})
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(declared), declared); err != nil {
+		t.Fatalf("the Room a user declared was deleted: %v", err)
+	}
+	if declared.Status.Phase != chatv1alpha1.RoomPhaseDestroyed {
+		t.Errorf("declared Room phase %q", declared.Status.Phase)
+	}
+
+	// A late event older than the destroy does not bring the Room back...
+	if outcome := send(create("short-lived", 1500)); outcome != roomstore.Stale {
+		t.Fatalf("a create older than the destroy of a deleted Room: %s, want stale", outcome)
+	}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(created), created); err == nil {
+		t.Fatal("a late event brought back a deleted Room")
+	}
+	// ...a newer one does: the room id was used again.
+	if outcome := send(create("short-lived", 3000)); outcome != roomstore.Applied {
+		t.Fatalf("a create newer than the destroy: %s, want applied", outcome)
+	}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(created), created); err != nil {
+		t.Fatalf("the reused room id has no Room: %v", err)
 	}
 }

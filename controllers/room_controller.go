@@ -25,7 +25,8 @@ import (
 const RoomFieldManager = "roomsync-room-controller"
 
 // RoomReconciler derives a Room's conditions from the room info the callback
-// receiver wrote into its status.
+// receiver wrote into its status, and deletes the Rooms that callbacks
+// created once their retention after a destroy has passed.
 type RoomReconciler struct {
 	client.Client
 }
@@ -53,17 +54,16 @@ func (r *RoomReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	}
 
 	conds, changed := mergeConditions(room.Status.Conditions, roomConditionTypes, roomConditions(room, holder))
-	if !changed && room.Status.ObservedGeneration == room.Generation {
-		return ctrl.Result{}, nil
+	if changed || room.Status.ObservedGeneration != room.Generation {
+		status := chatac.RoomStatus().
+			WithObservedGeneration(room.Generation).
+			WithConditions(conditionApplyConfigurations(conds)...)
+		if err := r.Status().Apply(ctx, chatac.Room(room.Name, room.Namespace).WithStatus(status),
+			client.FieldOwner(RoomFieldManager), client.ForceOwnership); err != nil {
+			return ctrl.Result{}, fmt.Errorf("applying status of Room %s: %w", req, err)
+		}
 	}
-	status := chatac.RoomStatus().
-		WithObservedGeneration(room.Generation).
-		WithConditions(conditionApplyConfigurations(conds)...)
-	if err := r.Status().Apply(ctx, chatac.Room(room.Name, room.Namespace).WithStatus(status),
-		client.FieldOwner(RoomFieldManager), client.ForceOwnership); err != nil {
-		return ctrl.Result{}, fmt.Errorf("applying status of Room %s: %w", req, err)
-	}
-	return ctrl.Result{}, nil
+	return r.enforceRetention(ctx, room)
 }
 
 // SetupWithManager registers the controller. Besides each Room's own

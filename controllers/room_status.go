@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -27,6 +28,15 @@ func roomConditions(room, holder *chatv1alpha1.Room) []metav1.Condition {
 		return []metav1.Condition{
 			condition(chatv1alpha1.ReadyCondition, metav1.ConditionFalse, chatv1alpha1.DuplicateRoomIDReason, msg, gen),
 			condition(chatv1alpha1.StalledCondition, metav1.ConditionTrue, chatv1alpha1.DuplicateRoomIDReason, msg, gen),
+		}
+	case room.Status.Phase == chatv1alpha1.RoomPhaseDestroyed && room.Status.Destroyed != nil:
+		d := room.Status.Destroyed
+		msg := "Room destroyed at " + d.Time.UTC().Format(time.RFC3339)
+		if d.Operator != "" {
+			msg += " by " + d.Operator
+		}
+		return []metav1.Condition{
+			condition(chatv1alpha1.ReadyCondition, metav1.ConditionTrue, chatv1alpha1.RoomDestroyedReason, msg, gen),
 		}
 	case room.Status.LastEventTime == 0:
 		return []metav1.Condition{

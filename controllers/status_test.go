@@ -33,6 +33,7 @@ func TestRoomConditions(t *testing.T) {
 		{name: "not in the cache's index yet", room: room("a", 0), holder: nil, ready: metav1.ConditionFalse, reason: chatv1alpha1.AwaitingRoomInfoReason},
 		{name: "room info received", room: room("a", 5), holder: room("a", 5), ready: metav1.ConditionTrue, reason: chatv1alpha1.RoomInfoReceivedReason},
 		{name: "younger duplicate", room: room("b", 0), holder: room("a", 5), ready: metav1.ConditionFalse, reason: chatv1alpha1.DuplicateRoomIDReason, stalled: true},
+		{name: "destroyed", room: destroyedRoom("a"), holder: destroyedRoom("a"), ready: metav1.ConditionTrue, reason: chatv1alpha1.RoomDestroyedReason},
 		{name: "duplicate that had room info before", room: room("b", 5), holder: room("a", 5), ready: metav1.ConditionFalse, reason: chatv1alpha1.DuplicateRoomIDReason, stalled: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,11 +43,19 @@ func TestRoomConditions(t *testing.T) {
 	}
 }
 
+func destroyedRoom(uid string) *chatv1alpha1.Room {
+	r := &chatv1alpha1.Room{ObjectMeta: metav1.ObjectMeta{Name: uid, UID: types.UID(uid), Generation: 3}}
+	r.Status.LastEventTime = 5
+	r.Status.Phase = chatv1alpha1.RoomPhaseDestroyed
+	r.Status.Destroyed = &chatv1alpha1.RoomDestroy{EventTime: 6, Operator: "admin"}
+	return r
+}
+
 func TestChatAppConditions(t *testing.T) {
 	app := func(uid string, auth bool) *chatv1alpha1.ChatApp {
 		a := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: uid, UID: types.UID(uid), Generation: 2}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: 7}}
 		if auth {
-			a.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.SecretKeyReference{Name: "s"}}
+			a.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "s"}}
 		}
 		return a
 	}
@@ -126,4 +135,72 @@ func TestMergeConditions(t *testing.T) {
 			t.Fatalf("merged %+v changed %v", merged, changed)
 		}
 	})
+}
+
+func TestRetentionDue(t *testing.T) {
+	received := metav1.NewTime(time.Unix(1000, 0))
+	room := func(createdBy string, phase chatv1alpha1.RoomPhase) *chatv1alpha1.Room {
+		r := &chatv1alpha1.Room{}
+		r.Labels = map[string]string{}
+		if createdBy != "" {
+			r.Labels[chatv1alpha1.CreatedByLabel] = createdBy
+		}
+		r.Status.Phase = phase
+		if phase == chatv1alpha1.RoomPhaseDestroyed {
+			r.Status.Destroyed = &chatv1alpha1.RoomDestroy{EventTime: 1, ReceivedTime: received}
+		}
+		return r
+	}
+	app := func(retention *time.Duration) *chatv1alpha1.ChatApp {
+		a := &chatv1alpha1.ChatApp{}
+		if retention != nil {
+			a.Spec.RoomRetention = &metav1.Duration{Duration: *retention}
+		}
+		return a
+	}
+	hour, zero := time.Hour, time.Duration(0)
+	for _, tc := range []struct {
+		name string
+		room *chatv1alpha1.Room
+		app  *chatv1alpha1.ChatApp
+		due  time.Duration // after received; 0 = not due at all
+	}{
+		{name: "created by a callback, default retention", room: room(chatv1alpha1.CreatedByCallback, chatv1alpha1.RoomPhaseDestroyed), app: app(nil), due: 24 * time.Hour},
+		{name: "created by a callback, 1h", room: room(chatv1alpha1.CreatedByCallback, chatv1alpha1.RoomPhaseDestroyed), app: app(&hour), due: time.Hour},
+		{name: "retention 0 keeps", room: room(chatv1alpha1.CreatedByCallback, chatv1alpha1.RoomPhaseDestroyed), app: app(&zero)},
+		{name: "declared by a user", room: room("", chatv1alpha1.RoomPhaseDestroyed), app: app(&hour)},
+		{name: "not destroyed", room: room(chatv1alpha1.CreatedByCallback, chatv1alpha1.RoomPhaseActive), app: app(&hour)},
+		{name: "no ChatApp", room: room(chatv1alpha1.CreatedByCallback, chatv1alpha1.RoomPhaseDestroyed), app: nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			due, ok := retentionDue(tc.room, tc.app)
+			if ok != (tc.due != 0) || (ok && !due.Equal(received.Add(tc.due))) {
+				t.Fatalf("due %v %v, want %v after %v", due, ok, tc.due, received.Time)
+			}
+		})
+	}
+}
+
+func TestRecordDeletion(t *testing.T) {
+	at := func(s int64) metav1.Time { return metav1.NewTime(time.Unix(s, 0)) }
+	var records []chatv1alpha1.DeletedRoom
+	for i := range maxDeletedRooms + 5 {
+		records = recordDeletion(records, chatv1alpha1.DeletedRoom{RoomID: fmt.Sprint("r", i), DestroyEventTime: int64(i), DeletedTime: at(int64(i))})
+	}
+	if len(records) != maxDeletedRooms || records[0].RoomID != fmt.Sprint("r", maxDeletedRooms+4) || records[len(records)-1].RoomID != "r5" {
+		t.Fatalf("%d records from %s to %s: want the newest %d", len(records), records[0].RoomID, records[len(records)-1].RoomID, maxDeletedRooms)
+	}
+	records = recordDeletion(records, chatv1alpha1.DeletedRoom{RoomID: "r500", DestroyEventTime: 9999, DeletedTime: at(99999)})
+	n := 0
+	for _, r := range records {
+		if r.RoomID == "r500" {
+			n++
+			if r.DestroyEventTime != 9999 {
+				t.Errorf("a room deleted again keeps its old record: %+v", r)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("room r500 recorded %d times", n)
+	}
 }

@@ -43,11 +43,13 @@ type ResolvedApp struct {
 type AppResolver interface {
 	// Resolve returns the ChatApp that holds sdkAppID, or ErrUnknownApp.
 	Resolve(ctx context.Context, sdkAppID int64) (*ResolvedApp, error)
+	// Accepted records that a callback for app was answered OK at now.
+	Accepted(app *chatv1alpha1.ChatApp, now time.Time)
 }
 
 // RoomWriter stores room events; roomstore.Store is the real one.
 type RoomWriter interface {
-	ApplyRoomInfo(ctx context.Context, app *chatv1alpha1.ChatApp, ev roomstore.RoomInfoEvent) (roomstore.Outcome, error)
+	Apply(ctx context.Context, app *chatv1alpha1.ChatApp, ev roomstore.Event) (roomstore.Outcome, error)
 }
 
 // Handler answers Tencent Cloud Chat's callbacks. Each request goes through
@@ -81,6 +83,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := &request{}
 	a := h.handle(ctx, w, r, req)
 	a.write(w)
+	if a.status == http.StatusOK && req.app != nil {
+		h.Apps.Accepted(req.app.App, h.Now())
+	}
 
 	command := commandLabel(req.command)
 	callbacksTotal.WithLabelValues(command, a.result).Inc()
@@ -116,12 +121,21 @@ func (h *Handler) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if a, ok := parseCommand(req); !ok {
 		return a
 	}
-	switch req.command {
-	case tencent.CommandAfterUpdateRoomInfo, tencent.CommandUpdateRoomInfo, tencent.CommandAfterCreateRoom:
-		return h.roomInfo(ctx, req)
-	default:
+	decode, known := decoders[req.command]
+	if !known {
 		return ok(resultUnknownCommand, "ignored: CallbackCommand "+strconv.Quote(req.command)+" is not handled by this version of roomsync")
 	}
+	ev, err := decode(req.body, h.Now())
+	if err != nil {
+		return fail(http.StatusBadRequest, CodeBadBody, resultRejected, "body: %v", err)
+	}
+	if a, ok := checkEvent(ev); !ok {
+		return a
+	}
+	ev.event.Command = req.command
+	ev.event.ClientIP = req.query.Get("ClientIP")
+	ev.event.OptPlatform = req.query.Get("OptPlatform")
+	return h.store(ctx, req, ev.event)
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, req *request) (answer, bool) {
@@ -222,46 +236,40 @@ func parseCommand(req *request) (answer, bool) {
 	return answer{}, true
 }
 
-// roomInfo handles the create and update callbacks, which carry RoomInfo.
-func (h *Handler) roomInfo(ctx context.Context, req *request) answer {
-	ev, err := tencent.DecodeRoomInfoEvent(req.body)
-	if err != nil {
-		return fail(http.StatusBadRequest, CodeBadBody, resultRejected, "body: %v", err)
+// checkEvent checks what every room event needs: a RoomId that is UTF-8
+// of at most 48 bytes, and a positive EventTime.
+func checkEvent(ev decoded) (answer, bool) {
+	if ev.roomID == nil {
+		return fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "%s is missing", ev.roomIDField), false
 	}
-	if ev.RoomInfo == nil || ev.RoomInfo.RoomID == nil {
-		return fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "RoomInfo.RoomId is missing")
+	if err := tencent.ValidateRoomID(string(*ev.roomID)); err != nil {
+		return fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "%s: %v", ev.roomIDField, err), false
 	}
-	roomID := string(*ev.RoomInfo.RoomID)
-	if err := tencent.ValidateRoomID(roomID); err != nil {
-		return fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "RoomInfo.RoomId: %v", err)
+	if ev.eventTime == nil {
+		return fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "EventTime is missing"), false
 	}
-	if ev.EventTime == nil {
-		return fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "EventTime is missing")
+	if *ev.eventTime <= 0 {
+		return fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "EventTime %d is not a positive Unix time in milliseconds", *ev.eventTime), false
 	}
-	if *ev.EventTime <= 0 {
-		return fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "EventTime %d is not a positive Unix time in milliseconds", *ev.EventTime)
-	}
+	ev.event.RoomID = string(*ev.roomID)
+	ev.event.EventTime = int64(*ev.eventTime)
+	return answer{}, true
+}
 
-	stored := roomstore.RoomInfoEvent{
-		RoomID:      roomID,
-		EventTime:   int64(*ev.EventTime),
-		Command:     req.command,
-		ClientIP:    req.query.Get("ClientIP"),
-		OptPlatform: req.query.Get("OptPlatform"),
-		Info:        *ev.RoomInfo,
-	}
-	if ev.OperatorAccount != nil {
-		stored.Operator = string(*ev.OperatorAccount)
-	}
-	outcome, err := h.Rooms.ApplyRoomInfo(ctx, req.app.App, stored)
+// store hands a room event to the RoomWriter and answers with the outcome.
+func (h *Handler) store(ctx context.Context, req *request, ev *roomstore.Event) answer {
+	outcome, err := h.Rooms.Apply(ctx, req.app.App, *ev)
 	if err != nil {
 		return writeFailed(err)
 	}
 	switch outcome {
 	case roomstore.Stale:
-		return ok(resultStale, "stale: room "+strconv.Quote(roomID)+" already holds a newer event; nothing changed")
+		return ok(resultStale, "stale: room "+strconv.Quote(ev.RoomID)+" already holds a newer event of this kind, or a newer destroy; nothing changed")
 	case roomstore.UnknownRoom:
-		return ok(resultUnknownRoom, "ignored: no Room for room "+strconv.Quote(roomID)+" and the ChatApp's autoCreateRooms is false")
+		if ev.RoomInfo == nil {
+			return ok(resultUnknownRoom, "ignored: no Room for room "+strconv.Quote(ev.RoomID)+"; only room-info callbacks create one")
+		}
+		return ok(resultUnknownRoom, "ignored: no Room for room "+strconv.Quote(ev.RoomID)+" and the ChatApp's autoCreateRooms is false")
 	default:
 		return ok(resultApplied, "")
 	}

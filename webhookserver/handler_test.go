@@ -46,6 +46,8 @@ var seed = func() string {
 
 type fakeApps map[int64]*ResolvedApp
 
+func (f fakeApps) Accepted(*chatv1alpha1.ChatApp, time.Time) {}
+
 func (f fakeApps) Resolve(_ context.Context, id int64) (*ResolvedApp, error) {
 	if app, ok := f[id]; ok {
 		return app, nil
@@ -57,7 +59,7 @@ func testApps() fakeApps {
 	app := func(name string, id int64, auth bool) *chatv1alpha1.ChatApp {
 		a := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: id}}
 		if auth {
-			a.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.SecretKeyReference{Name: "chat-callback", Key: "token"}}
+			a.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "chat-callback", Key: "token"}}
 		}
 		return a
 	}
@@ -71,12 +73,12 @@ func testApps() fakeApps {
 // fakeRooms records what it is asked to write and answers as told.
 type fakeRooms struct {
 	mu      sync.Mutex
-	events  []roomstore.RoomInfoEvent
+	events  []roomstore.Event
 	outcome roomstore.Outcome
 	err     error
 }
 
-func (f *fakeRooms) ApplyRoomInfo(_ context.Context, _ *chatv1alpha1.ChatApp, ev roomstore.RoomInfoEvent) (roomstore.Outcome, error) {
+func (f *fakeRooms) Apply(_ context.Context, _ *chatv1alpha1.ChatApp, ev roomstore.Event) (roomstore.Outcome, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.events = append(f.events, ev)
@@ -205,6 +207,15 @@ func TestHandlerAnswers(t *testing.T) {
 		{name: "RequestTime at the edge of the window", cb: callback{app: signedApp, reqTime: now.Add(-time.Minute)}, status: 200, wantWrite: true},
 		{name: "stale", cb: callback{}, outcome: roomstore.Stale, status: 200, info: "stale", wantWrite: true},
 		{name: "unknown room, no auto-create", cb: callback{}, outcome: roomstore.UnknownRoom, status: 200, info: "autoCreateRooms", wantWrite: true},
+		{name: "destroy", cb: callback{command: tencent.CommandAfterDestroyRoom, body: `{"CallbackCommand":"Room.CallbackAfterDestroyRoom","Operator_Account":"admin","RoomId":"rid-123","EventTime":5}`}, status: 200, wantWrite: true},
+		{name: "destroy of an unknown room", cb: callback{command: tencent.CommandAfterDestroyRoom, body: `{"CallbackCommand":"Room.CallbackAfterDestroyRoom","RoomId":"r","EventTime":5}`}, outcome: roomstore.UnknownRoom, status: 200, info: "only room-info callbacks create", wantWrite: true},
+		{name: "destroy without RoomId", cb: callback{command: tencent.CommandAfterDestroyRoom, body: `{"CallbackCommand":"Room.CallbackAfterDestroyRoom","EventTime":5}`}, status: 400, code: CodeBadEvent, info: "RoomId"},
+		{name: "member enter", cb: callback{command: tencent.CommandAfterMemberEnter, body: `{"CallbackCommand":"Room.CallbackAfterMemberEnter","RoomId":"r","EventTime":"6","MemberCount":"3","Type":"Enter","MemberList_Account":["a",12345]}`}, status: 200, wantWrite: true},
+		{name: "member leave", cb: callback{command: tencent.CommandAfterMemberLeave, body: `{"CallbackCommand":"Room.CallbackAfterMemberLeave","RoomId":"r","EventTime":6,"MemberCount":2,"Type":"Kicked","Reason":"spam","MemberList_Account":["a"]}`}, status: 200, wantWrite: true},
+		{name: "member event without EventTime", cb: callback{command: tencent.CommandAfterMemberLeave, body: `{"CallbackCommand":"Room.CallbackAfterMemberLeave","RoomId":"r","MemberCount":2}`}, status: 400, code: CodeBadEvent, info: "EventTime"},
+		{name: "member count of the wrong type", cb: callback{command: tencent.CommandAfterMemberEnter, body: `{"CallbackCommand":"Room.CallbackAfterMemberEnter","RoomId":"r","EventTime":6,"MemberCount":true}`}, status: 400, code: CodeBadBody, info: "MemberCount"},
+		{name: "seats", cb: callback{command: tencent.CommandAfterSeatInfoChanged, body: `{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r","EventTime":7,"SeatList":[{"Index":0,"Member_Account":"a"},{"Index":1,"Member_Account":""},{"Index":2}]}`}, status: 200, wantWrite: true},
+		{name: "seat RoomId over 48 bytes", cb: callback{command: tencent.CommandAfterSeatInfoChanged, body: `{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"` + strings.Repeat("x", 49) + `","EventTime":7}`}, status: 400, code: CodeBadEvent},
 		{name: "unknown command is ignored", cb: callback{command: "Room.CallbackSomethingNew", body: `{"CallbackCommand":"Room.CallbackSomethingNew"}`}, status: 200, info: "ignored"},
 
 		{name: "GET", cb: callback{method: http.MethodGet}, status: 405, code: CodeMethodNotAllowed},
@@ -276,7 +287,7 @@ func TestHandlerPassesTheEventOn(t *testing.T) {
 		t.Fatalf("answer %d %+v, want 200", status, a)
 	}
 	ev := rooms.events[0]
-	info := ev.Info
+	info := ev.RoomInfo.Info
 	if ev.RoomID != "rid-123" || ev.EventTime != 1670574414123 || ev.Command != tencent.CommandAfterUpdateRoomInfo ||
 		ev.Operator != "bob" || ev.ClientIP != "10.0.0.1" || ev.OptPlatform != "Android" {
 		t.Errorf("event %+v does not carry the callback's identity", ev)
@@ -284,6 +295,39 @@ func TestHandlerPassesTheEventOn(t *testing.T) {
 	if info.IsCloudRecordingDisabled == nil || *info.IsCloudRecordingDisabled || info.MaxMemberCount == nil || *info.MaxMemberCount != 300 ||
 		info.OwnerAccount == nil || *info.OwnerAccount != "jack" {
 		t.Errorf("room info %+v does not carry the seed's values (string \"false\" must read as false)", info)
+	}
+}
+
+func TestHandlerDecodesEachKind(t *testing.T) {
+	rooms := &fakeRooms{}
+	h := newHandler(rooms)
+	for _, cb := range []callback{
+		{command: tencent.CommandAfterCreateRoom, body: `{"CallbackCommand":"Room.CallbackAfterCreateRoom","EventTime":1,"RoomInfo":{"RoomId":"r","RoomType":"Conference","MaxSeatCount":8,"IsSeatEnabled":"true","CreateTime":17},"ScheduleInviteeList_Account":["a","b",3]}`},
+		{command: tencent.CommandAfterDestroyRoom, body: `{"CallbackCommand":"Room.CallbackAfterDestroyRoom","Operator_Account":"admin","RoomId":"r","EventTime":2}`},
+		{command: tencent.CommandAfterMemberLeave, body: `{"CallbackCommand":"Room.CallbackAfterMemberLeave","RoomId":"r","EventTime":3,"MemberCount":1,"Type":"Expired","MemberList_Account":["a","b"]}`},
+		{command: tencent.CommandAfterSeatInfoChanged, body: `{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r","EventTime":4,"SeatList":[{"Member_Account":"a"},{"Member_Account":""},{}]}`},
+	} {
+		if status, a := serve(t, h, cb.request()); status != 200 {
+			t.Fatalf("%s: answer %d %+v", cb.command, status, a)
+		}
+	}
+	create, destroy, leave, seat := rooms.events[0], rooms.events[1], rooms.events[2], rooms.events[3]
+	if c := create.RoomInfo; c == nil || c.Invitees == nil || *c.Invitees != 3 || *c.Info.MaxSeatCount != 8 || !bool(*c.Info.IsSeatEnabled) {
+		t.Errorf("create: %+v", c)
+	}
+	if destroy.Destroy == nil || destroy.Operator != "admin" || !destroy.Destroy.Received.Equal(now) || destroy.EventTime != 2 {
+		t.Errorf("destroy: %+v", destroy)
+	}
+	if m := leave.Members; m == nil || *m.Count != 1 || m.Type != "Expired" || m.Accounts != 2 {
+		t.Errorf("leave: %+v", m)
+	}
+	if s := seat.Seats; s == nil || s.Total != 3 || s.Taken != 1 {
+		t.Errorf("seats: %+v", s)
+	}
+	for _, ev := range rooms.events {
+		if ev.RoomID != "r" || ev.ClientIP != "10.0.0.1" || ev.OptPlatform != "Android" || ev.Command == "" {
+			t.Errorf("event %+v lacks the callback's identity", ev)
+		}
 	}
 }
 
@@ -304,7 +348,7 @@ func TestHandlerTimesOutWaitingWriter(t *testing.T) {
 // blockingRooms never finishes a write before the context ends.
 type blockingRooms struct{}
 
-func (blockingRooms) ApplyRoomInfo(ctx context.Context, _ *chatv1alpha1.ChatApp, _ roomstore.RoomInfoEvent) (roomstore.Outcome, error) {
+func (blockingRooms) Apply(ctx context.Context, _ *chatv1alpha1.ChatApp, _ roomstore.Event) (roomstore.Outcome, error) {
 	<-ctx.Done()
 	return "", ctx.Err()
 }

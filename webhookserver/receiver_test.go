@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -67,7 +68,7 @@ func startReceiver(ctx context.Context) (string, error) {
 	srv := &webhookserver.Server{
 		Addr: "127.0.0.1:0",
 		Handler: &webhookserver.Handler{
-			Apps:    webhookserver.KubeApps{Client: mgr.GetClient()},
+			Apps:    &webhookserver.KubeApps{Client: mgr.GetClient(), Log: ctrl.Log},
 			Rooms:   roomstore.New(mgr.GetClient(), mgr.GetAPIReader()),
 			Timeout: 5 * time.Second, // generous: the test machine may be busy
 			Now:     time.Now,
@@ -223,7 +224,7 @@ func TestSeedSampleCreatesAndFillsRoom(t *testing.T) {
 		RoomName:           "rname-123", OwnerAccount: "jack", TakeSeatMode: "FreeToTake", MaxMemberCount: 300,
 		VideoDisabled: ptr.To(false), AudioDisabled: ptr.To(false), MessageDisabled: ptr.To(false),
 		ScreenSharingDisabled: ptr.To(false), CloudRecordingDisabled: ptr.To(false), CloudRecording: chatv1alpha1.CloudRecordingEnabled,
-		CustomInfo: "123", LastEventTime: 1670574414123, LastOperator: "bob",
+		CustomInfo: "123", Phase: chatv1alpha1.RoomPhaseActive, LastEventTime: 1670574414123, LastOperator: "bob",
 		LastCallbackCommand: tencent.CommandAfterUpdateRoomInfo, LastClientIP: "203.0.113.7", LastOptPlatform: "iOS",
 	}
 	if got := room.Status; fmt.Sprintf("%+v", deref(got)) != fmt.Sprintf("%+v", deref(want)) {
@@ -389,7 +390,7 @@ func TestDeclaredRoomIsFoundByRoomIDAndOldestWins(t *testing.T) {
 
 func TestSignedCallbacksAndMissingSecret(t *testing.T) {
 	app := newApp(t, func(a *chatv1alpha1.ChatApp) {
-		a.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.SecretKeyReference{Name: "chat-callback"}}
+		a.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "chat-callback"}}
 	})
 	status, answer := send(t, replicas[0], app.Spec.SDKAppID, "tok", roomInfo("signed", 1000))
 	if status != http.StatusUnauthorized || !bytes.Contains([]byte(fmt.Sprint(answer["ErrorInfo"])), []byte("chat-callback")) {
@@ -428,5 +429,168 @@ func TestRejectedCallbacksWriteNothing(t *testing.T) {
 	}
 	if rooms := listRooms(t, app.Namespace); len(rooms) != 0 {
 		t.Fatalf("rejected callbacks created %d Rooms", len(rooms))
+	}
+}
+
+func body(command string, fields ...any) map[string]any {
+	b := map[string]any{"CallbackCommand": command}
+	for i := 0; i+1 < len(fields); i += 2 {
+		b[fields[i].(string)] = fields[i+1]
+	}
+	return b
+}
+
+func TestRoomLife(t *testing.T) {
+	app := newApp(t, nil)
+	// Events for a room the cluster does not know create nothing.
+	for _, b := range []map[string]any{
+		body(tencent.CommandAfterMemberEnter, "RoomId", "life", "EventTime", 1, "MemberCount", 1, "Type", "Enter"),
+		body(tencent.CommandAfterSeatInfoChanged, "RoomId", "life", "EventTime", 1, "SeatList", []any{}),
+		body(tencent.CommandAfterDestroyRoom, "RoomId", "life", "EventTime", 1),
+	} {
+		if answer := mustSend(t, replicas[0], app, b); !strings.Contains(fmt.Sprint(answer["ErrorInfo"]), "ignored") {
+			t.Errorf("%s for an unknown room: %v, want ignored", b["CallbackCommand"], answer)
+		}
+	}
+	if rooms := listRooms(t, app.Namespace); len(rooms) != 0 {
+		t.Fatalf("member, seat or destroy events created a Room")
+	}
+
+	mustSend(t, replicas[0], app, body(tencent.CommandAfterCreateRoom, "Operator_Account", "owner", "EventTime", 1000,
+		"RoomInfo", map[string]any{"RoomId": "life", "RoomName": "Life", "RoomType": "Conference", "Owner_Account": 10001,
+			"MaxMemberCount": 50, "MaxSeatCount": 8, "IsSeatEnabled": "true", "ScheduleStartTime": 1700000000,
+			"ScheduleEndTime": 1700003600, "RoomStatus": "Scheduled", "CreateTime": 1699999999, "IsCloudRecordingDisabled": 1},
+		"ScheduleInviteeList_Account", []any{"a", "b", "c"}))
+	mustSend(t, replicas[1], app, body(tencent.CommandAfterMemberEnter, "RoomId", "life", "EventTime", 1100, "MemberCount", 3, "Type", "Enter", "MemberList_Account", []any{"a", "b", "c"}))
+	mustSend(t, replicas[0], app, body(tencent.CommandAfterMemberLeave, "RoomId", "life", "EventTime", 1200, "MemberCount", 2, "Type", "Kicked", "MemberList_Account", []any{"c"}))
+	mustSend(t, replicas[1], app, body(tencent.CommandAfterSeatInfoChanged, "RoomId", "life", "EventTime", 1300,
+		"SeatList", []any{map[string]any{"Index": 0, "Member_Account": "a"}, map[string]any{"Index": 1}}))
+
+	room := getRoom(t, app.Namespace, "life")
+	st := room.Status
+	if st.RoomType != "Conference" || st.MaxSeatCount != 8 || st.SeatEnabled == nil || !*st.SeatEnabled || st.ScheduleStartTime != 1700000000 ||
+		st.ScheduleEndTime != 1700003600 || st.RoomStatus != "Scheduled" || st.CreateTime != 1699999999 || st.ScheduleInviteeCount != 3 ||
+		st.OwnerAccount != "10001" || st.CloudRecording != chatv1alpha1.CloudRecordingDisabled || st.Phase != chatv1alpha1.RoomPhaseActive {
+		t.Errorf("after create: %s", deref(st))
+	}
+	if m := st.Members; m == nil || m.Count != 2 || m.Kicked != 1 || m.EventTime != 1200 {
+		t.Errorf("members: %+v", m)
+	}
+	if s := st.Seats; s == nil || s.Total != 2 || s.Taken != 1 {
+		t.Errorf("seats: %+v", s)
+	}
+
+	mustSend(t, replicas[0], app, body(tencent.CommandAfterDestroyRoom, "Operator_Account", "admin", "RoomId", "life", "EventTime", 2000))
+	answer := mustSend(t, replicas[1], app, body(tencent.CommandAfterMemberLeave, "RoomId", "life", "EventTime", 1900, "MemberCount", 0, "Type", "Leave"))
+	if !strings.Contains(fmt.Sprint(answer["ErrorInfo"]), "stale") {
+		t.Errorf("a member event older than the destroy: %v, want stale", answer)
+	}
+	st = getRoom(t, app.Namespace, "life").Status
+	if st.Phase != chatv1alpha1.RoomPhaseDestroyed || st.Destroyed == nil || st.Destroyed.Operator != "admin" || st.Destroyed.EventTime != 2000 || st.Members.Count != 2 {
+		t.Errorf("after destroy: %s", deref(st))
+	}
+
+	// The room id is used again.
+	mustSend(t, replicas[0], app, body(tencent.CommandAfterCreateRoom, "EventTime", 3000, "RoomInfo", map[string]any{"RoomId": "life", "RoomName": "Life again"}))
+	if st := getRoom(t, app.Namespace, "life").Status; st.Phase != chatv1alpha1.RoomPhaseActive || st.RoomName != "Life again" {
+		t.Errorf("after the room id was reused: %s", deref(st))
+	}
+}
+
+// TestShuffledEventsOfEveryKind sends the events of several rooms in random
+// order, concurrently through both replicas: each Room ends at the newest
+// event of each kind.
+func TestShuffledEventsOfEveryKind(t *testing.T) {
+	app := newApp(t, nil)
+	const rooms, perKind = 4, 8
+	var events []map[string]any
+	for r := range rooms {
+		id := fmt.Sprintf("mix-%d", r)
+		// The first event creates the Room; the rest arrive in any order.
+		mustSend(t, replicas[0], app, roomInfo(id, 1))
+		for i := int64(1); i <= perKind; i++ {
+			events = append(events,
+				roomInfo(id, 100*i, "RoomName", fmt.Sprintf("name-%d", i)),
+				body(tencent.CommandAfterMemberEnter, "RoomId", id, "EventTime", 100*i+1, "MemberCount", i, "Type", "Enter"),
+				body(tencent.CommandAfterSeatInfoChanged, "RoomId", id, "EventTime", 100*i+2, "SeatList", seatList(i)))
+		}
+	}
+	rand.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
+	var wg sync.WaitGroup
+	for i, b := range events {
+		wg.Go(func() {
+			if status, answer := send(t, replicas[i%2], app.Spec.SDKAppID, "", b); status != http.StatusOK {
+				t.Errorf("answer %d %v", status, answer)
+			}
+		})
+	}
+	wg.Wait()
+	for r := range rooms {
+		st := getRoom(t, app.Namespace, fmt.Sprintf("mix-%d", r)).Status
+		if st.RoomName != fmt.Sprintf("name-%d", perKind) || st.LastEventTime != 100*perKind ||
+			st.Members == nil || st.Members.Count != perKind || st.Seats == nil || st.Seats.Total != perKind {
+			t.Errorf("room mix-%d ended at %s, want the newest event of each kind", r, deref(st))
+		}
+	}
+}
+
+func seatList(n int64) []any {
+	seats := make([]any, n)
+	for i := range seats {
+		seats[i] = map[string]any{"Index": i, "Member_Account": ""}
+	}
+	return seats
+}
+
+func TestTokenRotation(t *testing.T) {
+	app := newApp(t, func(a *chatv1alpha1.ChatApp) {
+		a.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "rotating", Key: "token", PreviousKey: "previous"}}
+	})
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: "rotating"},
+		Data:       map[string][]byte{"token": []byte("new"), "previous": []byte("old")},
+	}
+	if err := env.Client.Create(context.Background(), secret); err != nil {
+		t.Fatal(err)
+	}
+	// Step 2 of a rotation: the console may sign with either token.
+	for _, u := range replicas {
+		for _, tok := range []string{"new", "old"} {
+			waitFor(t, "a callback signed with the "+tok+" token is accepted", func() bool {
+				status, _ := send(t, u, app.Spec.SDKAppID, tok, roomInfo("rotated", 1000))
+				return status == http.StatusOK
+			})
+		}
+	}
+	// Step 3: the previous token is removed; only the new one is accepted.
+	delete(secret.Data, "previous")
+	if err := env.Client.Update(context.Background(), secret); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the removed token is refused", func() bool {
+		status, _ := send(t, replicas[0], app.Spec.SDKAppID, "old", roomInfo("rotated", 1000))
+		return status == http.StatusUnauthorized
+	})
+	if status, answer := send(t, replicas[0], app.Spec.SDKAppID, "new", roomInfo("rotated", 1000)); status != http.StatusOK {
+		t.Fatalf("the new token: answer %d %v", status, answer)
+	}
+}
+
+func TestLastCallbackTimeIsRecorded(t *testing.T) {
+	app := newApp(t, nil)
+	before := time.Now().Add(-time.Second)
+	mustSend(t, replicas[0], app, roomInfo("touch", 1000))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(app), app); err != nil {
+			t.Fatal(err)
+		}
+		if lct := app.Status.LastCallbackTime; lct != nil && !lct.Time.Before(before.Truncate(time.Second)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status.lastCallbackTime is %v after an accepted callback", app.Status.LastCallbackTime)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

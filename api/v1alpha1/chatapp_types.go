@@ -27,6 +27,15 @@ type ChatAppSpec struct {
 	// +optional
 	// +kubebuilder:default=true
 	AutoCreateRooms *bool `json:"autoCreateRooms,omitempty"`
+
+	// roomRetention is how long a Room that a callback created is kept after
+	// its destroy callback was received; then the operator deletes it. 0
+	// keeps such Rooms. Rooms that users created are never deleted.
+	// +optional
+	// +kubebuilder:default="24h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="roomRetention must not be negative"
+	RoomRetention *metav1.Duration `json:"roomRetention,omitempty"`
 }
 
 // CallbackAuth configures the callback token authentication (Sign and
@@ -35,7 +44,7 @@ type CallbackAuth struct {
 	// tokenSecretRef names the Secret, in the ChatApp's namespace, and the key
 	// in it that holds the callback token configured in Tencent's console.
 	// +required
-	TokenSecretRef SecretKeyReference `json:"tokenSecretRef"`
+	TokenSecretRef TokenSecretReference `json:"tokenSecretRef"`
 
 	// maxClockSkew is how far RequestTime may be from the receiver's clock, in
 	// either direction, before a callback is rejected as a possible replay.
@@ -46,8 +55,10 @@ type CallbackAuth struct {
 	MaxClockSkew *metav1.Duration `json:"maxClockSkew,omitempty"`
 }
 
-// SecretKeyReference names one key of a Secret in the referrer's namespace.
-type SecretKeyReference struct {
+// TokenSecretReference names the keys of a Secret, in the ChatApp's
+// namespace, that hold callback tokens.
+// +kubebuilder:validation:XValidation:rule="!has(self.previousKey) || self.previousKey != self.key",message="previousKey must differ from key"
+type TokenSecretReference struct {
 	// name is the name of the Secret.
 	// +required
 	// +kubebuilder:validation:MinLength=1
@@ -61,6 +72,30 @@ type SecretKeyReference struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
 	Key string `json:"key,omitempty"`
+
+	// previousKey is a second key of the same Secret whose token is also
+	// accepted while it exists and is not empty: for rotating the token
+	// without refusing callbacks (see the README).
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	PreviousKey string `json:"previousKey,omitempty"`
+}
+
+// DeletedRoom records a Room that roomsync deleted after its retention, so
+// that a late event older than the destroy does not bring it back.
+type DeletedRoom struct {
+	// roomID is the Tencent RoomId.
+	// +kubebuilder:validation:MaxLength=48
+	RoomID string `json:"roomID"`
+
+	// destroyEventTime is the EventTime (Unix milliseconds) of the room's
+	// destroy. Room-info events not newer than it are answered stale.
+	DestroyEventTime int64 `json:"destroyEventTime"`
+
+	// deletedTime is when roomsync deleted the Room.
+	DeletedTime metav1.Time `json:"deletedTime"`
 }
 
 // ChatAppStatus is the observed state of a ChatApp.
@@ -78,6 +113,24 @@ type ChatAppStatus struct {
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=16
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// lastCallbackTime is when a callback for this ChatApp was last accepted
+	// (updated at most every 30 seconds).
+	// +optional
+	LastCallbackTime *metav1.Time `json:"lastCallbackTime,omitempty"`
+
+	// roomCount is how many Rooms mirror this ChatApp's rooms.
+	// +optional
+	RoomCount *int64 `json:"roomCount,omitempty"`
+
+	// deletedRooms are the Rooms deleted after their retention most
+	// recently (at most 1000, oldest dropped first), so a late event does not
+	// bring them back.
+	// +optional
+	// +listType=map
+	// +listMapKey=roomID
+	// +kubebuilder:validation:MaxItems=1000
+	DeletedRooms []DeletedRoom `json:"deletedRooms,omitempty"`
 }
 
 // ChatApp is one Tencent Cloud Chat application whose room callbacks this
@@ -89,7 +142,9 @@ type ChatAppStatus struct {
 // +kubebuilder:selectablefield:JSONPath=`.spec.sdkAppID`
 // +kubebuilder:printcolumn:name="SDKAppID",type=integer,JSONPath=`.spec.sdkAppID`
 // +kubebuilder:printcolumn:name="Token Secret",type=string,JSONPath=`.spec.callbackAuth.tokenSecretRef.name`
-// +kubebuilder:printcolumn:name="Auto Create",type=boolean,JSONPath=`.spec.autoCreateRooms`
+// +kubebuilder:printcolumn:name="Rooms",type=integer,JSONPath=`.status.roomCount`
+// +kubebuilder:printcolumn:name="Last Callback",type=date,JSONPath=`.status.lastCallbackTime`
+// +kubebuilder:printcolumn:name="Auto Create",type=boolean,JSONPath=`.spec.autoCreateRooms`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

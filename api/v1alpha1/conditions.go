@@ -19,6 +19,8 @@ const (
 	// AwaitingRoomInfoReason: no room-info callback has been applied yet.
 	// This waits on Tencent, not on the operator, so it is not Reconciling.
 	AwaitingRoomInfoReason = "AwaitingRoomInfo"
+	// RoomDestroyedReason: the room was destroyed; the Room mirrors it.
+	RoomDestroyedReason = "RoomDestroyed"
 	// DuplicateRoomIDReason: an older Room in the namespace has the same
 	// sdkAppID and roomID and receives the room's callbacks instead.
 	DuplicateRoomIDReason = "DuplicateRoomID"

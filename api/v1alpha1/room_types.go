@@ -35,6 +35,75 @@ const (
 	CloudRecordingDisabled CloudRecording = "Disabled"
 )
 
+// RoomPhase is where a room is in its life.
+// +kubebuilder:validation:Enum=Active;Destroyed
+type RoomPhase string
+
+const (
+	// RoomPhaseActive: room info has been received and the room is not destroyed
+	// (or was created again after its destroy).
+	RoomPhaseActive RoomPhase = "Active"
+	// RoomPhaseDestroyed: a destroy callback newer than the room info arrived.
+	RoomPhaseDestroyed RoomPhase = "Destroyed"
+)
+
+// RoomMembers is the room's membership, from the member enter and leave
+// callbacks. Member lists are not kept: only counts.
+type RoomMembers struct {
+	// count is the room's member count (MemberCount) after the newest
+	// membership event applied: Tencent's authoritative total.
+	Count int64 `json:"count"`
+
+	// eventTime is the EventTime (Unix milliseconds) of the newest
+	// membership event applied; older membership events change nothing.
+	EventTime int64 `json:"eventTime"`
+
+	// lastChangeTime is when that event happened.
+	// +optional
+	LastChangeTime metav1.Time `json:"lastChangeTime,omitzero"`
+
+	// left counts members who left by themselves (Type Leave).
+	Left int64 `json:"left"`
+
+	// kicked counts members who were removed (Type Kicked).
+	Kicked int64 `json:"kicked"`
+
+	// expired counts members whose session expired (Type Expired).
+	Expired int64 `json:"expired"`
+}
+
+// RoomSeats is the room's seats, from the seat-change callback.
+type RoomSeats struct {
+	// total is the number of seats in the newest seat list.
+	Total int64 `json:"total"`
+
+	// taken is how many of them a member holds.
+	Taken int64 `json:"taken"`
+
+	// eventTime is the EventTime (Unix milliseconds) of the newest seat event
+	// applied; older seat events change nothing.
+	EventTime int64 `json:"eventTime"`
+}
+
+// RoomDestroy records the room's newest destroy callback.
+type RoomDestroy struct {
+	// eventTime is the destroy's EventTime (Unix milliseconds). Events of any
+	// kind older than it change nothing.
+	EventTime int64 `json:"eventTime"`
+
+	// time is when the room was destroyed (EventTime as a time).
+	Time metav1.Time `json:"time"`
+
+	// operator is who destroyed it (Operator_Account).
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Operator string `json:"operator,omitempty"`
+
+	// receivedTime is when roomsync received the destroy callback; the
+	// retention period of Rooms created by callbacks counts from it.
+	ReceivedTime metav1.Time `json:"receivedTime"`
+}
+
 // RoomStatus is the room as Tencent last described it, plus the conditions
 // the Room controller derives from it.
 //
@@ -107,6 +176,59 @@ type RoomStatus struct {
 	// +kubebuilder:validation:MaxLength=8192
 	CustomInfo string `json:"customInfo,omitempty"`
 
+	// phase is Active once room info has been received, Destroyed after a
+	// destroy callback, and Active again when the room id is reused.
+	// +optional
+	Phase RoomPhase `json:"phase,omitempty"`
+
+	// roomType is the room's RoomType (Conference, Live, ...), as sent.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	RoomType string `json:"roomType,omitempty"`
+
+	// roomStatus is Tencent's RoomStatus of the room, as sent.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	RoomStatus string `json:"roomStatus,omitempty"`
+
+	// maxSeatCount is the room's seat limit (MaxSeatCount).
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MaxSeatCount int64 `json:"maxSeatCount,omitempty"`
+
+	// seatEnabled mirrors IsSeatEnabled.
+	// +optional
+	SeatEnabled *bool `json:"seatEnabled,omitempty"`
+
+	// scheduleStartTime and scheduleEndTime are the room's ScheduleStartTime
+	// and ScheduleEndTime, as sent (Tencent documents Unix seconds).
+	// +optional
+	ScheduleStartTime int64 `json:"scheduleStartTime,omitempty"`
+	// +optional
+	ScheduleEndTime int64 `json:"scheduleEndTime,omitempty"`
+
+	// createTime is the room's CreateTime, as sent.
+	// +optional
+	CreateTime int64 `json:"createTime,omitempty"`
+
+	// scheduleInviteeCount is how many accounts the create callback listed
+	// in ScheduleInviteeList_Account.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	ScheduleInviteeCount int64 `json:"scheduleInviteeCount,omitempty"`
+
+	// members is the room's membership, from member callbacks.
+	// +optional
+	Members *RoomMembers `json:"members,omitempty"`
+
+	// seats is the room's seats, from seat callbacks.
+	// +optional
+	Seats *RoomSeats `json:"seats,omitempty"`
+
+	// destroyed records the newest destroy callback.
+	// +optional
+	Destroyed *RoomDestroy `json:"destroyed,omitempty"`
+
 	// lastEventTime is the EventTime (Unix milliseconds) of the newest
 	// room-info event applied. Older events are not applied; an event with
 	// the same EventTime is applied again.
@@ -144,12 +266,16 @@ type RoomStatus struct {
 // +kubebuilder:resource:path=rooms,shortName=rm,categories=roomsync
 // +kubebuilder:selectablefield:JSONPath=`.spec.roomID`
 // +kubebuilder:selectablefield:JSONPath=`.spec.sdkAppID`
+// +kubebuilder:selectablefield:JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Room ID",type=string,JSONPath=`.spec.roomID`
 // +kubebuilder:printcolumn:name="Owner",type=string,JSONPath=`.status.ownerAccount`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.members.count`
 // +kubebuilder:printcolumn:name="Max Members",type=integer,JSONPath=`.status.maxMemberCount`
 // +kubebuilder:printcolumn:name="Recording",type=string,JSONPath=`.status.cloudRecording`
 // +kubebuilder:printcolumn:name="SDKAppID",type=integer,JSONPath=`.spec.sdkAppID`,priority=1
 // +kubebuilder:printcolumn:name="Room Name",type=string,JSONPath=`.status.roomName`,priority=1
+// +kubebuilder:printcolumn:name="Seats Taken",type=integer,JSONPath=`.status.seats.taken`,priority=1
 // +kubebuilder:printcolumn:name="Last Event",type=string,JSONPath=`.status.lastCallbackCommand`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1

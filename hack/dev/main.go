@@ -150,7 +150,7 @@ func createSample(ctx context.Context, c client.Client) error {
 			Spec: chatv1alpha1.ChatAppSpec{
 				SDKAppID: sdkAppID,
 				CallbackAuth: &chatv1alpha1.CallbackAuth{
-					TokenSecretRef: chatv1alpha1.SecretKeyReference{Name: "chat-callback", Key: "token"},
+					TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "chat-callback", Key: "token"},
 				},
 			},
 		},

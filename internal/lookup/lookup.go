@@ -21,7 +21,7 @@ import (
 const (
 	// RoomIDField indexes Rooms by spec.roomID.
 	RoomIDField = "spec.roomID"
-	// SDKAppIDField indexes ChatApps by spec.sdkAppID.
+	// SDKAppIDField indexes ChatApps and Rooms by spec.sdkAppID.
 	SDKAppIDField = "spec.sdkAppID"
 	// TokenSecretField indexes ChatApps by the name of their token Secret.
 	TokenSecretField = ".spec.callbackAuth.tokenSecretRef.name"
@@ -33,6 +33,11 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 		return []string{o.(*chatv1alpha1.Room).Spec.RoomID}
 	}); err != nil {
 		return fmt.Errorf("indexing Rooms by %s: %w", RoomIDField, err)
+	}
+	if err := indexer.IndexField(ctx, &chatv1alpha1.Room{}, SDKAppIDField, func(o client.Object) []string {
+		return []string{strconv.FormatInt(o.(*chatv1alpha1.Room).Spec.SDKAppID, 10)}
+	}); err != nil {
+		return fmt.Errorf("indexing Rooms by %s: %w", SDKAppIDField, err)
 	}
 	if err := indexer.IndexField(ctx, &chatv1alpha1.ChatApp{}, SDKAppIDField, func(o client.Object) []string {
 		return []string{strconv.FormatInt(o.(*chatv1alpha1.ChatApp).Spec.SDKAppID, 10)}
@@ -65,6 +70,25 @@ func ChatApps(ctx context.Context, r client.Reader, sdkAppID int64) ([]*chatv1al
 	}
 	SortByAge(apps)
 	return apps, nil
+}
+
+// ChatAppFor returns the ChatApp that delivers the callbacks of rooms of
+// sdkAppID in namespace: the holder of sdkAppID, if it is in namespace.
+func ChatAppFor(ctx context.Context, r client.Reader, namespace string, sdkAppID int64) (*chatv1alpha1.ChatApp, error) {
+	apps, err := ChatApps(ctx, r, sdkAppID)
+	if err != nil || len(apps) == 0 || apps[0].Namespace != namespace {
+		return nil, err
+	}
+	return apps[0], nil
+}
+
+// RoomCount returns how many Rooms in namespace mirror rooms of sdkAppID.
+func RoomCount(ctx context.Context, r client.Reader, namespace string, sdkAppID int64) (int64, error) {
+	var list chatv1alpha1.RoomList
+	if err := r.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{SDKAppIDField: strconv.FormatInt(sdkAppID, 10)}); err != nil {
+		return 0, fmt.Errorf("listing Rooms of sdkAppID %d in %s: %w", sdkAppID, namespace, err)
+	}
+	return int64(len(list.Items)), nil
 }
 
 // Rooms returns the Rooms in namespace that mirror roomID of sdkAppID, the

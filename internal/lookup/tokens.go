@@ -44,5 +44,9 @@ func CallbackTokens(ctx context.Context, r client.Reader, app *chatv1alpha1.Chat
 	if token == "" {
 		return nil, fmt.Errorf("%w: Secret %s/%s has no key %q, or it is empty", ErrTokenKeyNotFound, app.Namespace, ref.Name, key)
 	}
+	// While a token is rotated, the previous one is accepted too.
+	if previous := string(secret.Data[ref.PreviousKey]); ref.PreviousKey != "" && previous != "" {
+		return []string{token, previous}, nil
+	}
 	return []string{token}, nil
 }

@@ -1,7 +1,6 @@
 // Package roomstore is where a callback becomes a Room: it finds the Room
-// that mirrors a Tencent room (or creates it), decides whether the event is
-// newer than what the Room holds, and writes the room info into the Room's
-// status.
+// that mirrors a Tencent room (or creates it), applies the event to the
+// Room's status by the rules of transition (event.go), and writes the result.
 //
 // Writes are server-side applies of the status subresource, made with the
 // receiver's own field manager and the resourceVersion that was read, so an
@@ -13,6 +12,7 @@ package roomstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -26,7 +26,6 @@ import (
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
 	chatac "github.com/roomsync/roomsync/api/v1alpha1/applyconfiguration/api/v1alpha1"
 	"github.com/roomsync/roomsync/internal/lookup"
-	"github.com/roomsync/roomsync/internal/tencent"
 )
 
 // FieldManager is the server-side apply field manager of the receiver's
@@ -45,33 +44,15 @@ const (
 	Applied Outcome = "applied"
 	// Stale: the Room already holds a newer event; nothing was written.
 	Stale Outcome = "stale"
-	// UnknownRoom: no Room mirrors the room and the ChatApp does not allow
-	// creating one; nothing was written.
+	// UnknownRoom: no Room mirrors the room, and the event may not create
+	// one (only room-info events may, and only when the ChatApp allows it);
+	// nothing was written.
 	UnknownRoom Outcome = "unknown_room"
 )
 
 // ErrNameTaken is returned when the Room a callback would create has the
 // name of an existing Room that mirrors another room.
 var ErrNameTaken = errors.New("room name taken")
-
-// RoomInfoEvent is a room-info callback (create or update) that the receiver
-// accepted.
-type RoomInfoEvent struct {
-	// RoomID is Tencent's RoomId, already validated.
-	RoomID string
-	// EventTime is the event's time in Unix milliseconds.
-	EventTime int64
-	// Command is the CallbackCommand.
-	Command string
-	// Operator is the Operator_Account, if any.
-	Operator string
-	// ClientIP and OptPlatform are the query parameters of the callback.
-	ClientIP    string
-	OptPlatform string
-	// Info is the RoomInfo object; nil fields were not sent and keep their
-	// previous value.
-	Info tencent.RoomInfo
-}
 
 // The receiver creates Rooms and writes their room info.
 // +kubebuilder:rbac:groups=chat.roomsync.io,resources=rooms,verbs=get;list;watch;create
@@ -93,13 +74,14 @@ func New(c client.Client, apiReader client.Reader) *Store {
 	return &Store{client: c, apiReader: apiReader}
 }
 
-// ApplyRoomInfo mirrors a room-info event into the Room for ev.RoomID in
-// app's namespace, creating the Room when there is none and app allows it.
-// It returns only after the write has been accepted by the API server (or
-// was not needed), so Applied means stored. Errors are the API server's, or
+// Apply mirrors ev into the Room for ev.RoomID in app's namespace. A
+// room-info event for a room with no Room creates one when app allows it,
+// unless the room was deleted after a destroy newer than the event. It
+// returns only after the write has been accepted by the API server (or was
+// not needed), so Applied means stored. Errors are the API server's, or
 // ctx's when its deadline passed first; ErrNameTaken when the Room cannot be
 // created.
-func (s *Store) ApplyRoomInfo(ctx context.Context, app *chatv1alpha1.ChatApp, ev RoomInfoEvent) (Outcome, error) {
+func (s *Store) Apply(ctx context.Context, app *chatv1alpha1.ChatApp, ev Event) (Outcome, error) {
 	unlock, err := s.locks.lock(ctx, app.Namespace+"/"+strconv.FormatInt(app.Spec.SDKAppID, 10)+"/"+ev.RoomID)
 	if err != nil {
 		return "", fmt.Errorf("waiting for earlier callbacks of room %q: %w", ev.RoomID, err)
@@ -125,8 +107,8 @@ func (s *Store) ApplyRoomInfo(ctx context.Context, app *chatv1alpha1.ChatApp, ev
 	}
 }
 
-// applyOnce finds or creates the Room, compares EventTimes and writes.
-func (s *Store) applyOnce(ctx context.Context, reader client.Reader, app *chatv1alpha1.ChatApp, ev RoomInfoEvent) (Outcome, error) {
+// applyOnce finds or creates the Room, applies ev to its status and writes.
+func (s *Store) applyOnce(ctx context.Context, reader client.Reader, app *chatv1alpha1.ChatApp, ev Event) (Outcome, error) {
 	rooms, err := lookup.Rooms(ctx, reader, app.Namespace, app.Spec.SDKAppID, ev.RoomID)
 	if err != nil {
 		return "", err
@@ -135,21 +117,40 @@ func (s *Store) applyOnce(ctx context.Context, reader client.Reader, app *chatv1
 	switch {
 	case len(rooms) > 0:
 		room = rooms[0]
-	case app.Spec.AutoCreateRooms != nil && !*app.Spec.AutoCreateRooms:
+	case !ev.createsRoom() || (app.Spec.AutoCreateRooms != nil && !*app.Spec.AutoCreateRooms):
 		return UnknownRoom, nil
+	case deletedAfter(app, ev):
+		return Stale, nil
 	default:
 		if room, err = s.create(ctx, app, ev.RoomID); err != nil {
 			return "", err
 		}
 	}
 
-	if room.Status.LastEventTime > ev.EventTime {
+	status := receiverStatus(room.Status)
+	if !transition(&status, ev) {
 		return Stale, nil
 	}
-	if err := s.client.Status().Apply(ctx, roomInfoApplyConfiguration(room, ev), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-		return "", fmt.Errorf("writing room info into Room %s/%s: %w", room.Namespace, room.Name, err)
+	apply, err := statusApplyConfiguration(room, status)
+	if err != nil {
+		return "", err
+	}
+	if err := s.client.Status().Apply(ctx, apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return "", fmt.Errorf("writing %s into Room %s/%s: %w", ev.Command, room.Namespace, room.Name, err)
 	}
 	return Applied, nil
+}
+
+// deletedAfter reports whether app records that the Room for ev's room was
+// deleted, after its retention, following a destroy at least as new as ev:
+// a late event must not bring it back.
+func deletedAfter(app *chatv1alpha1.ChatApp, ev Event) bool {
+	for _, d := range app.Status.DeletedRooms {
+		if d.RoomID == ev.RoomID && d.DestroyEventTime >= ev.EventTime {
+			return true
+		}
+	}
+	return false
 }
 
 // create creates the Room for roomID under its derived name. When a Room of
@@ -185,71 +186,28 @@ func (s *Store) create(ctx context.Context, app *chatv1alpha1.ChatApp, roomID st
 	return existing, nil
 }
 
-// roomInfoApplyConfiguration is the receiver's whole part of room's status
-// after ev: what room holds, overlaid with what ev carries. Fields the
-// receiver leaves out of an apply are removed, so unchanged values must be
-// sent again.
-func roomInfoApplyConfiguration(room *chatv1alpha1.Room, ev RoomInfoEvent) *chatac.RoomApplyConfiguration {
-	cur, info := room.Status, ev.Info
-	st := chatac.RoomStatus().
-		WithLastEventTime(ev.EventTime).
-		WithLastCallbackCommand(ev.Command)
-
-	setString(overlay(cur.RoomName, info.RoomName), st.WithRoomName)
-	setString(overlay(cur.OwnerAccount, info.OwnerAccount), st.WithOwnerAccount)
-	setString(overlay(cur.TakeSeatMode, info.TakeSeatMode), st.WithTakeSeatMode)
-	setString(overlay(cur.CustomInfo, info.CustomInfo), st.WithCustomInfo)
-	setString(ev.Operator, st.WithLastOperator)
-	setString(ev.ClientIP, st.WithLastClientIP)
-	setString(ev.OptPlatform, st.WithLastOptPlatform)
-	if n := cur.MaxMemberCount; info.MaxMemberCount != nil || n != 0 {
-		if info.MaxMemberCount != nil {
-			n = int64(*info.MaxMemberCount)
-		}
-		st.WithMaxMemberCount(n)
-	}
-	setBool(overlayBool(cur.VideoDisabled, info.IsVideoDisabled), st.WithVideoDisabled)
-	setBool(overlayBool(cur.AudioDisabled, info.IsAudioDisabled), st.WithAudioDisabled)
-	setBool(overlayBool(cur.MessageDisabled, info.IsMessageDisabled), st.WithMessageDisabled)
-	setBool(overlayBool(cur.ScreenSharingDisabled, info.IsScreenSharingDisabled), st.WithScreenSharingDisabled)
-	if disabled := overlayBool(cur.CloudRecordingDisabled, info.IsCloudRecordingDisabled); disabled != nil {
-		st.WithCloudRecordingDisabled(*disabled)
-		st.WithCloudRecording(chatv1alpha1.CloudRecordingEnabled)
-		if *disabled {
-			st.WithCloudRecording(chatv1alpha1.CloudRecordingDisabled)
-		}
-	}
-
-	return chatac.Room(room.Name, room.Namespace).
-		WithResourceVersion(room.ResourceVersion).
-		WithStatus(st)
+// receiverStatus is the part of st the receiver owns: everything but what
+// the controllers write. The receiver sends all of it with every write, as a
+// server-side apply removes the fields a manager leaves out.
+func receiverStatus(st chatv1alpha1.RoomStatus) chatv1alpha1.RoomStatus {
+	st = *st.DeepCopy()
+	st.ObservedGeneration = 0
+	st.Conditions = nil
+	return st
 }
 
-func overlay(cur string, sent *tencent.String) string {
-	if sent != nil {
-		return string(*sent)
+// statusApplyConfiguration turns the receiver's part of the status into an
+// apply of room's status, made on top of the resourceVersion that was read.
+func statusApplyConfiguration(room *chatv1alpha1.Room, st chatv1alpha1.RoomStatus) (*chatac.RoomApplyConfiguration, error) {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the status of Room %s/%s: %w", room.Namespace, room.Name, err)
 	}
-	return cur
-}
-
-func overlayBool(cur *bool, sent *tencent.Bool) *bool {
-	if sent != nil {
-		b := bool(*sent)
-		return &b
+	status := &chatac.RoomStatusApplyConfiguration{}
+	if err := json.Unmarshal(data, status); err != nil {
+		return nil, fmt.Errorf("encoding the status of Room %s/%s: %w", room.Namespace, room.Name, err)
 	}
-	return cur
-}
-
-func setString[T any](v string, with func(string) T) {
-	if v != "" {
-		with(v)
-	}
-}
-
-func setBool[T any](v *bool, with func(bool) T) {
-	if v != nil {
-		with(*v)
-	}
+	return chatac.Room(room.Name, room.Namespace).WithResourceVersion(room.ResourceVersion).WithStatus(status), nil
 }
 
 // retriable reports whether another attempt may succeed: the Room changed

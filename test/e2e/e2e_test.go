@@ -139,7 +139,7 @@ func createApp(ctx context.Context) error {
 		&chatv1alpha1.ChatApp{
 			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "demo"},
 			Spec: chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID, CallbackAuth: &chatv1alpha1.CallbackAuth{
-				TokenSecretRef: chatv1alpha1.SecretKeyReference{Name: "chat-callback", Key: "token"},
+				TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "chat-callback", Key: "token"},
 			}},
 		},
 	} {
@@ -303,10 +303,10 @@ func TestSeedCallbackBecomesARoom(t *testing.T) {
 	out := kubectl(t, "get", "rooms", "-n", namespace)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	header := strings.Fields(lines[0])
-	if strings.Join(header, " ") != "NAME ROOM ID OWNER MAX MEMBERS RECORDING READY AGE" {
+	if strings.Join(header, " ") != "NAME ROOM ID OWNER PHASE MEMBERS MAX MEMBERS RECORDING READY AGE" {
 		t.Errorf("kubectl get rooms header %q", lines[0])
 	}
-	if !strings.Contains(out, "rid-123") || !regexpFields(lines, "rid-123", "rid-123", "jack", "300", "Enabled", "True") {
+	if !strings.Contains(out, "rid-123") || !regexpFields(lines, "rid-123", "rid-123", "jack", "Active", "300", "Enabled", "True") {
 		t.Errorf("kubectl get rooms:\n%s", out)
 	}
 	if wide := kubectl(t, "get", "rooms", "-n", namespace, "-o", "wide"); !strings.Contains(wide, "rname-123") || !strings.Contains(wide, "Room info received") {
@@ -397,5 +397,51 @@ func TestMetrics(t *testing.T) {
 		if !bytes.Contains(data, []byte(want)) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+}
+
+// TestRoomLife sends a realistic room life to the binary and reads it back
+// the way a platform engineer would.
+func TestRoomLife(t *testing.T) {
+	roomID := fmt.Sprintf("standup-%d", time.Now().UnixNano())
+	t0 := time.Now().UnixMilli()
+	for i, b := range []string{
+		`{"CallbackCommand":"Room.CallbackAfterCreateRoom","Operator_Account":"alice","EventTime":%d,"RoomInfo":{"RoomId":%q,"RoomName":"Daily standup","RoomType":"Conference","Owner_Account":"alice","MaxMemberCount":20,"MaxSeatCount":6,"IsSeatEnabled":true,"IsCloudRecordingDisabled":true,"RoomStatus":"Running","CreateTime":1700000000},"ScheduleInviteeList_Account":["bob","carol"]}`,
+		`{"CallbackCommand":"Room.CallbackAfterMemberEnter","Operator_Account":"alice","EventTime":%d,"RoomId":%q,"MemberCount":3,"Type":"Enter","MemberList_Account":["alice","bob","carol"]}`,
+		`{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","Operator_Account":"alice","EventTime":%d,"RoomInfo":{"RoomId":%q,"IsCloudRecordingDisabled":"false"}}`,
+		`{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","Operator_Account":"alice","EventTime":%d,"RoomId":%q,"SeatList":[{"Index":0,"Member_Account":"alice"},{"Index":1,"Member_Account":"bob"},{"Index":2,"Member_Account":""}]}`,
+		`{"CallbackCommand":"Room.CallbackAfterMemberLeave","Operator_Account":"alice","EventTime":%d,"RoomId":%q,"MemberCount":2,"Type":"Kicked","Reason":"late","MemberList_Account":["carol"]}`,
+	} {
+		body := fmt.Sprintf(b, t0+int64(i), roomID)
+		if status, answer := post(t, body, ""); status != http.StatusOK || answer["ErrorInfo"] != "" {
+			t.Fatalf("step %d: answer %d %v", i, status, answer)
+		}
+	}
+	out := kubectl(t, "get", "rooms", "-n", namespace, "--field-selector", "spec.roomID="+roomID)
+	if !regexpFields(strings.Split(out, "\n"), roomID, roomID, "alice", "Active", "2", "20", "Enabled", "True") {
+		t.Errorf("kubectl get rooms during the meeting:\n%s", out)
+	}
+	if wide := kubectl(t, "get", "rooms", "-n", namespace, "--field-selector", "spec.roomID="+roomID, "-o", "wide"); !strings.Contains(wide, "Daily standup") {
+		t.Errorf("kubectl get rooms -o wide:\n%s", wide)
+	}
+	room := waitForRoom(t, roomID, "the Room mirrors the meeting", func(r *chatv1alpha1.Room) bool {
+		return r.Status.Members != nil && r.Status.Members.Kicked == 1 && r.Status.Seats != nil && r.Status.Seats.Taken == 2 &&
+			r.Status.ScheduleInviteeCount == 2 && r.Status.RoomType == "Conference"
+	})
+
+	destroy := fmt.Sprintf(`{"CallbackCommand":"Room.CallbackAfterDestroyRoom","Operator_Account":"alice","EventTime":%d,"RoomId":%q}`, t0+10, roomID)
+	if status, answer := post(t, destroy, ""); status != http.StatusOK {
+		t.Fatalf("destroy: answer %d %v", status, answer)
+	}
+	waitForRoom(t, room.Name, "the Room is reported destroyed", func(r *chatv1alpha1.Room) bool {
+		c := meta.FindStatusCondition(r.Status.Conditions, chatv1alpha1.ReadyCondition)
+		return r.Status.Phase == chatv1alpha1.RoomPhaseDestroyed && c != nil && c.Reason == chatv1alpha1.RoomDestroyedReason
+	})
+	out = kubectl(t, "get", "rooms", "-n", namespace, "--field-selector", "status.phase=Destroyed", "-o", "name")
+	if !strings.Contains(out, "room.chat.roomsync.io/"+room.Name) {
+		t.Errorf("selecting destroyed Rooms by status.phase: %q", out)
+	}
+	if out := kubectl(t, "get", "chatapps", "-n", namespace, "-o", "jsonpath={.items[0].status.roomCount}"); out == "" || out == "0" {
+		t.Errorf("ChatApp roomCount %q", out)
 	}
 }

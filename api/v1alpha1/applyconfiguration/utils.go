@@ -40,14 +40,22 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &apiv1alpha1.ChatAppSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ChatAppStatus"):
 		return &apiv1alpha1.ChatAppStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DeletedRoom"):
+		return &apiv1alpha1.DeletedRoomApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Room"):
 		return &apiv1alpha1.RoomApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RoomDestroy"):
+		return &apiv1alpha1.RoomDestroyApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RoomMembers"):
+		return &apiv1alpha1.RoomMembersApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RoomSeats"):
+		return &apiv1alpha1.RoomSeatsApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomSpec"):
 		return &apiv1alpha1.RoomSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomStatus"):
 		return &apiv1alpha1.RoomStatusApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("SecretKeyReference"):
-		return &apiv1alpha1.SecretKeyReferenceApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("TokenSecretReference"):
+		return &apiv1alpha1.TokenSecretReferenceApplyConfiguration{}
 
 	}
 	return nil

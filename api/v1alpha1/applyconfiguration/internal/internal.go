@@ -48,7 +48,7 @@ var schemaYAML = typed.YAMLObject(`types:
       default: 1m
     - name: tokenSecretRef
       type:
-        namedType: com.github.roomsync.roomsync.api.v1alpha1.SecretKeyReference
+        namedType: com.github.roomsync.roomsync.api.v1alpha1.TokenSecretReference
 - name: com.github.roomsync.roomsync.api.v1alpha1.ChatApp
   map:
     fields:
@@ -79,6 +79,10 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: callbackAuth
       type:
         namedType: com.github.roomsync.roomsync.api.v1alpha1.CallbackAuth
+    - name: roomRetention
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Duration
+      default: 24h
     - name: sdkAppID
       type:
         scalar: numeric
@@ -93,11 +97,37 @@ var schemaYAML = typed.YAMLObject(`types:
           elementRelationship: associative
           keys:
           - type
+    - name: deletedRooms
+      type:
+        list:
+          elementType:
+            namedType: com.github.roomsync.roomsync.api.v1alpha1.DeletedRoom
+          elementRelationship: associative
+          keys:
+          - roomID
+    - name: lastCallbackTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
     - name: observedGeneration
+      type:
+        scalar: numeric
+    - name: roomCount
       type:
         scalar: numeric
 - name: com.github.roomsync.roomsync.api.v1alpha1.CloudRecording
   scalar: string
+- name: com.github.roomsync.roomsync.api.v1alpha1.DeletedRoom
+  map:
+    fields:
+    - name: deletedTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: destroyEventTime
+      type:
+        scalar: numeric
+    - name: roomID
+      type:
+        scalar: string
 - name: com.github.roomsync.roomsync.api.v1alpha1.Room
   map:
     fields:
@@ -118,6 +148,56 @@ var schemaYAML = typed.YAMLObject(`types:
         namedType: com.github.roomsync.roomsync.api.v1alpha1.RoomStatus
       default:
         observedGeneration: -1
+- name: com.github.roomsync.roomsync.api.v1alpha1.RoomDestroy
+  map:
+    fields:
+    - name: eventTime
+      type:
+        scalar: numeric
+    - name: operator
+      type:
+        scalar: string
+    - name: receivedTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: time
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+- name: com.github.roomsync.roomsync.api.v1alpha1.RoomMembers
+  map:
+    fields:
+    - name: count
+      type:
+        scalar: numeric
+    - name: eventTime
+      type:
+        scalar: numeric
+    - name: expired
+      type:
+        scalar: numeric
+    - name: kicked
+      type:
+        scalar: numeric
+    - name: lastChangeTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: left
+      type:
+        scalar: numeric
+- name: com.github.roomsync.roomsync.api.v1alpha1.RoomPhase
+  scalar: string
+- name: com.github.roomsync.roomsync.api.v1alpha1.RoomSeats
+  map:
+    fields:
+    - name: eventTime
+      type:
+        scalar: numeric
+    - name: taken
+      type:
+        scalar: numeric
+    - name: total
+      type:
+        scalar: numeric
 - name: com.github.roomsync.roomsync.api.v1alpha1.RoomSpec
   map:
     fields:
@@ -147,9 +227,15 @@ var schemaYAML = typed.YAMLObject(`types:
           elementRelationship: associative
           keys:
           - type
+    - name: createTime
+      type:
+        scalar: numeric
     - name: customInfo
       type:
         scalar: string
+    - name: destroyed
+      type:
+        namedType: com.github.roomsync.roomsync.api.v1alpha1.RoomDestroy
     - name: lastCallbackCommand
       type:
         scalar: string
@@ -168,6 +254,12 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: maxMemberCount
       type:
         scalar: numeric
+    - name: maxSeatCount
+      type:
+        scalar: numeric
+    - name: members
+      type:
+        namedType: com.github.roomsync.roomsync.api.v1alpha1.RoomMembers
     - name: messageDisabled
       type:
         scalar: boolean
@@ -177,19 +269,43 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: ownerAccount
       type:
         scalar: string
+    - name: phase
+      type:
+        namedType: com.github.roomsync.roomsync.api.v1alpha1.RoomPhase
     - name: roomName
       type:
         scalar: string
+    - name: roomStatus
+      type:
+        scalar: string
+    - name: roomType
+      type:
+        scalar: string
+    - name: scheduleEndTime
+      type:
+        scalar: numeric
+    - name: scheduleInviteeCount
+      type:
+        scalar: numeric
+    - name: scheduleStartTime
+      type:
+        scalar: numeric
     - name: screenSharingDisabled
       type:
         scalar: boolean
+    - name: seatEnabled
+      type:
+        scalar: boolean
+    - name: seats
+      type:
+        namedType: com.github.roomsync.roomsync.api.v1alpha1.RoomSeats
     - name: takeSeatMode
       type:
         scalar: string
     - name: videoDisabled
       type:
         scalar: boolean
-- name: com.github.roomsync.roomsync.api.v1alpha1.SecretKeyReference
+- name: com.github.roomsync.roomsync.api.v1alpha1.TokenSecretReference
   map:
     fields:
     - name: key
@@ -197,6 +313,9 @@ var schemaYAML = typed.YAMLObject(`types:
         scalar: string
       default: token
     - name: name
+      type:
+        scalar: string
+    - name: previousKey
       type:
         scalar: string
 - name: io.k8s.apimachinery.pkg.apis.meta.v1.Condition

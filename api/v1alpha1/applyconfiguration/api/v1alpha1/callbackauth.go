@@ -30,7 +30,7 @@ import (
 type CallbackAuthApplyConfiguration struct {
 	// tokenSecretRef names the Secret, in the ChatApp's namespace, and the key
 	// in it that holds the callback token configured in Tencent's console.
-	TokenSecretRef *SecretKeyReferenceApplyConfiguration `json:"tokenSecretRef,omitempty"`
+	TokenSecretRef *TokenSecretReferenceApplyConfiguration `json:"tokenSecretRef,omitempty"`
 	// maxClockSkew is how far RequestTime may be from the receiver's clock, in
 	// either direction, before a callback is rejected as a possible replay.
 	MaxClockSkew *v1.Duration `json:"maxClockSkew,omitempty"`
@@ -45,7 +45,7 @@ func CallbackAuth() *CallbackAuthApplyConfiguration {
 // WithTokenSecretRef sets the TokenSecretRef field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
 // If called multiple times, the TokenSecretRef field is set to the value of the last call.
-func (b *CallbackAuthApplyConfiguration) WithTokenSecretRef(value *SecretKeyReferenceApplyConfiguration) *CallbackAuthApplyConfiguration {
+func (b *CallbackAuthApplyConfiguration) WithTokenSecretRef(value *TokenSecretReferenceApplyConfiguration) *CallbackAuthApplyConfiguration {
 	b.TokenSecretRef = value
 	return b
 }

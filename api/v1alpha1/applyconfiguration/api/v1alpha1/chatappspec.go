@@ -18,6 +18,10 @@ limitations under the License.
 
 package v1alpha1
 
+import (
+	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
 // ChatAppSpecApplyConfiguration represents a declarative configuration of the ChatAppSpec type for use
 // with apply.
 //
@@ -36,6 +40,10 @@ type ChatAppSpecApplyConfiguration struct {
 	// one. When false, such callbacks are answered OK and ignored, so only
 	// Rooms declared by users are mirrored.
 	AutoCreateRooms *bool `json:"autoCreateRooms,omitempty"`
+	// roomRetention is how long a Room that a callback created is kept after
+	// its destroy callback was received; then the operator deletes it. 0
+	// keeps such Rooms. Rooms that users created are never deleted.
+	RoomRetention *v1.Duration `json:"roomRetention,omitempty"`
 }
 
 // ChatAppSpecApplyConfiguration constructs a declarative configuration of the ChatAppSpec type for use with
@@ -65,5 +73,13 @@ func (b *ChatAppSpecApplyConfiguration) WithCallbackAuth(value *CallbackAuthAppl
 // If called multiple times, the AutoCreateRooms field is set to the value of the last call.
 func (b *ChatAppSpecApplyConfiguration) WithAutoCreateRooms(value bool) *ChatAppSpecApplyConfiguration {
 	b.AutoCreateRooms = &value
+	return b
+}
+
+// WithRoomRetention sets the RoomRetention field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the RoomRetention field is set to the value of the last call.
+func (b *ChatAppSpecApplyConfiguration) WithRoomRetention(value v1.Duration) *ChatAppSpecApplyConfiguration {
+	b.RoomRetention = &value
 	return b
 }

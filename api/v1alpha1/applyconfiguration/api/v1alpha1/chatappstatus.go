@@ -19,6 +19,7 @@ limitations under the License.
 package v1alpha1
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
@@ -34,6 +35,15 @@ type ChatAppStatusApplyConfiguration struct {
 	// callbacks are accepted (token Secret readable, sdkAppID held by this
 	// ChatApp); Stalled is True when that needs a human.
 	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
+	// lastCallbackTime is when a callback for this ChatApp was last accepted
+	// (updated at most every 30 seconds).
+	LastCallbackTime *metav1.Time `json:"lastCallbackTime,omitempty"`
+	// roomCount is how many Rooms mirror this ChatApp's rooms.
+	RoomCount *int64 `json:"roomCount,omitempty"`
+	// deletedRooms are the Rooms deleted after their retention most
+	// recently (at most 1000, oldest dropped first), so a late event does not
+	// bring them back.
+	DeletedRooms []DeletedRoomApplyConfiguration `json:"deletedRooms,omitempty"`
 }
 
 // ChatAppStatusApplyConfiguration constructs a declarative configuration of the ChatAppStatus type for use with
@@ -59,6 +69,35 @@ func (b *ChatAppStatusApplyConfiguration) WithConditions(values ...*v1.Condition
 			panic("nil value passed to WithConditions")
 		}
 		b.Conditions = append(b.Conditions, *values[i])
+	}
+	return b
+}
+
+// WithLastCallbackTime sets the LastCallbackTime field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the LastCallbackTime field is set to the value of the last call.
+func (b *ChatAppStatusApplyConfiguration) WithLastCallbackTime(value metav1.Time) *ChatAppStatusApplyConfiguration {
+	b.LastCallbackTime = &value
+	return b
+}
+
+// WithRoomCount sets the RoomCount field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the RoomCount field is set to the value of the last call.
+func (b *ChatAppStatusApplyConfiguration) WithRoomCount(value int64) *ChatAppStatusApplyConfiguration {
+	b.RoomCount = &value
+	return b
+}
+
+// WithDeletedRooms adds the given value to the DeletedRooms field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the DeletedRooms field.
+func (b *ChatAppStatusApplyConfiguration) WithDeletedRooms(values ...*DeletedRoomApplyConfiguration) *ChatAppStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithDeletedRooms")
+		}
+		b.DeletedRooms = append(b.DeletedRooms, *values[i])
 	}
 	return b
 }

@@ -64,6 +64,32 @@ type RoomStatusApplyConfiguration struct {
 	CloudRecording *apiv1alpha1.CloudRecording `json:"cloudRecording,omitempty"`
 	// customInfo is the room's CustomInfo, as sent.
 	CustomInfo *string `json:"customInfo,omitempty"`
+	// phase is Active once room info has been received, Destroyed after a
+	// destroy callback, and Active again when the room id is reused.
+	Phase *apiv1alpha1.RoomPhase `json:"phase,omitempty"`
+	// roomType is the room's RoomType (Conference, Live, ...), as sent.
+	RoomType *string `json:"roomType,omitempty"`
+	// roomStatus is Tencent's RoomStatus of the room, as sent.
+	RoomStatus *string `json:"roomStatus,omitempty"`
+	// maxSeatCount is the room's seat limit (MaxSeatCount).
+	MaxSeatCount *int64 `json:"maxSeatCount,omitempty"`
+	// seatEnabled mirrors IsSeatEnabled.
+	SeatEnabled *bool `json:"seatEnabled,omitempty"`
+	// scheduleStartTime and scheduleEndTime are the room's ScheduleStartTime
+	// and ScheduleEndTime, as sent (Tencent documents Unix seconds).
+	ScheduleStartTime *int64 `json:"scheduleStartTime,omitempty"`
+	ScheduleEndTime   *int64 `json:"scheduleEndTime,omitempty"`
+	// createTime is the room's CreateTime, as sent.
+	CreateTime *int64 `json:"createTime,omitempty"`
+	// scheduleInviteeCount is how many accounts the create callback listed
+	// in ScheduleInviteeList_Account.
+	ScheduleInviteeCount *int64 `json:"scheduleInviteeCount,omitempty"`
+	// members is the room's membership, from member callbacks.
+	Members *RoomMembersApplyConfiguration `json:"members,omitempty"`
+	// seats is the room's seats, from seat callbacks.
+	Seats *RoomSeatsApplyConfiguration `json:"seats,omitempty"`
+	// destroyed records the newest destroy callback.
+	Destroyed *RoomDestroyApplyConfiguration `json:"destroyed,omitempty"`
 	// lastEventTime is the EventTime (Unix milliseconds) of the newest
 	// room-info event applied. Older events are not applied; an event with
 	// the same EventTime is applied again.
@@ -191,6 +217,102 @@ func (b *RoomStatusApplyConfiguration) WithCloudRecording(value apiv1alpha1.Clou
 // If called multiple times, the CustomInfo field is set to the value of the last call.
 func (b *RoomStatusApplyConfiguration) WithCustomInfo(value string) *RoomStatusApplyConfiguration {
 	b.CustomInfo = &value
+	return b
+}
+
+// WithPhase sets the Phase field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Phase field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithPhase(value apiv1alpha1.RoomPhase) *RoomStatusApplyConfiguration {
+	b.Phase = &value
+	return b
+}
+
+// WithRoomType sets the RoomType field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the RoomType field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithRoomType(value string) *RoomStatusApplyConfiguration {
+	b.RoomType = &value
+	return b
+}
+
+// WithRoomStatus sets the RoomStatus field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the RoomStatus field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithRoomStatus(value string) *RoomStatusApplyConfiguration {
+	b.RoomStatus = &value
+	return b
+}
+
+// WithMaxSeatCount sets the MaxSeatCount field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the MaxSeatCount field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithMaxSeatCount(value int64) *RoomStatusApplyConfiguration {
+	b.MaxSeatCount = &value
+	return b
+}
+
+// WithSeatEnabled sets the SeatEnabled field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the SeatEnabled field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithSeatEnabled(value bool) *RoomStatusApplyConfiguration {
+	b.SeatEnabled = &value
+	return b
+}
+
+// WithScheduleStartTime sets the ScheduleStartTime field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ScheduleStartTime field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithScheduleStartTime(value int64) *RoomStatusApplyConfiguration {
+	b.ScheduleStartTime = &value
+	return b
+}
+
+// WithScheduleEndTime sets the ScheduleEndTime field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ScheduleEndTime field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithScheduleEndTime(value int64) *RoomStatusApplyConfiguration {
+	b.ScheduleEndTime = &value
+	return b
+}
+
+// WithCreateTime sets the CreateTime field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the CreateTime field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithCreateTime(value int64) *RoomStatusApplyConfiguration {
+	b.CreateTime = &value
+	return b
+}
+
+// WithScheduleInviteeCount sets the ScheduleInviteeCount field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ScheduleInviteeCount field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithScheduleInviteeCount(value int64) *RoomStatusApplyConfiguration {
+	b.ScheduleInviteeCount = &value
+	return b
+}
+
+// WithMembers sets the Members field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Members field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithMembers(value *RoomMembersApplyConfiguration) *RoomStatusApplyConfiguration {
+	b.Members = value
+	return b
+}
+
+// WithSeats sets the Seats field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Seats field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithSeats(value *RoomSeatsApplyConfiguration) *RoomStatusApplyConfiguration {
+	b.Seats = value
+	return b
+}
+
+// WithDestroyed sets the Destroyed field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Destroyed field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithDestroyed(value *RoomDestroyApplyConfiguration) *RoomStatusApplyConfiguration {
+	b.Destroyed = value
 	return b
 }
 

@@ -1,0 +1,243 @@
+package roomstore
+
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/tencent"
+)
+
+// Event is one callback about a room, as the receiver accepted it. Exactly
+// one of RoomInfo, Destroy, Members and Seats is set.
+type Event struct {
+	// RoomID is Tencent's RoomId, already validated.
+	RoomID string
+	// EventTime is the event's time in Unix milliseconds.
+	EventTime int64
+	// Command is the CallbackCommand.
+	Command string
+	// Operator is the Operator_Account, if any.
+	Operator string
+	// ClientIP and OptPlatform are the query parameters of the callback.
+	ClientIP    string
+	OptPlatform string
+
+	// RoomInfo is set by the create and update callbacks.
+	RoomInfo *RoomInfoChange
+	// Destroy is set by the destroy callback.
+	Destroy *DestroyChange
+	// Members is set by the member enter and leave callbacks.
+	Members *MembersChange
+	// Seats is set by the seat-change callback.
+	Seats *SeatsChange
+}
+
+// RoomInfoChange is what a create or update callback says of the room.
+type RoomInfoChange struct {
+	// Info is the RoomInfo object; nil fields were not sent and keep their
+	// previous value.
+	Info tencent.RoomInfo
+	// Invitees is the length of ScheduleInviteeList_Account, nil when absent.
+	Invitees *int64
+}
+
+// DestroyChange is what a destroy callback says: only that it happened.
+type DestroyChange struct {
+	// Received is when the receiver got the callback.
+	Received time.Time
+}
+
+// Member change types (Type of the member callbacks).
+const (
+	MemberEnter   = "Enter"
+	MemberLeave   = "Leave"
+	MemberKicked  = "Kicked"
+	MemberExpired = "Expired"
+)
+
+// MembersChange is what a member enter or leave callback says.
+type MembersChange struct {
+	// Count is MemberCount, the room's total after the change; nil when
+	// absent (the count is then kept).
+	Count *int64
+	// Type is Enter, Leave, Kicked or Expired (or whatever Tencent sent).
+	Type string
+	// Accounts is how many members the event lists (at least 1).
+	Accounts int64
+}
+
+// SeatsChange is what a seat-change callback says.
+type SeatsChange struct {
+	Total, Taken int64
+}
+
+// createsRoom reports whether the event may create a Room that does not
+// exist: only the room-info callbacks describe a room well enough.
+func (ev Event) createsRoom() bool { return ev.RoomInfo != nil }
+
+// transition applies ev to st, the receiver's part of a Room's status, and
+// reports whether it changed anything: false means ev is stale.
+//
+// Ordering is per kind of information: room info, membership and seats each
+// keep the EventTime of the newest event applied, and an older event of the
+// same kind changes nothing, while events of other kinds are not held back
+// by it. Any event older than the room's newest destroy changes nothing. An
+// event with the same EventTime as the newest of its kind is applied again,
+// so a retried callback is harmless (it is not counted twice).
+func transition(st *chatv1alpha1.RoomStatus, ev Event) bool {
+	if st.Destroyed != nil && ev.EventTime < st.Destroyed.EventTime {
+		return false
+	}
+	newest := newestEventTime(st)
+
+	var applied bool
+	switch {
+	case ev.RoomInfo != nil:
+		applied = applyRoomInfo(st, ev)
+	case ev.Destroy != nil:
+		applied = applyDestroy(st, ev)
+	case ev.Members != nil:
+		applied = applyMembers(st, ev)
+	case ev.Seats != nil:
+		applied = applySeats(st, ev)
+	}
+	if applied && ev.EventTime >= newest {
+		st.LastOperator = ev.Operator
+		st.LastCallbackCommand = ev.Command
+		st.LastClientIP = ev.ClientIP
+		st.LastOptPlatform = ev.OptPlatform
+	}
+	return applied
+}
+
+func applyRoomInfo(st *chatv1alpha1.RoomStatus, ev Event) bool {
+	if ev.EventTime < st.LastEventTime {
+		return false
+	}
+	st.LastEventTime = ev.EventTime
+	info := ev.RoomInfo.Info
+	overlay(&st.RoomName, info.RoomName)
+	overlay(&st.OwnerAccount, info.OwnerAccount)
+	overlay(&st.TakeSeatMode, info.TakeSeatMode)
+	overlay(&st.CustomInfo, info.CustomInfo)
+	overlay(&st.RoomType, info.RoomType)
+	overlay(&st.RoomStatus, info.RoomStatus)
+	overlayInt(&st.MaxMemberCount, info.MaxMemberCount)
+	overlayInt(&st.MaxSeatCount, info.MaxSeatCount)
+	overlayInt(&st.ScheduleStartTime, info.ScheduleStartTime)
+	overlayInt(&st.ScheduleEndTime, info.ScheduleEndTime)
+	overlayInt(&st.CreateTime, info.CreateTime)
+	overlayBool(&st.VideoDisabled, info.IsVideoDisabled)
+	overlayBool(&st.AudioDisabled, info.IsAudioDisabled)
+	overlayBool(&st.MessageDisabled, info.IsMessageDisabled)
+	overlayBool(&st.ScreenSharingDisabled, info.IsScreenSharingDisabled)
+	overlayBool(&st.CloudRecordingDisabled, info.IsCloudRecordingDisabled)
+	overlayBool(&st.SeatEnabled, info.IsSeatEnabled)
+	if n := ev.RoomInfo.Invitees; n != nil {
+		st.ScheduleInviteeCount = *n
+	}
+	switch {
+	case st.CloudRecordingDisabled == nil:
+	case *st.CloudRecordingDisabled:
+		st.CloudRecording = chatv1alpha1.CloudRecordingDisabled
+	default:
+		st.CloudRecording = chatv1alpha1.CloudRecordingEnabled
+	}
+	// Room info newer than the destroy: the room id was used again.
+	if st.Destroyed == nil || ev.EventTime > st.Destroyed.EventTime {
+		st.Phase = chatv1alpha1.RoomPhaseActive
+	}
+	return true
+}
+
+func applyDestroy(st *chatv1alpha1.RoomStatus, ev Event) bool {
+	// Room info newer than this destroy belongs to a later life of the room.
+	if ev.EventTime < st.LastEventTime {
+		return false
+	}
+	received := metav1.NewTime(ev.Destroy.Received)
+	if st.Destroyed != nil && st.Destroyed.EventTime == ev.EventTime {
+		received = st.Destroyed.ReceivedTime // a retry does not extend the retention
+	}
+	st.Destroyed = &chatv1alpha1.RoomDestroy{
+		EventTime:    ev.EventTime,
+		Time:         metav1.NewTime(time.UnixMilli(ev.EventTime)),
+		Operator:     ev.Operator,
+		ReceivedTime: received,
+	}
+	st.Phase = chatv1alpha1.RoomPhaseDestroyed
+	return true
+}
+
+func applyMembers(st *chatv1alpha1.RoomStatus, ev Event) bool {
+	m := st.Members
+	if m == nil {
+		m = &chatv1alpha1.RoomMembers{}
+	}
+	if ev.EventTime < m.EventTime {
+		return false
+	}
+	retry := st.Members != nil && ev.EventTime == m.EventTime
+	change := ev.Members
+	if change.Count != nil {
+		m.Count = *change.Count
+	}
+	m.EventTime = ev.EventTime
+	m.LastChangeTime = metav1.NewTime(time.UnixMilli(ev.EventTime))
+	if !retry {
+		switch change.Type {
+		case MemberLeave:
+			m.Left += change.Accounts
+		case MemberKicked:
+			m.Kicked += change.Accounts
+		case MemberExpired:
+			m.Expired += change.Accounts
+		}
+	}
+	st.Members = m
+	return true
+}
+
+func applySeats(st *chatv1alpha1.RoomStatus, ev Event) bool {
+	if st.Seats != nil && ev.EventTime < st.Seats.EventTime {
+		return false
+	}
+	st.Seats = &chatv1alpha1.RoomSeats{Total: ev.Seats.Total, Taken: ev.Seats.Taken, EventTime: ev.EventTime}
+	return true
+}
+
+// newestEventTime is the EventTime of the newest event of any kind in st.
+func newestEventTime(st *chatv1alpha1.RoomStatus) int64 {
+	t := st.LastEventTime
+	if st.Members != nil {
+		t = max(t, st.Members.EventTime)
+	}
+	if st.Seats != nil {
+		t = max(t, st.Seats.EventTime)
+	}
+	if st.Destroyed != nil {
+		t = max(t, st.Destroyed.EventTime)
+	}
+	return t
+}
+
+func overlay(dst *string, sent *tencent.String) {
+	if sent != nil {
+		*dst = string(*sent)
+	}
+}
+
+func overlayInt(dst *int64, sent *tencent.Int64) {
+	if sent != nil {
+		*dst = int64(*sent)
+	}
+}
+
+func overlayBool(dst **bool, sent *tencent.Bool) {
+	if sent != nil {
+		b := bool(*sent)
+		*dst = &b
+	}
+}

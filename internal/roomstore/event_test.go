@@ -1,0 +1,182 @@
+package roomstore
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/tencent"
+)
+
+func info(t int64, name string) Event {
+	n := tencent.String(name)
+	return Event{EventTime: t, Command: tencent.CommandAfterUpdateRoomInfo, RoomInfo: &RoomInfoChange{Info: tencent.RoomInfo{RoomName: &n}}}
+}
+
+func destroy(t int64) Event {
+	return Event{EventTime: t, Command: tencent.CommandAfterDestroyRoom, Operator: "admin", Destroy: &DestroyChange{Received: time.Unix(100, 0)}}
+}
+
+func members(t, count int64, typ string, accounts int64) Event {
+	return Event{EventTime: t, Command: tencent.CommandAfterMemberLeave, Members: &MembersChange{Count: &count, Type: typ, Accounts: accounts}}
+}
+
+func seats(t, total, taken int64) Event {
+	return Event{EventTime: t, Command: tencent.CommandAfterSeatInfoChanged, Seats: &SeatsChange{Total: total, Taken: taken}}
+}
+
+// run applies events in order and returns the status and which applied.
+func run(events ...Event) (chatv1alpha1.RoomStatus, []bool) {
+	var st chatv1alpha1.RoomStatus
+	var applied []bool
+	for _, ev := range events {
+		applied = append(applied, transition(&st, ev))
+	}
+	return st, applied
+}
+
+func TestTransitionOrdersEachKindSeparately(t *testing.T) {
+	st, applied := run(
+		info(100, "a"),
+		members(200, 5, MemberEnter, 5),
+		info(150, "b"),                  // newer room info, older than the member event: applies
+		members(180, 3, MemberLeave, 2), // late member event: changes nothing
+		seats(50, 8, 2),                 // seats have their own clock: applies
+		info(120, "stale"),              // older room info: changes nothing
+	)
+	want := []bool{true, true, true, false, true, false}
+	for i := range want {
+		if applied[i] != want[i] {
+			t.Errorf("event %d applied %v, want %v", i, applied[i], want[i])
+		}
+	}
+	if st.RoomName != "b" || st.LastEventTime != 150 {
+		t.Errorf("room info %q at %d, want b at 150", st.RoomName, st.LastEventTime)
+	}
+	if m := st.Members; m.Count != 5 || m.Left != 0 || m.EventTime != 200 {
+		t.Errorf("members %+v: a late leave must not roll back the count nor be counted", m)
+	}
+	if s := st.Seats; s.Total != 8 || s.Taken != 2 {
+		t.Errorf("seats %+v", s)
+	}
+	if st.Phase != chatv1alpha1.RoomPhaseActive {
+		t.Errorf("phase %q", st.Phase)
+	}
+}
+
+func TestTransitionCountsLeaveReasonsOnce(t *testing.T) {
+	st, _ := run(
+		members(1, 10, MemberEnter, 10),
+		members(2, 8, MemberLeave, 2),
+		members(3, 7, MemberKicked, 1),
+		members(3, 7, MemberKicked, 1), // a retried callback
+		members(4, 4, MemberExpired, 3),
+		members(5, 4, "SomethingNew", 1),
+	)
+	if m := st.Members; m.Count != 4 || m.Left != 2 || m.Kicked != 1 || m.Expired != 3 || m.EventTime != 5 {
+		t.Errorf("members %+v, want count 4, left 2, kicked 1, expired 3", m)
+	}
+}
+
+func TestTransitionDestroy(t *testing.T) {
+	t.Run("destroy marks the room and late events change nothing", func(t *testing.T) {
+		st, applied := run(info(100, "a"), destroy(200), members(150, 1, MemberLeave, 1), info(190, "late"), seats(199, 1, 1))
+		if st.Phase != chatv1alpha1.RoomPhaseDestroyed || st.Destroyed.EventTime != 200 || st.Destroyed.Operator != "admin" ||
+			!st.Destroyed.Time.Equal(ptrTime(time.UnixMilli(200))) {
+			t.Fatalf("status %+v, destroyed %+v", st, st.Destroyed)
+		}
+		if applied[2] || applied[3] || applied[4] || st.RoomName != "a" || st.Members != nil || st.Seats != nil {
+			t.Errorf("events older than the destroy applied: %v", applied)
+		}
+		if st.LastCallbackCommand != tencent.CommandAfterDestroyRoom || st.LastOperator != "admin" {
+			t.Errorf("last* describe %q by %q, want the destroy", st.LastCallbackCommand, st.LastOperator)
+		}
+	})
+	t.Run("room info newer than the destroy brings the room back", func(t *testing.T) {
+		st, applied := run(info(100, "a"), destroy(200), info(300, "reused"))
+		if !applied[2] || st.Phase != chatv1alpha1.RoomPhaseActive || st.RoomName != "reused" {
+			t.Fatalf("status %+v", st)
+		}
+		// The destroy is remembered: events older than it still change nothing.
+		if transition(&st, members(150, 9, MemberEnter, 1)) {
+			t.Error("an event older than the earlier destroy applied")
+		}
+	})
+	t.Run("a late destroy does not end a later life of the room", func(t *testing.T) {
+		st, applied := run(info(300, "reused"), destroy(250))
+		if applied[1] || st.Phase != chatv1alpha1.RoomPhaseActive {
+			t.Fatalf("a destroy older than the room info applied: %+v", st)
+		}
+	})
+	t.Run("a retried destroy keeps the first receive time", func(t *testing.T) {
+		st, _ := run(destroy(200))
+		first := st.Destroyed.ReceivedTime
+		retry := destroy(200)
+		retry.Destroy.Received = time.Unix(999, 0)
+		if !transition(&st, retry) || !st.Destroyed.ReceivedTime.Equal(&first) {
+			t.Fatalf("retry: %+v", st.Destroyed)
+		}
+	})
+}
+
+// TestTransitionShuffled applies events of every kind in random orders: the
+// result is always the newest event of each kind.
+func TestTransitionShuffled(t *testing.T) {
+	var events []Event
+	for i := int64(1); i <= 30; i++ {
+		events = append(events, info(i*10, "name"+string(rune('a'+i%26))), members(i*10+1, i, MemberEnter, 1), seats(i*10+2, i, i/2))
+	}
+	want, _ := run(events...)
+	for round := range 50 {
+		shuffled := append([]Event(nil), events...)
+		rand.New(rand.NewPCG(uint64(round), 7)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		got, _ := run(shuffled...)
+		// Leave counts and last* are order-dependent by design; compare the state.
+		if got.RoomName != want.RoomName || got.LastEventTime != want.LastEventTime || got.Members.Count != want.Members.Count ||
+			got.Members.EventTime != want.Members.EventTime || *got.Seats != *want.Seats {
+			t.Fatalf("round %d: got %+v, want %+v", round, got, want)
+		}
+		if got.LastCallbackCommand != tencent.CommandAfterSeatInfoChanged {
+			t.Fatalf("round %d: last* describe %s, want the newest event, the seat change at %d", round, got.LastCallbackCommand, want.Seats.EventTime)
+		}
+	}
+}
+
+func TestReceiverApplyLeavesControllerFieldsAlone(t *testing.T) {
+	room := &chatv1alpha1.Room{}
+	room.Name, room.Namespace, room.ResourceVersion = "r", "ns", "42"
+	room.Status.ObservedGeneration = 3
+	room.Status.Conditions = append(room.Status.Conditions, readyCondition())
+	st := receiverStatus(room.Status)
+	transition(&st, members(1, 0, MemberLeave, 1))
+	ac, err := statusApplyConfiguration(room, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(ac)
+	var got map[string]any
+	_ = json.Unmarshal(data, &got)
+	status := got["status"].(map[string]any)
+	if _, ok := status["conditions"]; ok {
+		t.Error("the receiver's apply carries conditions")
+	}
+	if _, ok := status["observedGeneration"]; ok {
+		t.Error("the receiver's apply carries observedGeneration")
+	}
+	if m := status["members"].(map[string]any); m["count"] != float64(0) || m["left"] != float64(1) {
+		t.Errorf("members %v: a count of 0 must be sent, not dropped", m)
+	}
+	if got["metadata"].(map[string]any)["resourceVersion"] != "42" {
+		t.Error("the apply is not made on top of the resourceVersion read")
+	}
+}
+
+func ptrTime(t time.Time) *metav1.Time { m := metav1.NewTime(t); return &m }
+
+func readyCondition() metav1.Condition {
+	return metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "R", LastTransitionTime: metav1.Now()}
+}
