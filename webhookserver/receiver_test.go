@@ -473,7 +473,7 @@ func TestRoomLife(t *testing.T) {
 		st.OwnerAccount != "10001" || st.CloudRecording != chatv1alpha1.CloudRecordingDisabled || st.Phase != chatv1alpha1.RoomPhaseActive {
 		t.Errorf("after create: %s", deref(st))
 	}
-	if m := st.Members; m == nil || m.Count != 2 || m.Kicked != 1 || m.EventTime != 1200 {
+	if m := st.Members; m == nil || st.MemberCount == nil || *st.MemberCount != 2 || m.Kicked != 1 || m.EventTime != 1200 {
 		t.Errorf("members: %+v", m)
 	}
 	if s := st.Seats; s == nil || s.Total != 2 || s.Taken != 1 {
@@ -486,7 +486,7 @@ func TestRoomLife(t *testing.T) {
 		t.Errorf("a member event older than the destroy: %v, want stale", answer)
 	}
 	st = getRoom(t, app.Namespace, "life").Status
-	if st.Phase != chatv1alpha1.RoomPhaseDestroyed || st.Destroyed == nil || st.Destroyed.Operator != "admin" || st.Destroyed.EventTime != 2000 || st.Members.Count != 2 {
+	if st.Phase != chatv1alpha1.RoomPhaseDestroyed || st.Destroyed == nil || st.Destroyed.Operator != "admin" || st.Destroyed.EventTime != 2000 || *st.MemberCount != 2 {
 		t.Errorf("after destroy: %s", deref(st))
 	}
 
@@ -528,7 +528,7 @@ func TestShuffledEventsOfEveryKind(t *testing.T) {
 	for r := range rooms {
 		st := getRoom(t, app.Namespace, fmt.Sprintf("mix-%d", r)).Status
 		if st.RoomName != fmt.Sprintf("name-%d", perKind) || st.LastEventTime != 100*perKind ||
-			st.Members == nil || st.Members.Count != perKind || st.Seats == nil || st.Seats.Total != perKind {
+			st.MemberCount == nil || *st.MemberCount != perKind || st.Seats == nil || st.Seats.Total != perKind {
 			t.Errorf("room mix-%d ended at %s, want the newest event of each kind", r, deref(st))
 		}
 	}
@@ -592,5 +592,29 @@ func TestLastCallbackTimeIsRecorded(t *testing.T) {
 			t.Fatalf("status.lastCallbackTime is %v after an accepted callback", app.Status.LastCallbackTime)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestCallbacksGoToTheOldestChatAppOfAnSDKAppID(t *testing.T) {
+	older := newApp(t, nil)
+	time.Sleep(1100 * time.Millisecond) // creationTimestamp has one-second resolution
+	younger := &chatv1alpha1.ChatApp{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "claim-" + strconv.FormatInt(older.Spec.SDKAppID, 10), Name: "app"},
+		Spec:       chatv1alpha1.ChatAppSpec{SDKAppID: older.Spec.SDKAppID},
+	}
+	if err := env.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: younger.Namespace}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Create(context.Background(), younger); err != nil {
+		t.Fatal(err)
+	}
+	for i, u := range replicas {
+		mustSend(t, u, older, roomInfo(fmt.Sprintf("claimed-%d", i), 1000))
+	}
+	if n := len(listRooms(t, younger.Namespace)); n != 0 {
+		t.Errorf("%d Rooms in the younger ChatApp's namespace", n)
+	}
+	if n := len(listRooms(t, older.Namespace)); n != len(replicas) {
+		t.Errorf("%d Rooms in the older ChatApp's namespace, want %d", n, len(replicas))
 	}
 }

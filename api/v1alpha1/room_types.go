@@ -47,13 +47,9 @@ const (
 	RoomPhaseDestroyed RoomPhase = "Destroyed"
 )
 
-// RoomMembers is the room's membership, from the member enter and leave
-// callbacks. Member lists are not kept: only counts.
+// RoomMembers is the history of the room's membership, from the member
+// enter and leave callbacks. Member lists are not kept: only counts.
 type RoomMembers struct {
-	// count is the room's member count (MemberCount) after the newest
-	// membership event applied: Tencent's authoritative total.
-	Count int64 `json:"count"`
-
 	// eventTime is the EventTime (Unix milliseconds) of the newest
 	// membership event applied; older membership events change nothing.
 	EventTime int64 `json:"eventTime"`
@@ -217,7 +213,13 @@ type RoomStatus struct {
 	// +kubebuilder:validation:Minimum=0
 	ScheduleInviteeCount int64 `json:"scheduleInviteeCount,omitempty"`
 
-	// members is the room's membership, from member callbacks.
+	// memberCount is the room's member count (MemberCount) after the newest
+	// membership event applied: Tencent's authoritative total.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MemberCount *int64 `json:"memberCount,omitempty"`
+
+	// members is when membership last changed, and why members left.
 	// +optional
 	Members *RoomMembers `json:"members,omitempty"`
 
@@ -270,7 +272,7 @@ type RoomStatus struct {
 // +kubebuilder:printcolumn:name="Room ID",type=string,JSONPath=`.spec.roomID`
 // +kubebuilder:printcolumn:name="Owner",type=string,JSONPath=`.status.ownerAccount`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
-// +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.members.count`
+// +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.memberCount`
 // +kubebuilder:printcolumn:name="Max Members",type=integer,JSONPath=`.status.maxMemberCount`
 // +kubebuilder:printcolumn:name="Recording",type=string,JSONPath=`.status.cloudRecording`
 // +kubebuilder:printcolumn:name="SDKAppID",type=integer,JSONPath=`.spec.sdkAppID`,priority=1

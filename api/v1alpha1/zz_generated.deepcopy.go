@@ -351,6 +351,11 @@ func (in *RoomStatus) DeepCopyInto(out *RoomStatus) {
 		*out = new(bool)
 		**out = **in
 	}
+	if in.MemberCount != nil {
+		in, out := &in.MemberCount, &out.MemberCount
+		*out = new(int64)
+		**out = **in
+	}
 	if in.Members != nil {
 		in, out := &in.Members, &out.Members
 		*out = new(RoomMembers)

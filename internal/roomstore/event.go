@@ -182,7 +182,7 @@ func applyMembers(st *chatv1alpha1.RoomStatus, ev Event) bool {
 	retry := st.Members != nil && ev.EventTime == m.EventTime
 	change := ev.Members
 	if change.Count != nil {
-		m.Count = *change.Count
+		st.MemberCount = new(*change.Count)
 	}
 	m.EventTime = ev.EventTime
 	m.LastChangeTime = metav1.NewTime(time.UnixMilli(ev.EventTime))

@@ -57,7 +57,7 @@ func TestTransitionOrdersEachKindSeparately(t *testing.T) {
 	if st.RoomName != "b" || st.LastEventTime != 150 {
 		t.Errorf("room info %q at %d, want b at 150", st.RoomName, st.LastEventTime)
 	}
-	if m := st.Members; m.Count != 5 || m.Left != 0 || m.EventTime != 200 {
+	if m := st.Members; *st.MemberCount != 5 || m.Left != 0 || m.EventTime != 200 {
 		t.Errorf("members %+v: a late leave must not roll back the count nor be counted", m)
 	}
 	if s := st.Seats; s.Total != 8 || s.Taken != 2 {
@@ -77,7 +77,7 @@ func TestTransitionCountsLeaveReasonsOnce(t *testing.T) {
 		members(4, 4, MemberExpired, 3),
 		members(5, 4, "SomethingNew", 1),
 	)
-	if m := st.Members; m.Count != 4 || m.Left != 2 || m.Kicked != 1 || m.Expired != 3 || m.EventTime != 5 {
+	if m := st.Members; *st.MemberCount != 4 || m.Left != 2 || m.Kicked != 1 || m.Expired != 3 || m.EventTime != 5 {
 		t.Errorf("members %+v, want count 4, left 2, kicked 1, expired 3", m)
 	}
 }
@@ -136,7 +136,7 @@ func TestTransitionShuffled(t *testing.T) {
 		rand.New(rand.NewPCG(uint64(round), 7)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 		got, _ := run(shuffled...)
 		// Leave counts and last* are order-dependent by design; compare the state.
-		if got.RoomName != want.RoomName || got.LastEventTime != want.LastEventTime || got.Members.Count != want.Members.Count ||
+		if got.RoomName != want.RoomName || got.LastEventTime != want.LastEventTime || *got.MemberCount != *want.MemberCount ||
 			got.Members.EventTime != want.Members.EventTime || *got.Seats != *want.Seats {
 			t.Fatalf("round %d: got %+v, want %+v", round, got, want)
 		}
@@ -167,8 +167,11 @@ func TestReceiverApplyLeavesControllerFieldsAlone(t *testing.T) {
 	if _, ok := status["observedGeneration"]; ok {
 		t.Error("the receiver's apply carries observedGeneration")
 	}
-	if m := status["members"].(map[string]any); m["count"] != float64(0) || m["left"] != float64(1) {
-		t.Errorf("members %v: a count of 0 must be sent, not dropped", m)
+	if n, ok := status["memberCount"]; !ok || n != float64(0) {
+		t.Errorf("memberCount %v: a count of 0 must be sent, not dropped", n)
+	}
+	if m := status["members"].(map[string]any); m["left"] != float64(1) {
+		t.Errorf("members %v", m)
 	}
 	if got["metadata"].(map[string]any)["resourceVersion"] != "42" {
 		t.Error("the apply is not made on top of the resourceVersion read")

@@ -166,9 +166,6 @@ var schemaYAML = typed.YAMLObject(`types:
 - name: com.github.roomsync.roomsync.api.v1alpha1.RoomMembers
   map:
     fields:
-    - name: count
-      type:
-        scalar: numeric
     - name: eventTime
       type:
         scalar: numeric
@@ -255,6 +252,9 @@ var schemaYAML = typed.YAMLObject(`types:
       type:
         scalar: numeric
     - name: maxSeatCount
+      type:
+        scalar: numeric
+    - name: memberCount
       type:
         scalar: numeric
     - name: members

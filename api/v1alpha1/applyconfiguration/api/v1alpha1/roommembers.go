@@ -25,12 +25,9 @@ import (
 // RoomMembersApplyConfiguration represents a declarative configuration of the RoomMembers type for use
 // with apply.
 //
-// RoomMembers is the room's membership, from the member enter and leave
-// callbacks. Member lists are not kept: only counts.
+// RoomMembers is the history of the room's membership, from the member
+// enter and leave callbacks. Member lists are not kept: only counts.
 type RoomMembersApplyConfiguration struct {
-	// count is the room's member count (MemberCount) after the newest
-	// membership event applied: Tencent's authoritative total.
-	Count *int64 `json:"count,omitempty"`
 	// eventTime is the EventTime (Unix milliseconds) of the newest
 	// membership event applied; older membership events change nothing.
 	EventTime *int64 `json:"eventTime,omitempty"`
@@ -48,14 +45,6 @@ type RoomMembersApplyConfiguration struct {
 // apply.
 func RoomMembers() *RoomMembersApplyConfiguration {
 	return &RoomMembersApplyConfiguration{}
-}
-
-// WithCount sets the Count field in the declarative configuration to the given value
-// and returns the receiver, so that objects can be built by chaining "With" function invocations.
-// If called multiple times, the Count field is set to the value of the last call.
-func (b *RoomMembersApplyConfiguration) WithCount(value int64) *RoomMembersApplyConfiguration {
-	b.Count = &value
-	return b
 }
 
 // WithEventTime sets the EventTime field in the declarative configuration to the given value

@@ -84,7 +84,10 @@ type RoomStatusApplyConfiguration struct {
 	// scheduleInviteeCount is how many accounts the create callback listed
 	// in ScheduleInviteeList_Account.
 	ScheduleInviteeCount *int64 `json:"scheduleInviteeCount,omitempty"`
-	// members is the room's membership, from member callbacks.
+	// memberCount is the room's member count (MemberCount) after the newest
+	// membership event applied: Tencent's authoritative total.
+	MemberCount *int64 `json:"memberCount,omitempty"`
+	// members is when membership last changed, and why members left.
 	Members *RoomMembersApplyConfiguration `json:"members,omitempty"`
 	// seats is the room's seats, from seat callbacks.
 	Seats *RoomSeatsApplyConfiguration `json:"seats,omitempty"`
@@ -289,6 +292,14 @@ func (b *RoomStatusApplyConfiguration) WithCreateTime(value int64) *RoomStatusAp
 // If called multiple times, the ScheduleInviteeCount field is set to the value of the last call.
 func (b *RoomStatusApplyConfiguration) WithScheduleInviteeCount(value int64) *RoomStatusApplyConfiguration {
 	b.ScheduleInviteeCount = &value
+	return b
+}
+
+// WithMemberCount sets the MemberCount field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the MemberCount field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithMemberCount(value int64) *RoomStatusApplyConfiguration {
+	b.MemberCount = &value
 	return b
 }
 
