@@ -119,9 +119,10 @@ func (s *Store) applyOnce(ctx context.Context, reader client.Reader, app *chatv1
 		room = rooms[0]
 	case !ev.createsRoom() || (app.Spec.AutoCreateRooms != nil && !*app.Spec.AutoCreateRooms):
 		return UnknownRoom, nil
-	case deletedAfter(app, ev):
-		return Stale, nil
 	default:
+		if deleted, err := s.deletedAfter(ctx, app, ev); err != nil || deleted {
+			return Stale, err
+		}
 		if room, err = s.create(ctx, app, ev.RoomID); err != nil {
 			return "", err
 		}
@@ -143,14 +144,19 @@ func (s *Store) applyOnce(ctx context.Context, reader client.Reader, app *chatv1
 
 // deletedAfter reports whether app records that the Room for ev's room was
 // deleted, after its retention, following a destroy at least as new as ev:
-// a late event must not bring it back.
-func deletedAfter(app *chatv1alpha1.ChatApp, ev Event) bool {
-	for _, d := range app.Status.DeletedRooms {
+// a late event must not bring it back. The record is read from the API
+// server: the cache may have seen the Room go before it saw the record.
+func (s *Store) deletedAfter(ctx context.Context, app *chatv1alpha1.ChatApp, ev Event) (bool, error) {
+	current := &chatv1alpha1.ChatApp{}
+	if err := s.apiReader.Get(ctx, client.ObjectKeyFromObject(app), current); err != nil {
+		return false, fmt.Errorf("reading ChatApp %s/%s: %w", app.Namespace, app.Name, err)
+	}
+	for _, d := range current.Status.DeletedRooms {
 		if d.RoomID == ev.RoomID && d.DestroyEventTime >= ev.EventTime {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // create creates the Room for roomID under its derived name. When a Room of
