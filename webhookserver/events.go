@@ -8,7 +8,7 @@ import (
 )
 
 // decoded is a callback body turned into a room event, before the checks
-// every event needs (checkEvent) fill in its RoomID and EventTime.
+// every event needs (roomEvent) fill in its RoomID and EventTime.
 type decoded struct {
 	event       *roomstore.Event
 	roomID      *tencent.String
@@ -16,10 +16,13 @@ type decoded struct {
 	eventTime   *tencent.Int64
 }
 
-// decoders turn the body of each handled command into a room event; the
-// time is when the callback was received. Commands not listed are answered
-// OK and ignored.
-var decoders = map[string]func(body []byte, received time.Time) (decoded, error){
+// decoder turns the body of a callback into a room event; received is when
+// the callback was received.
+type decoder func(body []byte, received time.Time) (decoded, error)
+
+// decoders hold the decoder of each handled command. Commands not listed
+// are answered OK and ignored.
+var decoders = map[string]decoder{
 	tencent.CommandAfterCreateRoom:      decodeRoomInfo,
 	tencent.CommandAfterUpdateRoomInfo:  decodeRoomInfo,
 	tencent.CommandUpdateRoomInfo:       decodeRoomInfo,

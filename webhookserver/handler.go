@@ -125,17 +125,11 @@ func (h *Handler) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if !known {
 		return ok(resultUnknownCommand, "ignored: CallbackCommand "+strconv.Quote(req.command)+" is not handled by this version of roomsync")
 	}
-	ev, err := decode(req.body, h.Now())
-	if err != nil {
-		return fail(http.StatusBadRequest, CodeBadBody, resultRejected, "body: %v", err)
-	}
-	if a, ok := checkEvent(ev); !ok {
+	ev, a, ok := roomEvent(req, decode, h.Now())
+	if !ok {
 		return a
 	}
-	ev.event.Command = req.command
-	ev.event.ClientIP = req.query.Get("ClientIP")
-	ev.event.OptPlatform = req.query.Get("OptPlatform")
-	return h.store(ctx, req, ev.event)
+	return h.store(ctx, req, ev)
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, req *request) (answer, bool) {
@@ -236,24 +230,33 @@ func parseCommand(req *request) (answer, bool) {
 	return answer{}, true
 }
 
-// checkEvent checks what every room event needs: a RoomId that is UTF-8
-// of at most 48 bytes, and a positive EventTime.
-func checkEvent(ev decoded) (answer, bool) {
-	if ev.roomID == nil {
-		return fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "%s is missing", ev.roomIDField), false
+// roomEvent decodes the body of a handled command into a room event and
+// checks what every room event needs: a RoomId that is UTF-8 of at most 48
+// bytes, and a positive EventTime.
+func roomEvent(req *request, decode decoder, received time.Time) (*roomstore.Event, answer, bool) {
+	d, err := decode(req.body, received)
+	if err != nil {
+		return nil, fail(http.StatusBadRequest, CodeBadBody, resultRejected, "body: %v", err), false
 	}
-	if err := tencent.ValidateRoomID(string(*ev.roomID)); err != nil {
-		return fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "%s: %v", ev.roomIDField, err), false
+	if d.roomID == nil {
+		return nil, fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "%s is missing", d.roomIDField), false
 	}
-	if ev.eventTime == nil {
-		return fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "EventTime is missing"), false
+	if err := tencent.ValidateRoomID(string(*d.roomID)); err != nil {
+		return nil, fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "%s: %v", d.roomIDField, err), false
 	}
-	if *ev.eventTime <= 0 {
-		return fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "EventTime %d is not a positive Unix time in milliseconds", *ev.eventTime), false
+	if d.eventTime == nil {
+		return nil, fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "EventTime is missing"), false
 	}
-	ev.event.RoomID = string(*ev.roomID)
-	ev.event.EventTime = int64(*ev.eventTime)
-	return answer{}, true
+	if *d.eventTime <= 0 {
+		return nil, fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "EventTime %d is not a positive Unix time in milliseconds", *d.eventTime), false
+	}
+	ev := d.event
+	ev.RoomID = string(*d.roomID)
+	ev.EventTime = int64(*d.eventTime)
+	ev.Command = req.command
+	ev.ClientIP = req.query.Get("ClientIP")
+	ev.OptPlatform = req.query.Get("OptPlatform")
+	return ev, answer{}, true
 }
 
 // store hands a room event to the RoomWriter and answers with the outcome.
