@@ -106,22 +106,19 @@ func (r *ChatAppReconciler) chatAppsWithSameSDKAppID(ctx context.Context, obj cl
 
 func (r *ChatAppReconciler) chatAppOfRoom(ctx context.Context, obj client.Object) []reconcile.Request {
 	room := obj.(*chatv1alpha1.Room)
-	var list chatv1alpha1.ChatAppList
-	if err := r.List(ctx, &list, client.InNamespace(room.Namespace), client.MatchingFields{lookup.SDKAppIDField: strconv.FormatInt(room.Spec.SDKAppID, 10)}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing the ChatApps of a Room")
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for _, app := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&app)})
-	}
-	return reqs
+	return r.chatAppsInNamespace(ctx, room.Namespace, lookup.SDKAppIDField, strconv.FormatInt(room.Spec.SDKAppID, 10))
 }
 
 func (r *ChatAppReconciler) chatAppsUsingSecret(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.chatAppsInNamespace(ctx, obj.GetNamespace(), lookup.TokenSecretField, obj.GetName())
+}
+
+// chatAppsInNamespace returns a request for each ChatApp in namespace whose
+// index field has value.
+func (r *ChatAppReconciler) chatAppsInNamespace(ctx context.Context, namespace, field, value string) []reconcile.Request {
 	var list chatv1alpha1.ChatAppList
-	if err := r.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{lookup.TokenSecretField: obj.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing ChatApps that use a Secret")
+	if err := r.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{field: value}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing ChatApps", "namespace", namespace, field, value)
 		return nil
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))
