@@ -9,12 +9,14 @@ import (
 	"os"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -74,9 +76,15 @@ func main() {
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "roomsync.chat.roomsync.io",
 		LeaderElectionNamespace: leaderElectionNamespace,
-		// Nothing reads managedFields from the cache; not keeping them
-		// roughly halves the memory a cached Room takes.
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache: cache.Options{
+			// Nothing reads managedFields from the cache; not keeping them
+			// roughly halves the memory a cached Room takes.
+			DefaultTransform: cache.TransformStripManagedFields(),
+			// Only the recording Jobs, not every Job of the cluster.
+			ByObject: map[client.Object]cache.ByObject{
+				&batchv1.Job{}: {Label: controllers.RecordingJobSelector()},
+			},
+		},
 	})
 	if err != nil {
 		log.Error(err, "Creating the manager")
@@ -101,6 +109,14 @@ func main() {
 	}
 	if err := (&controllers.ChatAppReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "Setting up the ChatApp controller")
+		os.Exit(1)
+	}
+	if err := (&controllers.RecordingReconciler{
+		Client:   mgr.GetClient(),
+		Scheme:   mgr.GetScheme(),
+		Recorder: mgr.GetEventRecorder("roomsync-recording"),
+	}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "Setting up the recording controller")
 		os.Exit(1)
 	}
 

@@ -9,14 +9,18 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
@@ -32,28 +36,53 @@ var (
 	nextNS atomic.Int64
 )
 
+var (
+	// suiteCtx ends when the tests are over.
+	suiteCtx context.Context
+	// stopManager stops the running manager and waits until it has stopped.
+	stopManager func()
+)
+
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Run(m, &env, func(ctx context.Context) error {
-		mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: testenv.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
-		if err != nil {
-			return err
+	os.Exit(testenv.Run(m, &env, startManager))
+}
+
+// startManager runs the controllers as main.go wires them, until ctx ends
+// or stopManager is called.
+func startManager(ctx context.Context) error {
+	suiteCtx = ctx
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:  testenv.Scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   cache.Options{ByObject: map[client.Object]cache.ByObject{&batchv1.Job{}: {Label: controllers.RecordingJobSelector()}}},
+		// Restarted managers in one process share controller names.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		return err
+	}
+	if err := lookup.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
+	if err := (&controllers.RoomReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&controllers.ChatAppReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&controllers.RecordingReconciler{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Recorder: mgr.GetEventRecorder("roomsync-recording")}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			panic(err)
 		}
-		if err := lookup.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-			return err
-		}
-		if err := (&controllers.RoomReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
-			return err
-		}
-		if err := (&controllers.ChatAppReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
-			return err
-		}
-		go func() {
-			if err := mgr.Start(ctx); err != nil {
-				panic(err)
-			}
-		}()
-		return nil
-	}))
+	}()
+	stopManager = func() { cancel(); <-done }
+	return nil
 }
 
 // newSDKAppID returns an sdkAppID no other test (or earlier run, with

@@ -224,7 +224,8 @@ func TestSeedSampleCreatesAndFillsRoom(t *testing.T) {
 		RoomName:           "rname-123", OwnerAccount: "jack", TakeSeatMode: "FreeToTake", MaxMemberCount: 300,
 		VideoDisabled: ptr.To(false), AudioDisabled: ptr.To(false), MessageDisabled: ptr.To(false),
 		ScreenSharingDisabled: ptr.To(false), CloudRecordingDisabled: ptr.To(false), CloudRecording: chatv1alpha1.CloudRecordingEnabled,
-		CustomInfo: "123", Phase: chatv1alpha1.RoomPhaseActive, LastEventTime: 1670574414123, LastOperator: "bob",
+		CloudRecordingEnabledTime: 1670574414123,
+		CustomInfo:                "123", Phase: chatv1alpha1.RoomPhaseActive, LastEventTime: 1670574414123, LastOperator: "bob",
 		LastCallbackCommand: tencent.CommandAfterUpdateRoomInfo, LastClientIP: "203.0.113.7", LastOptPlatform: "iOS",
 	}
 	if got := room.Status; fmt.Sprintf("%+v", deref(got)) != fmt.Sprintf("%+v", deref(want)) {

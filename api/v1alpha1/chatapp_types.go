@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -36,6 +37,36 @@ type ChatAppSpec struct {
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="roomRetention must not be negative"
 	RoomRetention *metav1.Duration `json:"roomRetention,omitempty"`
+
+	// recording, when set, makes roomsync run a recording Job for each room
+	// whose cloud recording is enabled, and stop it when it is disabled or
+	// the room is destroyed.
+	// +optional
+	Recording *RecordingSpec `json:"recording,omitempty"`
+}
+
+// RecordingSpec says how to record a room.
+type RecordingSpec struct {
+	// jobTemplate is the Job each recording session runs, as in a CronJob.
+	// Every container gets the room's identity in environment variables
+	// (ROOMSYNC_SDK_APP_ID, ROOMSYNC_ROOM_ID, ROOMSYNC_ROOM_NAME,
+	// ROOMSYNC_ROOM_RESOURCE, ROOMSYNC_OWNER, ROOMSYNC_RECORDING_SESSION).
+	// +required
+	JobTemplate batchv1.JobTemplateSpec `json:"jobTemplate"`
+
+	// successfulJobsHistoryLimit is how many finished, successful recording
+	// Jobs of a room are kept.
+	// +optional
+	// +kubebuilder:default=3
+	// +kubebuilder:validation:Minimum=0
+	SuccessfulJobsHistoryLimit *int32 `json:"successfulJobsHistoryLimit,omitempty"`
+
+	// failedJobsHistoryLimit is how many failed recording Jobs of a room are
+	// kept.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	FailedJobsHistoryLimit *int32 `json:"failedJobsHistoryLimit,omitempty"`
 }
 
 // CallbackAuth configures the callback token authentication (Sign and

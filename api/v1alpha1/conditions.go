@@ -26,6 +26,23 @@ const (
 	DuplicateRoomIDReason = "DuplicateRoomID"
 )
 
+// The Recording condition of a Room and its reasons.
+const (
+	// RecordingCondition is True while a recording Job runs for the room.
+	RecordingCondition = "Recording"
+	// RecordingStartedReason: the session's Job was created.
+	RecordingStartedReason = "RecordingStarted"
+	// RecordingStoppedReason: recording was disabled or the room destroyed.
+	RecordingStoppedReason = "RecordingStopped"
+	// RecordingFailedReason: the session's Job failed; it is not restarted.
+	RecordingFailedReason = "RecordingFailed"
+	// RecordingCompletedReason: the session's Job finished by itself.
+	RecordingCompletedReason = "RecordingCompleted"
+	// RecordingJobGoneReason: the session's Job went away while the session
+	// was open; it is not recreated.
+	RecordingJobGoneReason = "RecordingJobGone"
+)
+
 // Condition reasons of a ChatApp.
 const (
 	// AcceptingCallbacksReason: callbacks for the sdkAppID are accepted.
@@ -48,4 +65,13 @@ const (
 	// CreatedByCallback is the CreatedByLabel value of Rooms created by the
 	// callback receiver.
 	CreatedByCallback = "callback"
+	// RoomLabel carries the name of the Room (a hashed short form when it is
+	// longer than 63 characters) on its recording Jobs.
+	RoomLabel = "chat.roomsync.io/room"
+	// RecordingSessionLabel carries the session number on recording Jobs.
+	RecordingSessionLabel = "chat.roomsync.io/recording-session"
+	// ManagedByLabel and ManagedByValue mark the Jobs roomsync manages; its
+	// cache only holds Jobs with this label.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedByValue = "roomsync"
 )

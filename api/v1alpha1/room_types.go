@@ -100,6 +100,36 @@ type RoomDestroy struct {
 	ReceivedTime metav1.Time `json:"receivedTime"`
 }
 
+// RoomRecording is the state of a room's recording sessions. The recording
+// controller owns it.
+type RoomRecording struct {
+	// active is true while a recording session is open: from the moment
+	// cloud recording was enabled until it is disabled or the room destroyed.
+	Active bool `json:"active"`
+
+	// sessions counts the sessions started; the open or last one has this
+	// number.
+	Sessions int64 `json:"sessions"`
+
+	// enabledTime is the cloudRecordingEnabledTime of the enable that the
+	// open or last session records.
+	// +optional
+	EnabledTime int64 `json:"enabledTime,omitempty"`
+
+	// jobName is the Job of the open or last session, once created.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	JobName string `json:"jobName,omitempty"`
+
+	// lastStartTime is when the last session started.
+	// +optional
+	LastStartTime *metav1.Time `json:"lastStartTime,omitempty"`
+
+	// lastStopTime is when the last session stopped.
+	// +optional
+	LastStopTime *metav1.Time `json:"lastStopTime,omitempty"`
+}
+
 // RoomStatus is the room as Tencent last described it, plus the conditions
 // the Room controller derives from it.
 //
@@ -161,6 +191,13 @@ type RoomStatus struct {
 	// cloudRecordingDisabled mirrors IsCloudRecordingDisabled.
 	// +optional
 	CloudRecordingDisabled *bool `json:"cloudRecordingDisabled,omitempty"`
+
+	// cloudRecordingEnabledTime is the EventTime (Unix milliseconds) of the
+	// room-info event that last enabled cloud recording (or brought a
+	// recording room back after a destroy). Each enable is one recording
+	// session, however quickly it follows the last disable.
+	// +optional
+	CloudRecordingEnabledTime int64 `json:"cloudRecordingEnabledTime,omitempty"`
 
 	// cloudRecording is Enabled when cloudRecordingDisabled is false and
 	// Disabled when it is true: the same fact, readable in a column.
@@ -231,6 +268,11 @@ type RoomStatus struct {
 	// +optional
 	Destroyed *RoomDestroy `json:"destroyed,omitempty"`
 
+	// recording is the state of the room's recording sessions (see
+	// ChatApp spec.recording).
+	// +optional
+	Recording *RoomRecording `json:"recording,omitempty"`
+
 	// lastEventTime is the EventTime (Unix milliseconds) of the newest
 	// room-info event applied. Older events are not applied; an event with
 	// the same EventTime is applied again.
@@ -278,6 +320,7 @@ type RoomStatus struct {
 // +kubebuilder:printcolumn:name="SDKAppID",type=integer,JSONPath=`.spec.sdkAppID`,priority=1
 // +kubebuilder:printcolumn:name="Room Name",type=string,JSONPath=`.status.roomName`,priority=1
 // +kubebuilder:printcolumn:name="Seats Taken",type=integer,JSONPath=`.status.seats.taken`,priority=1
+// +kubebuilder:printcolumn:name="Recording Job",type=string,JSONPath=`.status.recording.jobName`,priority=1
 // +kubebuilder:printcolumn:name="Last Event",type=string,JSONPath=`.status.lastCallbackCommand`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1

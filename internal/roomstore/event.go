@@ -116,6 +116,7 @@ func applyRoomInfo(st *chatv1alpha1.RoomStatus, ev Event) bool {
 	if ev.EventTime < st.LastEventTime {
 		return false
 	}
+	wasRecording := st.CloudRecordingDisabled != nil && !*st.CloudRecordingDisabled && st.Phase != chatv1alpha1.RoomPhaseDestroyed
 	st.LastEventTime = ev.EventTime
 	info := ev.RoomInfo.Info
 	overlay(&st.RoomName, info.RoomName)
@@ -148,6 +149,10 @@ func applyRoomInfo(st *chatv1alpha1.RoomStatus, ev Event) bool {
 	// Room info newer than the destroy: the room id was used again.
 	if st.Destroyed == nil || ev.EventTime > st.Destroyed.EventTime {
 		st.Phase = chatv1alpha1.RoomPhaseActive
+	}
+	recording := st.CloudRecordingDisabled != nil && !*st.CloudRecordingDisabled && st.Phase != chatv1alpha1.RoomPhaseDestroyed
+	if recording && !wasRecording {
+		st.CloudRecordingEnabledTime = ev.EventTime
 	}
 	return true
 }

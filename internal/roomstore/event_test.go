@@ -151,6 +151,7 @@ func TestReceiverApplyLeavesControllerFieldsAlone(t *testing.T) {
 	room.Name, room.Namespace, room.ResourceVersion = "r", "ns", "42"
 	room.Status.ObservedGeneration = 3
 	room.Status.Conditions = append(room.Status.Conditions, readyCondition())
+	room.Status.Recording = &chatv1alpha1.RoomRecording{Active: true, Sessions: 2}
 	st := receiverStatus(room.Status)
 	transition(&st, members(1, 0, MemberLeave, 1))
 	ac, err := statusApplyConfiguration(room, st)
@@ -167,6 +168,9 @@ func TestReceiverApplyLeavesControllerFieldsAlone(t *testing.T) {
 	if _, ok := status["observedGeneration"]; ok {
 		t.Error("the receiver's apply carries observedGeneration")
 	}
+	if _, ok := status["recording"]; ok {
+		t.Error("the receiver's apply carries the recording controller's status.recording")
+	}
 	if n, ok := status["memberCount"]; !ok || n != float64(0) {
 		t.Errorf("memberCount %v: a count of 0 must be sent, not dropped", n)
 	}
@@ -182,4 +186,28 @@ func ptrTime(t time.Time) *metav1.Time { m := metav1.NewTime(t); return &m }
 
 func readyCondition() metav1.Condition {
 	return metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "R", LastTransitionTime: metav1.Now()}
+}
+
+func TestTransitionRecordsEachEnable(t *testing.T) {
+	flag := func(at int64, disabled bool) Event {
+		b := tencent.Bool(disabled)
+		return Event{EventTime: at, Command: tencent.CommandAfterUpdateRoomInfo, RoomInfo: &RoomInfoChange{Info: tencent.RoomInfo{IsCloudRecordingDisabled: &b}}}
+	}
+	for _, tc := range []struct {
+		name   string
+		events []Event
+		want   int64
+	}{
+		{name: "enabled", events: []Event{flag(10, false)}, want: 10},
+		{name: "still enabled: the first enable counts", events: []Event{flag(10, false), flag(20, false), info(30, "x")}, want: 10},
+		{name: "disabled and enabled again", events: []Event{flag(10, false), flag(20, true), flag(30, false)}, want: 30},
+		{name: "never enabled", events: []Event{flag(10, true), info(20, "x")}, want: 0},
+		{name: "brought back after a destroy while enabled", events: []Event{flag(10, false), destroy(20), info(30, "again")}, want: 30},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if st, _ := run(tc.events...); st.CloudRecordingEnabledTime != tc.want {
+				t.Fatalf("cloudRecordingEnabledTime %d, want %d", st.CloudRecordingEnabledTime, tc.want)
+			}
+		})
+	}
 }

@@ -197,8 +197,9 @@ func (s *Store) create(ctx context.Context, app *chatv1alpha1.ChatApp, roomID st
 // server-side apply removes the fields a manager leaves out.
 func receiverStatus(st chatv1alpha1.RoomStatus) chatv1alpha1.RoomStatus {
 	st = *st.DeepCopy()
-	st.ObservedGeneration = 0
-	st.Conditions = nil
+	st.ObservedGeneration = 0 // the Room controller's
+	st.Conditions = nil       // the controllers'
+	st.Recording = nil        // the recording controller's
 	return st
 }
 

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -140,7 +141,12 @@ func createApp(ctx context.Context) error {
 			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "demo"},
 			Spec: chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID, CallbackAuth: &chatv1alpha1.CallbackAuth{
 				TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "chat-callback", Key: "token"},
-			}},
+			}, Recording: &chatv1alpha1.RecordingSpec{JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
+				Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+					RestartPolicy: corev1.RestartPolicyNever,
+					Containers:    []corev1.Container{{Name: "recorder", Image: "registry.example.com/recorder:1"}},
+				}},
+			}}}},
 		},
 	} {
 		if err := env.Client.Create(ctx, obj); err != nil {
@@ -355,6 +361,59 @@ func TestRecordingFlipsWithBothBooleanForms(t *testing.T) {
 		if !strings.HasPrefix(list.Items[0].Name, "flip-room-") {
 			t.Errorf("Room for RoomId %q is named %q", roomID, list.Items[0].Name)
 		}
+		// The recording Job follows: one while enabled, none running otherwise.
+		room := list.Items[0]
+		waitForJobs(t, room.Name, func(running []string) bool {
+			if want == chatv1alpha1.CloudRecordingEnabled {
+				return len(running) == 1 && strings.HasPrefix(running[0], room.Name+"-rec-")
+			}
+			return len(running) == 0
+		})
+	}
+}
+
+// waitForJobs waits until the not-deleted Jobs of the Room satisfy ok.
+func waitForJobs(t *testing.T, room string, ok func(running []string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var jobs batchv1.JobList
+		if err := env.Client.List(context.Background(), &jobs, client.InNamespace(namespace), client.MatchingLabels{chatv1alpha1.RoomLabel: room}); err != nil {
+			t.Fatal(err)
+		}
+		var running []string
+		for _, j := range jobs.Items {
+			if j.DeletionTimestamp.IsZero() {
+				running = append(running, j.Name)
+			}
+		}
+		if ok(running) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("recording Jobs of Room %s: %v; operator log:\n%s", room, running, operatorLog)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestCRDsApplyWithKubectl: the ChatApp CRD embeds a Job template; it must
+// stay small enough for client-side `kubectl apply`, which keeps a copy of
+// the object in an annotation of at most 256 KiB.
+func TestCRDsApplyWithKubectl(t *testing.T) {
+	dir := filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if info, err := e.Info(); err != nil || info.Size() >= 256<<10 {
+			t.Errorf("%s: %d bytes (%v), want under 256 KiB", e.Name(), info.Size(), err)
+		}
+	}
+	out := kubectl(t, "apply", "-f", dir)
+	if !strings.Contains(out, "chatapps.chat.roomsync.io") || !strings.Contains(out, "rooms.chat.roomsync.io") {
+		t.Errorf("kubectl apply -f config/crd/bases: %s", out)
 	}
 }
 

@@ -42,12 +42,16 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &apiv1alpha1.ChatAppStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("DeletedRoom"):
 		return &apiv1alpha1.DeletedRoomApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RecordingSpec"):
+		return &apiv1alpha1.RecordingSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Room"):
 		return &apiv1alpha1.RoomApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomDestroy"):
 		return &apiv1alpha1.RoomDestroyApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomMembers"):
 		return &apiv1alpha1.RoomMembersApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RoomRecording"):
+		return &apiv1alpha1.RoomRecordingApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomSeats"):
 		return &apiv1alpha1.RoomSeatsApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomSpec"):

@@ -44,6 +44,10 @@ type ChatAppSpecApplyConfiguration struct {
 	// its destroy callback was received; then the operator deletes it. 0
 	// keeps such Rooms. Rooms that users created are never deleted.
 	RoomRetention *v1.Duration `json:"roomRetention,omitempty"`
+	// recording, when set, makes roomsync run a recording Job for each room
+	// whose cloud recording is enabled, and stop it when it is disabled or
+	// the room is destroyed.
+	Recording *RecordingSpecApplyConfiguration `json:"recording,omitempty"`
 }
 
 // ChatAppSpecApplyConfiguration constructs a declarative configuration of the ChatAppSpec type for use with
@@ -81,5 +85,13 @@ func (b *ChatAppSpecApplyConfiguration) WithAutoCreateRooms(value bool) *ChatApp
 // If called multiple times, the RoomRetention field is set to the value of the last call.
 func (b *ChatAppSpecApplyConfiguration) WithRoomRetention(value v1.Duration) *ChatAppSpecApplyConfiguration {
 	b.RoomRetention = &value
+	return b
+}
+
+// WithRecording sets the Recording field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Recording field is set to the value of the last call.
+func (b *ChatAppSpecApplyConfiguration) WithRecording(value *RecordingSpecApplyConfiguration) *ChatAppSpecApplyConfiguration {
+	b.Recording = value
 	return b
 }

@@ -59,6 +59,11 @@ type RoomStatusApplyConfiguration struct {
 	ScreenSharingDisabled *bool `json:"screenSharingDisabled,omitempty"`
 	// cloudRecordingDisabled mirrors IsCloudRecordingDisabled.
 	CloudRecordingDisabled *bool `json:"cloudRecordingDisabled,omitempty"`
+	// cloudRecordingEnabledTime is the EventTime (Unix milliseconds) of the
+	// room-info event that last enabled cloud recording (or brought a
+	// recording room back after a destroy). Each enable is one recording
+	// session, however quickly it follows the last disable.
+	CloudRecordingEnabledTime *int64 `json:"cloudRecordingEnabledTime,omitempty"`
 	// cloudRecording is Enabled when cloudRecordingDisabled is false and
 	// Disabled when it is true: the same fact, readable in a column.
 	CloudRecording *apiv1alpha1.CloudRecording `json:"cloudRecording,omitempty"`
@@ -93,6 +98,9 @@ type RoomStatusApplyConfiguration struct {
 	Seats *RoomSeatsApplyConfiguration `json:"seats,omitempty"`
 	// destroyed records the newest destroy callback.
 	Destroyed *RoomDestroyApplyConfiguration `json:"destroyed,omitempty"`
+	// recording is the state of the room's recording sessions (see
+	// ChatApp spec.recording).
+	Recording *RoomRecordingApplyConfiguration `json:"recording,omitempty"`
 	// lastEventTime is the EventTime (Unix milliseconds) of the newest
 	// room-info event applied. Older events are not applied; an event with
 	// the same EventTime is applied again.
@@ -204,6 +212,14 @@ func (b *RoomStatusApplyConfiguration) WithScreenSharingDisabled(value bool) *Ro
 // If called multiple times, the CloudRecordingDisabled field is set to the value of the last call.
 func (b *RoomStatusApplyConfiguration) WithCloudRecordingDisabled(value bool) *RoomStatusApplyConfiguration {
 	b.CloudRecordingDisabled = &value
+	return b
+}
+
+// WithCloudRecordingEnabledTime sets the CloudRecordingEnabledTime field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the CloudRecordingEnabledTime field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithCloudRecordingEnabledTime(value int64) *RoomStatusApplyConfiguration {
+	b.CloudRecordingEnabledTime = &value
 	return b
 }
 
@@ -324,6 +340,14 @@ func (b *RoomStatusApplyConfiguration) WithSeats(value *RoomSeatsApplyConfigurat
 // If called multiple times, the Destroyed field is set to the value of the last call.
 func (b *RoomStatusApplyConfiguration) WithDestroyed(value *RoomDestroyApplyConfiguration) *RoomStatusApplyConfiguration {
 	b.Destroyed = value
+	return b
+}
+
+// WithRecording sets the Recording field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Recording field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithRecording(value *RoomRecordingApplyConfiguration) *RoomStatusApplyConfiguration {
+	b.Recording = value
 	return b
 }
 
