@@ -8,6 +8,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -166,10 +167,68 @@ func TestRecordingSessions(t *testing.T) {
 	// History: one successful Job kept (session 3), session 2 pruned.
 	waitForJobs(t, ns, room.Name+"-rec-3", room.Name+"-rec-4")
 
-	// Destroyed while recording: the Job is stopped.
+	// A Job that fails is reported, and not restarted.
+	jobs = waitForJobs(t, ns, room.Name+"-rec-3", room.Name+"-rec-4")
+	failJob(t, &jobs[1])
+	eventually(t, room, "the failure is reported", func() bool {
+		c := meta.FindStatusCondition(room.Status.Conditions, chatv1alpha1.RecordingCondition)
+		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == chatv1alpha1.RecordingFailedReason
+	})
+	setRecording(7500, false) // more room info: still no new Job
+	time.Sleep(500 * time.Millisecond)
+	waitForJobs(t, ns, room.Name+"-rec-3", room.Name+"-rec-4")
+
+	// Destroyed while recording: the session closes.
 	destroy(8000)
-	waitForJobs(t, ns, room.Name+"-rec-3")
 	eventually(t, room, "the session is closed", func() bool {
 		return room.Status.Recording != nil && !room.Status.Recording.Active && room.Status.Recording.Sessions == 4
 	})
+
+	for _, reason := range []string{chatv1alpha1.RecordingStartedReason, chatv1alpha1.RecordingStoppedReason, chatv1alpha1.RecordingFailedReason} {
+		waitForEvent(t, ns, room.Name, reason)
+	}
+}
+
+func TestRecordingStopsRunningJobOnDestroy(t *testing.T) {
+	app, setRecording, destroy := recordingRoom(t)
+	name := roomstore.NameFor("Weekly Sync")
+	setRecording(1000, false)
+	waitForJobs(t, app.Namespace, name+"-rec-1")
+	destroy(2000)
+	waitForJobs(t, app.Namespace)
+}
+
+func failJob(t *testing.T, job *batchv1.Job) {
+	t.Helper()
+	now := metav1.Now()
+	job.Status.StartTime = &now
+	job.Status.Failed = 1
+	job.Status.Conditions = []batchv1.JobCondition{
+		{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", LastTransitionTime: now},
+		{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now},
+	}
+	if err := env.Client.Status().Update(context.Background(), job); err != nil {
+		t.Fatalf("marking Job %s failed: %v", job.Name, err)
+	}
+}
+
+// waitForEvent waits for an Event with reason about the Room.
+func waitForEvent(t *testing.T, ns, room, reason string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var events eventsv1.EventList
+		if err := env.Client.List(context.Background(), &events, client.InNamespace(ns)); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events.Items {
+			if e.Reason == reason && e.Regarding.Kind == "Room" && e.Regarding.Name == room {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s Event for Room %s", reason, room)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
