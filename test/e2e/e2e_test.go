@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,13 +47,46 @@ const (
 )
 
 var (
-	env         *testenv.Env
-	kubeconfig  string
+	env        *testenv.Env
+	kubeconfig string
+	// replicas are the operator processes, two as in a real install; the
+	// tests talk to the first that is alive, through these three.
+	replicas    []*replica
 	callbackURL string
 	metricsURL  string
-	operator    *exec.Cmd
-	operatorLog *bytes.Buffer
+	operatorLog *logBuffer
 )
+
+// replica is one running operator process.
+type replica struct {
+	cmd         *exec.Cmd
+	log         *logBuffer
+	callbackURL string
+	metricsURL  string
+}
+
+// logBuffer collects a process's output while tests read it.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// usePrimary points the tests at replica r.
+func usePrimary(r *replica) {
+	callbackURL, metricsURL, operatorLog = r.callbackURL, r.metricsURL, r.log
+}
 
 func TestMain(m *testing.M) {
 	os.Exit(testenv.Run(m, &env, func(ctx context.Context) error {
@@ -78,7 +112,15 @@ func TestMain(m *testing.M) {
 		if err := createApp(ctx); err != nil {
 			return err
 		}
-		return startOperator(ctx, binary, operatorKubeconfig)
+		for range 2 {
+			r, err := startOperator(ctx, binary, operatorKubeconfig)
+			if err != nil {
+				return err
+			}
+			replicas = append(replicas, r)
+		}
+		usePrimary(replicas[0])
+		return nil
 	}))
 }
 
@@ -166,30 +208,29 @@ func freePort() (string, error) {
 }
 
 // startOperator runs the binary until ctx ends, and waits until it is ready.
-func startOperator(ctx context.Context, binary, operatorKubeconfig string) error {
+func startOperator(ctx context.Context, binary, operatorKubeconfig string) (*replica, error) {
 	var addrs [3]string
 	for i := range addrs {
 		a, err := freePort()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		addrs[i] = a
 	}
-	callbackURL = "http://" + addrs[0] + "/callback"
-	metricsURL = "http://" + addrs[1] + "/metrics"
-	operatorLog = &bytes.Buffer{}
-	operator = exec.Command(binary,
+	r := &replica{log: &logBuffer{}, callbackURL: "http://" + addrs[0] + "/callback", metricsURL: "http://" + addrs[1] + "/metrics"}
+	operator := exec.Command(binary,
 		"--kubeconfig", operatorKubeconfig,
 		"--callback-bind-address", addrs[0],
 		"--metrics-bind-address", addrs[1],
 		"--health-probe-bind-address", addrs[2],
 		"--leader-elect", "--leader-election-namespace", "roomsync-system",
 	)
-	operator.Stdout, operator.Stderr = operatorLog, operatorLog
+	operator.Stdout, operator.Stderr = r.log, r.log
 	operator.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := operator.Start(); err != nil {
-		return err
+		return nil, err
 	}
+	r.cmd = operator
 	go func() {
 		<-ctx.Done()
 		_ = operator.Process.Signal(syscall.SIGTERM)
@@ -200,11 +241,11 @@ func startOperator(ctx context.Context, binary, operatorKubeconfig string) error
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return nil
+				return r, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the operator did not become ready; its log:\n%s", operatorLog)
+			return nil, fmt.Errorf("the operator did not become ready; its log:\n%s", r.log)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -213,6 +254,12 @@ func startOperator(ctx context.Context, binary, operatorKubeconfig string) error
 // post sends body as Tencent would: the query string it appends, signed
 // with sign (Sign computed from the token when sign is ""; "-" for none).
 func post(t *testing.T, body string, sign string) (int, map[string]any) {
+	t.Helper()
+	return postTo(t, callbackURL, body, sign)
+}
+
+// postTo is post to the callback URL of a given replica.
+func postTo(t *testing.T, callbackURL, body string, sign string) (int, map[string]any) {
 	t.Helper()
 	var env struct{ CallbackCommand string }
 	_ = json.Unmarshal([]byte(body), &env)
@@ -441,21 +488,51 @@ func TestUnsignedAndStaleCallbacks(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	post(t, seed(t), "")
 	post(t, `{"CallbackCommand":"Room.CallbackAfterSomethingNew"}`, "")
-	resp, err := http.Get(metricsURL)
+	data := scrape(t, metricsURL)
+	for _, want := range []string{
+		`roomsync_callbacks_total{command="Room.CallbackAfterUpdateRoomInfo",result="applied"}`,
+		`roomsync_callbacks_total{command="unknown",result="unknown_command"}`,
+		`roomsync_callback_duration_seconds_bucket{command="Room.CallbackAfterUpdateRoomInfo"`,
+	} {
+		if !strings.Contains(data, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// The controllers run on the leader only.
+	leader := waitForLeader(t)
+	if data := scrape(t, leader.metricsURL); !strings.Contains(data, `controller_runtime_reconcile_total{controller="room"`) {
+		t.Errorf("the leader's /metrics lacks the Room controller's reconciles")
+	}
+}
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	for _, want := range []string{
-		`roomsync_callbacks_total{command="Room.CallbackAfterUpdateRoomInfo",result="applied"}`,
-		`roomsync_callbacks_total{command="unknown",result="unknown_command"}`,
-		`roomsync_callback_duration_seconds_bucket{command="Room.CallbackAfterUpdateRoomInfo"`,
-		`controller_runtime_reconcile_total{controller="room"`,
-	} {
-		if !bytes.Contains(data, []byte(want)) {
-			t.Errorf("/metrics lacks %s", want)
+	return string(data)
+}
+
+// leaderMetric is what a replica's /metrics says while it leads.
+const leaderMetric = `leader_election_master_status{name="roomsync.chat.roomsync.io"} 1`
+
+// waitForLeader returns the live replica that leads.
+func waitForLeader(t *testing.T) *replica {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		for _, r := range replicas {
+			if r.cmd.ProcessState == nil && strings.Contains(scrape(t, r.metricsURL), leaderMetric) {
+				return r
+			}
 		}
+		if time.Now().After(deadline) {
+			t.Fatal("no replica leads")
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
