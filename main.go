@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
@@ -27,6 +28,11 @@ import (
 	"github.com/roomsync/roomsync/internal/roomstore"
 	"github.com/roomsync/roomsync/webhookserver"
 )
+
+// Secure metrics ask the API server who a scraper is and whether it may
+// GET /metrics.
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 
 var scheme = runtime.NewScheme()
 
@@ -41,9 +47,12 @@ func main() {
 		callbackAddr, certDir   string
 		callbackTimeout         time.Duration
 		leaderElect             bool
+		secureMetrics           bool
 		leaderElectionNamespace string
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; 0 disables it.")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; 0 disables it.")
+	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, only to clients whose token the API server "+
+		"authenticates and allows to GET /metrics (bind the metrics-reader ClusterRole); false serves plain HTTP to anyone.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
 	flag.StringVar(&callbackAddr, "callback-bind-address", ":8082", "Address the callback receiver binds to.")
 	flag.StringVar(&certDir, "callback-cert-dir", "", "Directory with tls.crt and tls.key for the callback receiver; "+
@@ -69,9 +78,13 @@ func main() {
 			"and an event stored after that is reported to nobody", "callbackTimeout", callbackTimeout)
 	}
 
+	metrics := metricsserver.Options{BindAddress: metricsAddr, SecureServing: secureMetrics}
+	if secureMetrics {
+		metrics.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		Metrics:                 metrics,
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "roomsync.chat.roomsync.io",

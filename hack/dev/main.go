@@ -100,7 +100,7 @@ func run(operator, assets, stateDir, callbackAddr, metricsAddr, probeAddr string
 	cmd := exec.Command(operator,
 		"--kubeconfig", kubeconfig,
 		"--callback-bind-address", callbackAddr,
-		"--metrics-bind-address", metricsAddr,
+		"--metrics-bind-address", metricsAddr, "--metrics-secure=false",
 		"--health-probe-bind-address", probeAddr,
 		"--zap-devel",
 	)

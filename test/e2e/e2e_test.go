@@ -7,6 +7,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -30,6 +32,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -55,6 +58,8 @@ var (
 	callbackURL string
 	metricsURL  string
 	operatorLog *logBuffer
+	// metricsToken may GET /metrics; nobodyToken is a valid token that may not.
+	metricsToken, nobodyToken string
 )
 
 // replica is one running operator process.
@@ -107,6 +112,9 @@ func TestMain(m *testing.M) {
 		}
 		operatorKubeconfig, err := installRBAC(ctx, dir)
 		if err != nil {
+			return err
+		}
+		if metricsToken, nobodyToken, err = metricsTokens(ctx); err != nil {
 			return err
 		}
 		if err := createApp(ctx); err != nil {
@@ -175,6 +183,52 @@ func installRBAC(ctx context.Context, dir string) (string, error) {
 	return path, clientcmd.WriteToFile(*cfg, path)
 }
 
+// metricsTokens returns a token of a ServiceAccount bound to the
+// metrics-reader ClusterRole of config/rbac, as Prometheus' would be, and
+// one of a ServiceAccount that is not.
+func metricsTokens(ctx context.Context) (reader, nobody string, err error) {
+	const ns = "monitoring"
+	role := &rbacv1.ClusterRole{}
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "rbac", "metrics_reader_role.yaml"))
+	if err != nil {
+		return "", "", err
+	}
+	if err := yaml.UnmarshalStrict(data, role); err != nil {
+		return "", "", err
+	}
+	for _, obj := range []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "prometheus"}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "nobody"}},
+		role,
+		&rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "prometheus-roomsync-metrics"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "prometheus"}},
+		},
+	} {
+		if err := env.Client.Create(ctx, obj); err != nil {
+			return "", "", fmt.Errorf("creating %T %s: %w", obj, obj.GetName(), err)
+		}
+	}
+	clientset, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		return "", "", err
+	}
+	token := func(sa string) (string, error) {
+		tr, err := clientset.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+		if err != nil {
+			return "", fmt.Errorf("requesting a token for %s: %w", sa, err)
+		}
+		return tr.Status.Token, nil
+	}
+	if reader, err = token("prometheus"); err != nil {
+		return "", "", err
+	}
+	nobody, err = token("nobody")
+	return reader, nobody, err
+}
+
 func createApp(ctx context.Context) error {
 	for _, obj := range []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
@@ -217,7 +271,7 @@ func startOperator(ctx context.Context, binary, operatorKubeconfig string) (*rep
 		}
 		addrs[i] = a
 	}
-	r := &replica{log: &logBuffer{}, callbackURL: "http://" + addrs[0] + "/callback", metricsURL: "http://" + addrs[1] + "/metrics"}
+	r := &replica{log: &logBuffer{}, callbackURL: "http://" + addrs[0] + "/callback", metricsURL: "https://" + addrs[1] + "/metrics"}
 	operator := exec.Command(binary,
 		"--kubeconfig", operatorKubeconfig,
 		"--callback-bind-address", addrs[0],
@@ -498,6 +552,19 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	// Metrics are served only to those allowed to read them.
+	for name, token := range map[string]string{"no token": "", "a token without metrics-reader": nobodyToken} {
+		if status, _ := scrapeAs(t, metricsURL, token); status != http.StatusUnauthorized && status != http.StatusForbidden {
+			t.Errorf("/metrics with %s: HTTP %d, want 401 or 403", name, status)
+		}
+	}
+	if status, _ := scrapeAs(t, metricsURL, ""); status != http.StatusUnauthorized {
+		t.Errorf("/metrics without a token: HTTP %d, want 401", status)
+	}
+	if status, _ := scrapeAs(t, metricsURL, nobodyToken); status != http.StatusForbidden {
+		t.Errorf("/metrics with a token not allowed to read them: HTTP %d, want 403", status)
+	}
+
 	// The controllers run on the leader only.
 	leader := waitForLeader(t)
 	if data := scrape(t, leader.metricsURL); !strings.Contains(data, `controller_runtime_reconcile_total{controller="room"`) {
@@ -505,15 +572,34 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+// scrape reads a replica's /metrics as Prometheus would.
 func scrape(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url)
+	status, data := scrapeAs(t, url, metricsToken)
+	if status != http.StatusOK {
+		t.Fatalf("/metrics: HTTP %d: %s", status, data)
+	}
+	return data
+}
+
+func scrapeAs(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	// The operator serves metrics with a self-signed certificate.
+	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // test against a self-signed certificate
+	resp, err := insecure.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	return string(data)
+	return resp.StatusCode, string(data)
 }
 
 // leaderMetric is what a replica's /metrics says while it leads.

@@ -19,14 +19,16 @@ import (
 // this package runs the binary with only these permissions.)
 func TestRBACIsLeastPrivilege(t *testing.T) {
 	used := map[string]string{
-		"/secrets":                          "get,list,watch", // callback tokens
-		"batch/jobs":                        "create,delete,list,watch",
-		"chat.roomsync.io/chatapps":         "get,list,watch",
-		"chat.roomsync.io/chatapps/status":  "patch",
-		"chat.roomsync.io/rooms":            "create,delete,get,list,watch",
-		"chat.roomsync.io/rooms/status":     "patch",
-		"chat.roomsync.io/rooms/finalizers": "update", // blockOwnerDeletion on Job owner references
-		"events.k8s.io/events":              "create,patch",
+		"/secrets":                                  "get,list,watch", // callback tokens
+		"batch/jobs":                                "create,delete,list,watch",
+		"chat.roomsync.io/chatapps":                 "get,list,watch",
+		"chat.roomsync.io/chatapps/status":          "patch",
+		"chat.roomsync.io/rooms":                    "create,delete,get,list,watch",
+		"chat.roomsync.io/rooms/status":             "patch",
+		"chat.roomsync.io/rooms/finalizers":         "update", // blockOwnerDeletion on Job owner references
+		"events.k8s.io/events":                      "create,patch",
+		"authentication.k8s.io/tokenreviews":        "create", // secure metrics: who is scraping
+		"authorization.k8s.io/subjectaccessreviews": "create", // secure metrics: may they
 	}
 	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "rbac", "role.yaml"))
 	if err != nil {
