@@ -10,6 +10,7 @@ $(LOCALBIN):
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.1
 GOLANGCI_LINT_VERSION ?= v2.15.0
+HELM_VERSION ?= v3.22.0
 # The kube-apiserver, etcd and kubectl for envtest come from hack/tools/go.mod;
 # this only stamps their version.
 KUBERNETES_VERSION ?= v1.37.2
@@ -17,6 +18,8 @@ KUBERNETES_VERSION ?= v1.37.2
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+export HELM
 
 # envtest's control plane. setup-envtest downloads prebuilt binaries, which not
 # every build machine can reach; we build them from source through the Go
@@ -52,6 +55,10 @@ dev: build $(ENVTEST_DEP) ## Run roomsync against a local control plane, with a 
 manifests: $(CONTROLLER_GEN) ## Generate the CRDs and RBAC from the API types and markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd:generateEmbeddedObjectMeta=true paths="./..." output:crd:artifacts:config=config/crd/bases
 	go run ./hack/crdtrim config/crd/bases/chat.roomsync.io_chatapps.yaml
+	@# The Helm chart installs the same CRDs and manager rules: copies, never edited.
+	mkdir -p charts/roomsync/files/crds charts/roomsync/files/rbac
+	cp config/crd/bases/*.yaml charts/roomsync/files/crds/
+	cp config/rbac/role.yaml charts/roomsync/files/rbac/role.yaml
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods and apply configurations.
@@ -70,13 +77,13 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (configuration in .golangci.yml).
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: test
-test: manifests generate fmt vet $(ENVTEST_DEP) ## Run every test: unit, envtest and end-to-end.
+test: manifests generate fmt vet $(ENVTEST_DEP) $(HELM) ## Run every test: unit, envtest and end-to-end.
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: verify
 verify: manifests generate ## Fail when generated files are not committed as generated.
-	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
-		git status --short -- api config; git diff -- api config | head -50; \
+	@if [ -n "$$(git status --porcelain -- api config charts/roomsync/files)" ]; then \
+		git status --short -- api config charts/roomsync/files; git diff -- api config charts/roomsync/files | head -50; \
 		echo "generated files are out of date: run 'make manifests generate' and commit them"; exit 1; fi
 
 .PHONY: fuzz
@@ -135,6 +142,8 @@ $(CONTROLLER_GEN): | $(LOCALBIN)
 	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
 $(KUSTOMIZE): | $(LOCALBIN)
 	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+$(HELM): | $(LOCALBIN)
+	$(call go-install-tool,$(HELM),helm.sh/helm/v3/cmd/helm,$(HELM_VERSION))
 $(GOLANGCI_LINT): | $(LOCALBIN)
 	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
 
