@@ -89,6 +89,9 @@ func main() {
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "roomsync.chat.roomsync.io",
 		LeaderElectionNamespace: leaderElectionNamespace,
+		// On a graceful stop (a rolling update) hand the lease over at once
+		// instead of letting it expire; the process exits right after.
+		LeaderElectionReleaseOnCancel: true,
 		Cache: cache.Options{
 			// Nothing reads managedFields from the cache; not keeping them
 			// roughly halves the memory a cached Room takes.
