@@ -619,3 +619,73 @@ func TestCallbacksGoToTheOldestChatAppOfAnSDKAppID(t *testing.T) {
 		t.Errorf("%d Rooms in the older ChatApp's namespace, want %d", n, len(replicas))
 	}
 }
+
+// TestHostileRequestsChangeNothing sends what an attacker or a broken client
+// might to a receiver: every one is refused, and no Room changes.
+func TestHostileRequestsChangeNothing(t *testing.T) {
+	signed := newApp(t, func(a *chatv1alpha1.ChatApp) {
+		a.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "hostile"}}
+	})
+	other := newApp(t, nil)
+	if err := env.Client.Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: signed.Namespace, Name: "hostile"}, Data: map[string][]byte{"token": []byte("real")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the receiver accepts a signed callback", func() bool {
+		status, _ := send(t, replicas[0], signed.Spec.SDKAppID, "real", roomInfo("target", 1000, "RoomName", "original"))
+		return status == http.StatusOK
+	})
+	before := getRoom(t, signed.Namespace, "target")
+
+	id := strconv.FormatInt(signed.Spec.SDKAppID, 10)
+	good := `{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","EventTime":2000,"RoomInfo":{"RoomId":"target","RoomName":"changed"}}`
+	signedQuery := func(token string, at time.Time) string {
+		rt := strconv.FormatInt(at.Unix(), 10)
+		return "SdkAppid=" + id + "&CallbackCommand=Room.CallbackAfterUpdateRoomInfo&RequestTime=" + rt + "&Sign=" + tencent.Sign(token, rt)
+	}
+	now := time.Now()
+	for _, tc := range []struct {
+		name, query, body, contentType string
+	}{
+		{name: "huge body", query: signedQuery("real", now), body: `{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","Pad":"` + strings.Repeat("x", 2<<20) + `"}`},
+		{name: "deep nesting", query: signedQuery("real", now), body: strings.Repeat("[", 100000) + strings.Repeat("]", 100000)},
+		{name: "wrong content type, bad body", query: signedQuery("real", now), body: "<xml/>", contentType: "text/xml"},
+		{name: "duplicate SdkAppid", query: signedQuery("real", now) + "&SdkAppid=" + id, body: good},
+		{name: "duplicate Sign", query: signedQuery("real", now) + "&Sign=00", body: good},
+		{name: "Sign made with another app's token", query: signedQuery("other-app-token", now), body: good},
+		{name: "unsigned", query: "SdkAppid=" + id + "&CallbackCommand=Room.CallbackAfterUpdateRoomInfo", body: good},
+		{name: "RequestTime far in the future", query: signedQuery("real", now.Add(24*time.Hour)), body: good},
+		{name: "RequestTime far in the past", query: signedQuery("real", now.Add(-24*time.Hour)), body: good},
+		{name: "empty RoomId", query: signedQuery("real", now), body: `{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","EventTime":2000,"RoomInfo":{"RoomId":""}}`},
+		{name: "RoomId over 48 bytes", query: signedQuery("real", now), body: `{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","EventTime":2000,"RoomInfo":{"RoomId":"` + strings.Repeat("t", 49) + `"}}`},
+		{name: "RoomId not UTF-8", query: signedQuery("real", now), body: "{\"CallbackCommand\":\"Room.CallbackAfterUpdateRoomInfo\",\"EventTime\":2000,\"RoomInfo\":{\"RoomId\":\"target\xff\"}}"},
+		{name: "command in the body differs", query: signedQuery("real", now), body: strings.Replace(good, "AfterUpdateRoomInfo", "AfterCreateRoom", 1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ct := tc.contentType
+			if ct == "" {
+				ct = "application/json"
+			}
+			resp, err := http.Post(replicas[0]+"?"+tc.query, ct, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				t.Fatalf("answered 200")
+			}
+		})
+	}
+	// The same callback, correctly signed, for the other app, touches only
+	// that app's namespace.
+	mustSend(t, replicas[0], other, roomInfo("target", 3000, "RoomName", "other app"))
+
+	after := getRoom(t, signed.Namespace, "target")
+	if after.ResourceVersion != before.ResourceVersion || after.Status.RoomName != "original" {
+		t.Fatalf("hostile requests changed the Room: %s -> %s, %q", before.ResourceVersion, after.ResourceVersion, after.Status.RoomName)
+	}
+	if rooms := listRooms(t, signed.Namespace); len(rooms) != 1 {
+		t.Fatalf("%d Rooms in the signed app's namespace, want 1", len(rooms))
+	}
+}

@@ -5,6 +5,7 @@ package testenv
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -92,6 +93,12 @@ func Start() (*Env, error) {
 // with a context that ends after the tests, runs the package's tests, stops
 // the control plane and returns the exit code for os.Exit.
 func Run(m interface{ Run() int }, env **Env, setup func(context.Context) error) int {
+	// A `go test -fuzz` worker process runs only the fuzz target: it must
+	// not start a control plane of its own for every worker.
+	flag.Parse()
+	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
+		return m.Run()
+	}
 	e, err := Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
