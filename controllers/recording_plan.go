@@ -50,12 +50,7 @@ func wantsRecording(room *chatv1alpha1.Room, app *chatv1alpha1.ChatApp) bool {
 func planRecording(wanted bool, rec chatv1alpha1.RoomRecording, room *chatv1alpha1.Room, jobs []batchv1.Job, successfulLimit, failedLimit int32) recordingPlan {
 	var plan recordingPlan
 	current := recordingJobName(room, rec.Sessions)
-	var currentJob *batchv1.Job
-	for i := range jobs {
-		if jobs[i].Name == current {
-			currentJob = &jobs[i]
-		}
-	}
+	currentJob := findJob(jobs, current)
 
 	running := currentJob != nil && !jobFinished(currentJob)
 	sameEnable := rec.Sessions > 0 && rec.EnabledTime == room.Status.CloudRecordingEnabledTime

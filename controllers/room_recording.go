@@ -159,7 +159,7 @@ func (r *RecordingReconciler) startJob(ctx context.Context, room *chatv1alpha1.R
 func (r *RecordingReconciler) recordingJob(room *chatv1alpha1.Room, app *chatv1alpha1.ChatApp, n int64) (*batchv1.Job, error) {
 	tmpl := app.Spec.Recording.JobTemplate.DeepCopy()
 	session := fmt.Sprint(n)
-	own := map[string]string{
+	own := labels.Set{
 		chatv1alpha1.ManagedByLabel:        chatv1alpha1.ManagedByValue,
 		chatv1alpha1.RoomLabel:             roomLabelValue(room),
 		chatv1alpha1.RecordingSessionLabel: session,
@@ -168,13 +168,13 @@ func (r *RecordingReconciler) recordingJob(room *chatv1alpha1.Room, app *chatv1a
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        recordingJobName(room, n),
 			Namespace:   room.Namespace,
-			Labels:      mergeLabels(tmpl.Labels, own),
+			Labels:      labels.Merge(tmpl.Labels, own),
 			Annotations: tmpl.Annotations,
 		},
 		Spec: tmpl.Spec,
 	}
 	pod := &job.Spec.Template
-	pod.Labels = mergeLabels(pod.Labels, map[string]string{chatv1alpha1.RoomLabel: own[chatv1alpha1.RoomLabel], chatv1alpha1.RecordingSessionLabel: session})
+	pod.Labels = labels.Merge(pod.Labels, labels.Set{chatv1alpha1.RoomLabel: own[chatv1alpha1.RoomLabel], chatv1alpha1.RecordingSessionLabel: session})
 	env := []corev1.EnvVar{
 		{Name: "ROOMSYNC_SDK_APP_ID", Value: fmt.Sprint(room.Spec.SDKAppID)},
 		{Name: "ROOMSYNC_ROOM_ID", Value: room.Spec.RoomID},
@@ -291,17 +291,6 @@ func findJob(jobs []batchv1.Job, name string) *batchv1.Job {
 		}
 	}
 	return nil
-}
-
-func mergeLabels(base, own map[string]string) map[string]string {
-	out := make(map[string]string, len(base)+len(own))
-	for k, v := range base {
-		out[k] = v
-	}
-	for k, v := range own {
-		out[k] = v
-	}
-	return out
 }
 
 // setEnv returns env with each of set replacing a variable of its name.
