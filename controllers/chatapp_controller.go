@@ -57,10 +57,11 @@ func (r *ChatAppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, tokenErr // could not tell; retry with backoff
 	}
 
-	rooms, err := lookup.RoomCount(ctx, r.Client, app.Namespace, app.Spec.SDKAppID)
+	appRooms, err := lookup.RoomsOfApp(ctx, r.Client, app.Namespace, app.Spec.SDKAppID)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	rooms := int64(len(appRooms))
 
 	conds, changed := mergeConditions(app.Status.Conditions, chatAppConditionTypes, chatAppConditions(app, holder, tokenErr))
 	if !changed && app.Status.ObservedGeneration == app.Generation && app.Status.RoomCount != nil && *app.Status.RoomCount == rooms {

@@ -331,14 +331,14 @@ func (r *RecordingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 func (r *RecordingReconciler) roomsOfChatApp(ctx context.Context, obj client.Object) []reconcile.Request {
 	app := obj.(*chatv1alpha1.ChatApp)
-	var rooms chatv1alpha1.RoomList
-	if err := r.List(ctx, &rooms, client.InNamespace(app.Namespace), client.MatchingFields{lookup.SDKAppIDField: fmt.Sprint(app.Spec.SDKAppID)}); err != nil {
+	rooms, err := lookup.RoomsOfApp(ctx, r.Client, app.Namespace, app.Spec.SDKAppID)
+	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Listing the Rooms of a ChatApp")
 		return nil
 	}
-	reqs := make([]reconcile.Request, 0, len(rooms.Items))
-	for i := range rooms.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&rooms.Items[i])})
+	reqs := make([]reconcile.Request, 0, len(rooms))
+	for i := range rooms {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&rooms[i])})
 	}
 	return reqs
 }

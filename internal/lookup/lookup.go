@@ -82,13 +82,13 @@ func ChatAppFor(ctx context.Context, r client.Reader, namespace string, sdkAppID
 	return apps[0], nil
 }
 
-// RoomCount returns how many Rooms in namespace mirror rooms of sdkAppID.
-func RoomCount(ctx context.Context, r client.Reader, namespace string, sdkAppID int64) (int64, error) {
+// RoomsOfApp returns the Rooms in namespace that mirror rooms of sdkAppID.
+func RoomsOfApp(ctx context.Context, r client.Reader, namespace string, sdkAppID int64) ([]chatv1alpha1.Room, error) {
 	var list chatv1alpha1.RoomList
 	if err := r.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{SDKAppIDField: strconv.FormatInt(sdkAppID, 10)}); err != nil {
-		return 0, fmt.Errorf("listing Rooms of sdkAppID %d in %s: %w", sdkAppID, namespace, err)
+		return nil, fmt.Errorf("listing Rooms of sdkAppID %d in %s: %w", sdkAppID, namespace, err)
 	}
-	return int64(len(list.Items)), nil
+	return list.Items, nil
 }
 
 // Rooms returns the Rooms in namespace that mirror roomID of sdkAppID, the
