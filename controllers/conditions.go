@@ -17,12 +17,7 @@ import (
 // missing from desired are dropped. changed reports whether the result
 // differs from the owned part of existing, i.e. whether a write is needed.
 func mergeConditions(existing []metav1.Condition, owned []string, desired []metav1.Condition) (merged []metav1.Condition, changed bool) {
-	var current []metav1.Condition
-	for _, c := range existing {
-		if slices.Contains(owned, c.Type) {
-			current = append(current, c)
-		}
-	}
+	current := ownedConditions(existing, owned)
 	for _, d := range desired {
 		c := d
 		if old := meta.FindStatusCondition(current, d.Type); old != nil && old.Status == d.Status {
@@ -33,6 +28,17 @@ func mergeConditions(existing []metav1.Condition, owned []string, desired []meta
 	sortConditions(current)
 	sortConditions(merged)
 	return merged, !equality.Semantic.DeepEqual(current, merged)
+}
+
+// ownedConditions returns the conditions of existing whose type is owned.
+func ownedConditions(existing []metav1.Condition, owned []string) []metav1.Condition {
+	var out []metav1.Condition
+	for _, c := range existing {
+		if slices.Contains(owned, c.Type) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func sortConditions(conds []metav1.Condition) {

@@ -30,6 +30,10 @@ import (
 // condition.
 const RecordingFieldManager = "roomsync-recording"
 
+// recordingConditionTypes are the condition types the recording controller
+// owns.
+var recordingConditionTypes = []string{chatv1alpha1.RecordingCondition}
+
 // Default history limits, as in CronJob.
 const (
 	defaultSuccessfulJobsHistoryLimit = 3
@@ -94,7 +98,7 @@ func (r *RecordingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	case plan.startSession:
 		rec = chatv1alpha1.RoomRecording{Active: true, Sessions: rec.Sessions + 1, EnabledTime: room.Status.CloudRecordingEnabledTime,
 			LastStartTime: ptrNow(), LastStopTime: rec.LastStopTime}
-		if err := r.applyRecording(ctx, room, rec, nil); err != nil {
+		if err := r.applyRecording(ctx, room, rec, ownedConditions(room.Status.Conditions, recordingConditionTypes)); err != nil {
 			return requeueOnConflict(err)
 		}
 		if err := r.startJob(ctx, room, app, &rec); err != nil {
@@ -124,9 +128,9 @@ func (r *RecordingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		(old == nil || old.Reason != chatv1alpha1.RecordingFailedReason) {
 		r.Recorder.Eventf(room, current, corev1.EventTypeWarning, chatv1alpha1.RecordingFailedReason, "Record", "%s", cond.Message)
 	}
-	_, condChanged := mergeConditions(room.Status.Conditions, []string{chatv1alpha1.RecordingCondition}, []metav1.Condition{cond})
+	conds, condChanged := mergeConditions(room.Status.Conditions, recordingConditionTypes, []metav1.Condition{cond})
 	if condChanged || room.Status.Recording == nil || !equality.Semantic.DeepEqual(*room.Status.Recording, rec) {
-		if err := r.applyRecording(ctx, room, rec, &cond); err != nil {
+		if err := r.applyRecording(ctx, room, rec, conds); err != nil {
 			return requeueOnConflict(err)
 		}
 	}
@@ -194,12 +198,12 @@ func (r *RecordingReconciler) recordingJob(room *chatv1alpha1.Room, app *chatv1a
 	return job, nil
 }
 
-// applyRecording writes status.recording and, when cond is set, the
-// Recording condition, on top of room's resourceVersion: what was decided
+// applyRecording writes status.recording and conds, the conditions this
+// controller owns, on top of room's resourceVersion: what was decided
 // from a stale view of the Room is refused (a conflict), never written over
 // newer state; of two reconciles that would open a session, one does. On
 // success room's resourceVersion is the new one.
-func (r *RecordingReconciler) applyRecording(ctx context.Context, room *chatv1alpha1.Room, rec chatv1alpha1.RoomRecording, cond *metav1.Condition) error {
+func (r *RecordingReconciler) applyRecording(ctx context.Context, room *chatv1alpha1.Room, rec chatv1alpha1.RoomRecording, conds []metav1.Condition) error {
 	recAC := chatac.RoomRecording().WithActive(rec.Active).WithSessions(rec.Sessions)
 	if rec.EnabledTime != 0 {
 		recAC.WithEnabledTime(rec.EnabledTime)
@@ -213,13 +217,7 @@ func (r *RecordingReconciler) applyRecording(ctx context.Context, room *chatv1al
 	if rec.LastStopTime != nil {
 		recAC.WithLastStopTime(*rec.LastStopTime)
 	}
-	status := chatac.RoomStatus().WithRecording(recAC)
-	if cond != nil {
-		conds, _ := mergeConditions(room.Status.Conditions, []string{chatv1alpha1.RecordingCondition}, []metav1.Condition{*cond})
-		status.WithConditions(conditionApplyConfigurations(conds)...)
-	} else if old := meta.FindStatusCondition(room.Status.Conditions, chatv1alpha1.RecordingCondition); old != nil {
-		status.WithConditions(conditionApplyConfigurations([]metav1.Condition{*old})...)
-	}
+	status := chatac.RoomStatus().WithRecording(recAC).WithConditions(conditionApplyConfigurations(conds)...)
 	apply := chatac.Room(room.Name, room.Namespace).WithResourceVersion(room.ResourceVersion).WithStatus(status)
 	if err := r.Status().Apply(ctx, apply, client.FieldOwner(RecordingFieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("writing the recording status of Room %s/%s: %w", room.Namespace, room.Name, err)
