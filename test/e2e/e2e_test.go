@@ -413,7 +413,7 @@ func TestSeedCallbackBecomesARoom(t *testing.T) {
 	if strings.Join(header, " ") != "NAME ROOM ID OWNER PHASE MEMBERS MAX MEMBERS RECORDING READY AGE" {
 		t.Errorf("kubectl get rooms header %q", lines[0])
 	}
-	if !strings.Contains(out, "rid-123") || !regexpFields(lines, "rid-123", "rid-123", "jack", "Active", "300", "Enabled", "True") {
+	if !strings.Contains(out, "rid-123") || !hasRowStartingWith(lines, "rid-123", "rid-123", "jack", "Active", "300", "Enabled", "True") {
 		t.Errorf("kubectl get rooms:\n%s", out)
 	}
 	if wide := kubectl(t, "get", "rooms", "-n", namespace, "-o", "wide"); !strings.Contains(wide, "rname-123") || !strings.Contains(wide, "Room info received") {
@@ -430,8 +430,9 @@ func TestSeedCallbackBecomesARoom(t *testing.T) {
 	}
 }
 
-// regexpFields reports whether some line starts with the given fields.
-func regexpFields(lines []string, fields ...string) bool {
+// hasRowStartingWith reports whether some line of kubectl output starts with
+// the given whitespace-separated fields.
+func hasRowStartingWith(lines []string, fields ...string) bool {
 	for _, l := range lines {
 		f := strings.Fields(l)
 		if len(f) >= len(fields) && strings.Join(f[:len(fields)], " ") == strings.Join(fields, " ") {
@@ -640,7 +641,7 @@ func TestRoomLife(t *testing.T) {
 		}
 	}
 	out := kubectl(t, "get", "rooms", "-n", namespace, "--field-selector", "spec.roomID="+roomID)
-	if !regexpFields(strings.Split(out, "\n"), roomID, roomID, "alice", "Active", "2", "20", "Enabled", "True") {
+	if !hasRowStartingWith(strings.Split(out, "\n"), roomID, roomID, "alice", "Active", "2", "20", "Enabled", "True") {
 		t.Errorf("kubectl get rooms during the meeting:\n%s", out)
 	}
 	if wide := kubectl(t, "get", "rooms", "-n", namespace, "--field-selector", "spec.roomID="+roomID, "-o", "wide"); !strings.Contains(wide, "Daily standup") {
