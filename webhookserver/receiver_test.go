@@ -21,6 +21,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
@@ -292,6 +293,64 @@ func TestConcurrentCallbacksForOneRoom(t *testing.T) {
 	if st := rooms[0].Status; st.LastEventTime != newest || st.RoomName != fmt.Sprintf("name-%d", newest) || st.MaxMemberCount != newest {
 		t.Fatalf("Room ended at %+v, want the newest event %d", deref(st), newest)
 	}
+}
+
+// TestHotRoomIsCommittedInGroups sends a busy room's updates as Tencent does
+// (each newer than the last) from many senders at once: every callback is
+// answered OK, the Room ends at the newest, and callbacks that arrive during
+// a write share the next write.
+func TestHotRoomIsCommittedInGroups(t *testing.T) {
+	app := newApp(t, nil)
+	const n, senders = 300, 32
+	writesBefore := receiverWrites(t)
+	events := make(chan int64)
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Go(func() {
+			for et := range events {
+				body := roomInfo("busy", et, "RoomName", fmt.Sprintf("name-%d", et), "MaxMemberCount", et)
+				if status, answer := send(t, replicas[0], app.Spec.SDKAppID, "", body); status != http.StatusOK {
+					t.Errorf("event %d: answer %d %v", et, status, answer)
+				}
+			}
+		})
+	}
+	for i := range int64(n) {
+		events <- 1000 + i
+	}
+	close(events)
+	wg.Wait()
+
+	room := getRoom(t, app.Namespace, roomstore.NameFor("busy"))
+	newest := int64(1000 + n - 1)
+	if st := room.Status; st.LastEventTime != newest || st.RoomName != fmt.Sprintf("name-%d", newest) || st.MaxMemberCount != newest {
+		t.Fatalf("Room ended at %+v, want the newest event %d", deref(st), newest)
+	}
+	// One write per callback would be n; groups make it a fraction.
+	if writes := receiverWrites(t) - writesBefore; writes > n/4 {
+		t.Errorf("%v status writes for %d callbacks, want at most %d", writes, n, n/4)
+	} else {
+		t.Logf("%v status writes for %d callbacks", writes, n)
+	}
+}
+
+// receiverWrites is how many Room status writes the receivers of this
+// process have sent, read from their metric.
+func receiverWrites(t *testing.T) float64 {
+	t.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, f := range families {
+		if f.GetName() == "roomsync_room_status_writes_total" {
+			for _, m := range f.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }
 
 func TestConcurrentNewRoomsAreCreatedOnce(t *testing.T) {

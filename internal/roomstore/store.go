@@ -6,8 +6,9 @@
 // receiver's own field manager and the resourceVersion that was read, so an
 // event is only ever applied on top of the state it was compared with:
 // concurrent callbacks, on this replica or another, never let an older event
-// overwrite a newer one. Within one process, callbacks for one room take
-// turns, so they do not spend their time budget on conflicts.
+// overwrite a newer one. Within one process, callbacks for one room are
+// committed in groups, one write at a time (queue.go), so they do not spend
+// their time budget on conflicts, and a busy room costs few writes.
 package roomstore
 
 import (
@@ -65,7 +66,7 @@ type Store struct {
 	// apiReader reads from the API server directly; used after a write was
 	// refused, when the cache may be behind.
 	apiReader client.Reader
-	locks     keyedMutex
+	queues    queues
 }
 
 // New returns a Store. c should read from the manager's cache (with the
@@ -81,65 +82,143 @@ func New(c client.Client, apiReader client.Reader) *Store {
 // not needed), so Applied means stored. Errors are the API server's, or
 // ctx's when its deadline passed first; ErrNameTaken when the Room cannot be
 // created.
+//
+// Events for a room that arrive while a write for it is in flight are
+// written together in the next write (see queue.go).
 func (s *Store) Apply(ctx context.Context, app *chatv1alpha1.ChatApp, ev Event) (Outcome, error) {
-	unlock, err := s.locks.lock(ctx, app.Namespace+"/"+strconv.FormatInt(app.Spec.SDKAppID, 10)+"/"+ev.RoomID)
-	if err != nil {
-		return "", fmt.Errorf("waiting for earlier callbacks of room %q: %w", ev.RoomID, err)
+	key := app.Namespace + "/" + strconv.FormatInt(app.Spec.SDKAppID, 10) + "/" + ev.RoomID
+	r := &request{ctx: ctx, app: app, ev: ev, done: make(chan result, 1)}
+	if s.queues.add(key, r) {
+		go s.commit(key)
 	}
-	defer unlock()
+	select {
+	case res := <-r.done:
+		return res.outcome, res.err
+	case <-ctx.Done():
+		return "", fmt.Errorf("waiting for the write of room %q: %w", ev.RoomID, context.Cause(ctx))
+	}
+}
 
+// commit writes the queued events of the room key, a batch per write, until
+// none are left.
+func (s *Store) commit(key string) {
+	// room is the Room as this committer's last write left it: the next batch
+	// starts from it, as the cache may not have seen that write yet.
+	var room *chatv1alpha1.Room
+	for {
+		batch, ok := s.queues.take(key)
+		if !ok {
+			return
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		ctx, cancel := batchContext(batch)
+		var outcomes []Outcome
+		var err error
+		outcomes, room, err = s.applyBatch(ctx, room, batch)
+		cancel()
+		for i, r := range batch {
+			if err != nil {
+				r.done <- result{err: err}
+				continue
+			}
+			r.done <- result{outcome: outcomes[i]}
+		}
+		batchSize.Observe(float64(len(batch)))
+	}
+}
+
+// applyBatch applies batch's events in order and writes them in one write,
+// starting from room when it is known, retrying from a fresh read while the
+// API server refuses in a way that another attempt may fix. It returns each
+// event's outcome and the Room as the write left it.
+func (s *Store) applyBatch(ctx context.Context, room *chatv1alpha1.Room, batch []*request) ([]Outcome, *chatv1alpha1.Room, error) {
 	backoff := wait.Backoff{Duration: 20 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: maxAttempts, Cap: 500 * time.Millisecond}
 	var reader client.Reader = s.client
 	for attempt := 1; ; attempt++ {
-		outcome, err := s.applyOnce(ctx, reader, app, ev)
+		outcomes, written, err := s.applyOnce(ctx, reader, room, batch)
 		if err == nil || !retriable(err) || attempt == maxAttempts || ctx.Err() != nil {
-			return outcome, err
+			return outcomes, written, err
 		}
-		// The cache may be behind what made the write fail: read the truth.
-		reader = s.apiReader
+		// What made the write fail may be newer than the cache: read the truth.
+		room, reader = nil, s.apiReader
 		if !apierrors.IsConflict(err) {
 			select {
 			case <-time.After(backoff.Step()):
 			case <-ctx.Done():
-				return "", fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
+				return nil, nil, fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
 			}
 		}
 	}
 }
 
-// applyOnce finds or creates the Room, applies ev to its status and writes.
-func (s *Store) applyOnce(ctx context.Context, reader client.Reader, app *chatv1alpha1.ChatApp, ev Event) (Outcome, error) {
-	rooms, err := lookup.Rooms(ctx, reader, app.Namespace, app.Spec.SDKAppID, ev.RoomID)
-	if err != nil {
-		return "", err
-	}
-	var room *chatv1alpha1.Room
-	switch {
-	case len(rooms) > 0:
-		room = rooms[0]
-	case !ev.createsRoom() || (app.Spec.AutoCreateRooms != nil && !*app.Spec.AutoCreateRooms):
-		return UnknownRoom, nil
-	default:
-		if deleted, err := s.deletedAfter(ctx, app, ev); err != nil || deleted {
-			return Stale, err
+// applyOnce finds the Room (unless room is given) or creates it, applies the
+// events of batch to its status in order, and writes the result once.
+func (s *Store) applyOnce(ctx context.Context, reader client.Reader, room *chatv1alpha1.Room, batch []*request) ([]Outcome, *chatv1alpha1.Room, error) {
+	if room == nil {
+		first := batch[0]
+		rooms, err := lookup.Rooms(ctx, reader, first.app.Namespace, first.app.Spec.SDKAppID, first.ev.RoomID)
+		if err != nil {
+			return nil, nil, err
 		}
-		if room, err = s.create(ctx, app, ev.RoomID); err != nil {
-			return "", err
+		if len(rooms) > 0 {
+			room = rooms[0]
 		}
 	}
 
-	status := receiverStatus(room.Status)
-	if !transition(&status, ev) {
-		return Stale, nil
+	outcomes := make([]Outcome, len(batch))
+	var status chatv1alpha1.RoomStatus
+	if room != nil {
+		status = receiverStatus(room.Status)
 	}
+	changed := false
+	for i, r := range batch {
+		if room == nil {
+			app, ev := r.app, r.ev
+			if !ev.createsRoom() || (app.Spec.AutoCreateRooms != nil && !*app.Spec.AutoCreateRooms) {
+				outcomes[i] = UnknownRoom
+				continue
+			}
+			deleted, err := s.deletedAfter(ctx, app, ev)
+			if err != nil {
+				return nil, nil, err
+			}
+			if deleted {
+				outcomes[i] = Stale
+				continue
+			}
+			if room, err = s.create(ctx, app, ev.RoomID); err != nil {
+				return nil, nil, err
+			}
+			status = receiverStatus(room.Status)
+		}
+		outcomes[i] = Stale
+		if transition(&status, r.ev) {
+			outcomes[i] = Applied
+			changed = true
+		}
+	}
+	if !changed {
+		return outcomes, room, nil
+	}
+
 	apply, err := statusApplyConfiguration(room, status)
 	if err != nil {
-		return "", err
+		return nil, nil, err
 	}
-	if err := s.client.Status().Apply(ctx, apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-		return "", fmt.Errorf("writing %s into Room %s/%s: %w", ev.Command, room.Namespace, room.Name, err)
+	err = s.client.Status().Apply(ctx, apply, client.FieldOwner(FieldManager), client.ForceOwnership)
+	statusWrites.WithLabelValues(writeResult(err)).Inc()
+	if err != nil {
+		return nil, nil, fmt.Errorf("writing %d event(s) into Room %s/%s: %w", len(batch), room.Namespace, room.Name, err)
 	}
-	return Applied, nil
+	// The client decodes the API server's answer into apply: the Room as the
+	// write left it.
+	written, err := roomFromApply(apply)
+	if err != nil {
+		return nil, nil, err
+	}
+	return outcomes, written, nil
 }
 
 // deletedAfter reports whether app records that the Room for ev's room was
@@ -215,6 +294,19 @@ func statusApplyConfiguration(room *chatv1alpha1.Room, st chatv1alpha1.RoomStatu
 		return nil, fmt.Errorf("encoding the status of Room %s/%s: %w", room.Namespace, room.Name, err)
 	}
 	return chatac.Room(room.Name, room.Namespace).WithResourceVersion(room.ResourceVersion).WithStatus(status), nil
+}
+
+// roomFromApply decodes the Room an apply configuration describes.
+func roomFromApply(apply *chatac.RoomApplyConfiguration) (*chatv1alpha1.Room, error) {
+	data, err := json.Marshal(apply)
+	if err != nil {
+		return nil, fmt.Errorf("decoding the written Room: %w", err)
+	}
+	room := &chatv1alpha1.Room{}
+	if err := json.Unmarshal(data, room); err != nil {
+		return nil, fmt.Errorf("decoding the written Room: %w", err)
+	}
+	return room, nil
 }
 
 // retriable reports whether another attempt may succeed: the Room changed
