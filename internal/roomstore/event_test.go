@@ -7,6 +7,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
 	"github.com/roomsync/roomsync/internal/tencent"
@@ -146,30 +147,34 @@ func TestTransitionShuffled(t *testing.T) {
 	}
 }
 
-func TestReceiverApplyLeavesControllerFieldsAlone(t *testing.T) {
+func TestReceiverPatchLeavesControllerFieldsAlone(t *testing.T) {
 	room := &chatv1alpha1.Room{}
 	room.Name, room.Namespace, room.ResourceVersion = "r", "ns", "42"
 	room.Status.ObservedGeneration = 3
 	room.Status.Conditions = append(room.Status.Conditions, readyCondition())
 	room.Status.Recording = &chatv1alpha1.RoomRecording{Active: true, Sessions: 2}
+	room.Status.MemberCount = ptr.To[int64](1)
+	room.Status.RoomName = "unchanged"
 	st := receiverStatus(room.Status)
 	transition(&st, members(1, 0, MemberLeave, 1))
-	ac, err := statusApplyConfiguration(room, st)
+	data, err := statusPatch(room, st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, _ := json.Marshal(ac)
 	var got map[string]any
 	_ = json.Unmarshal(data, &got)
 	status := got["status"].(map[string]any)
 	if _, ok := status["conditions"]; ok {
-		t.Error("the receiver's apply carries conditions")
+		t.Error("the receiver's patch carries conditions")
 	}
 	if _, ok := status["observedGeneration"]; ok {
-		t.Error("the receiver's apply carries observedGeneration")
+		t.Error("the receiver's patch carries observedGeneration")
 	}
 	if _, ok := status["recording"]; ok {
-		t.Error("the receiver's apply carries the recording controller's status.recording")
+		t.Error("the receiver's patch carries the recording controller's status.recording")
+	}
+	if _, ok := status["roomName"]; ok {
+		t.Error("the receiver's patch carries a field that did not change")
 	}
 	if n, ok := status["memberCount"]; !ok || n != float64(0) {
 		t.Errorf("memberCount %v: a count of 0 must be sent, not dropped", n)
@@ -178,7 +183,7 @@ func TestReceiverApplyLeavesControllerFieldsAlone(t *testing.T) {
 		t.Errorf("members %v", m)
 	}
 	if got["metadata"].(map[string]any)["resourceVersion"] != "42" {
-		t.Error("the apply is not made on top of the resourceVersion read")
+		t.Error("the patch is not made on top of the resourceVersion read")
 	}
 }
 

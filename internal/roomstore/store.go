@@ -2,9 +2,9 @@
 // that mirrors a Tencent room (or creates it), applies the event to the
 // Room's status by the rules of transition (event.go), and writes the result.
 //
-// Writes are server-side applies of the status subresource, made with the
-// receiver's own field manager and the resourceVersion that was read, so an
-// event is only ever applied on top of the state it was compared with:
+// Writes are JSON merge patches of the status subresource that carry the
+// resourceVersion that was read, so an event is only ever applied on top of
+// the state it was compared with:
 // concurrent callbacks, on this replica or another, never let an older event
 // overwrite a newer one. Within one process, callbacks for one room are
 // committed in groups, one write at a time (queue.go), so they do not spend
@@ -12,25 +12,28 @@
 package roomstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
+	jsonpatch "github.com/evanphx/json-patch/v5"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
-	chatac "github.com/roomsync/roomsync/api/v1alpha1/applyconfiguration/api/v1alpha1"
 	"github.com/roomsync/roomsync/internal/lookup"
 )
 
-// FieldManager is the server-side apply field manager of the receiver's
-// writes. It owns the room-info and last* fields of a Room's status.
+// FieldManager is the field manager of the receiver's writes. It owns the
+// room-info and last* fields of a Room's status.
 const FieldManager = "roomsync-callback-receiver"
 
 // maxAttempts bounds the find-compare-write loop; the caller's deadline
@@ -129,7 +132,7 @@ func (s *Store) commit(key string) {
 	}
 }
 
-// applyBatch applies batch's events in order and writes them in one write,
+// applyBatch applies batch's events and writes them in one write,
 // starting from room when it is known, retrying from a fresh read while the
 // API server refuses in a way that another attempt may fix. It returns each
 // event's outcome and the Room as the write left it.
@@ -167,13 +170,23 @@ func (s *Store) applyOnce(ctx context.Context, reader client.Reader, room *chatv
 		}
 	}
 
+	// Events are applied in EventTime order, whatever order the senders'
+	// connections delivered them in: within a write, an older event still
+	// counts (a member leaving, say) before a newer one supersedes it.
+	order := make([]int, len(batch))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(batch[a].ev.EventTime, batch[b].ev.EventTime) })
+
 	outcomes := make([]Outcome, len(batch))
 	var status chatv1alpha1.RoomStatus
 	if room != nil {
 		status = receiverStatus(room.Status)
 	}
 	changed := false
-	for i, r := range batch {
+	for _, i := range order {
+		r := batch[i]
 		if room == nil {
 			app, ev := r.app, r.ev
 			if !ev.createsRoom() || (app.Spec.AutoCreateRooms != nil && !*app.Spec.AutoCreateRooms) {
@@ -203,22 +216,48 @@ func (s *Store) applyOnce(ctx context.Context, reader client.Reader, room *chatv
 		return outcomes, room, nil
 	}
 
-	apply, err := statusApplyConfiguration(room, status)
-	if err != nil {
-		return nil, nil, err
-	}
-	err = s.client.Status().Apply(ctx, apply, client.FieldOwner(FieldManager), client.ForceOwnership)
+	written, err := s.writeStatus(ctx, room, status)
 	statusWrites.WithLabelValues(writeResult(err)).Inc()
 	if err != nil {
 		return nil, nil, fmt.Errorf("writing %d event(s) into Room %s/%s: %w", len(batch), room.Namespace, room.Name, err)
 	}
-	// The client decodes the API server's answer into apply: the Room as the
-	// write left it.
-	written, err := roomFromApply(apply)
-	if err != nil {
-		return nil, nil, err
-	}
 	return outcomes, written, nil
+}
+
+// writeStatus writes st, the receiver's part of room's status, and returns
+// the Room as the API server answered the write.
+func (s *Store) writeStatus(ctx context.Context, room *chatv1alpha1.Room, st chatv1alpha1.RoomStatus) (*chatv1alpha1.Room, error) {
+	patch, err := statusPatch(room, st)
+	if err != nil {
+		return nil, fmt.Errorf("computing the write into Room %s/%s: %w", room.Namespace, room.Name, err)
+	}
+	written := room.DeepCopy()
+	if err := s.client.Status().Patch(ctx, written, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldManager)); err != nil {
+		return nil, err
+	}
+	return written, nil
+}
+
+// statusPatch returns the write of st into room's status: a JSON merge patch
+// of what changed in the receiver's part, on the condition that the Room is
+// still at the resourceVersion that was read.
+func statusPatch(room *chatv1alpha1.Room, st chatv1alpha1.RoomStatus) ([]byte, error) {
+	before, err := json.Marshal(receiverStatus(room.Status))
+	if err != nil {
+		return nil, err
+	}
+	after, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	diff, err := jsonpatch.CreateMergePatch(before, after)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(map[string]any{
+		"metadata": map[string]any{"resourceVersion": room.ResourceVersion},
+		"status":   json.RawMessage(diff),
+	})
 }
 
 // deletedAfter reports whether app records that the Room for ev's room was
@@ -272,41 +311,14 @@ func (s *Store) create(ctx context.Context, app *chatv1alpha1.ChatApp, roomID st
 }
 
 // receiverStatus is the part of st the receiver owns: everything but what
-// the controllers write. The receiver sends all of it with every write, as a
-// server-side apply removes the fields a manager leaves out.
+// the controllers write. The receiver's patches are computed between two of
+// these, so they never touch the controllers' fields.
 func receiverStatus(st chatv1alpha1.RoomStatus) chatv1alpha1.RoomStatus {
 	st = *st.DeepCopy()
 	st.ObservedGeneration = 0 // the Room controller's
 	st.Conditions = nil       // the controllers'
 	st.Recording = nil        // the recording controller's
 	return st
-}
-
-// statusApplyConfiguration turns the receiver's part of the status into an
-// apply of room's status, made on top of the resourceVersion that was read.
-func statusApplyConfiguration(room *chatv1alpha1.Room, st chatv1alpha1.RoomStatus) (*chatac.RoomApplyConfiguration, error) {
-	data, err := json.Marshal(st)
-	if err != nil {
-		return nil, fmt.Errorf("encoding the status of Room %s/%s: %w", room.Namespace, room.Name, err)
-	}
-	status := &chatac.RoomStatusApplyConfiguration{}
-	if err := json.Unmarshal(data, status); err != nil {
-		return nil, fmt.Errorf("encoding the status of Room %s/%s: %w", room.Namespace, room.Name, err)
-	}
-	return chatac.Room(room.Name, room.Namespace).WithResourceVersion(room.ResourceVersion).WithStatus(status), nil
-}
-
-// roomFromApply decodes the Room an apply configuration describes.
-func roomFromApply(apply *chatac.RoomApplyConfiguration) (*chatv1alpha1.Room, error) {
-	data, err := json.Marshal(apply)
-	if err != nil {
-		return nil, fmt.Errorf("decoding the written Room: %w", err)
-	}
-	room := &chatv1alpha1.Room{}
-	if err := json.Unmarshal(data, room); err != nil {
-		return nil, fmt.Errorf("decoding the written Room: %w", err)
-	}
-	return room, nil
 }
 
 // retriable reports whether another attempt may succeed: the Room changed
