@@ -5,13 +5,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,8 +17,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -54,43 +50,17 @@ var (
 	kubeconfig string
 	// replicas are the operator processes, two as in a real install; the
 	// tests talk to the first that is alive, through these three.
-	replicas    []*replica
+	replicas    []*testenv.Operator
 	callbackURL string
 	metricsURL  string
-	operatorLog *logBuffer
+	operatorLog *testenv.LogBuffer
 	// metricsToken may GET /metrics; nobodyToken is a valid token that may not.
 	metricsToken, nobodyToken string
 )
 
-// replica is one running operator process.
-type replica struct {
-	cmd         *exec.Cmd
-	log         *logBuffer
-	callbackURL string
-	metricsURL  string
-}
-
-// logBuffer collects a process's output while tests read it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // usePrimary points the tests at replica r.
-func usePrimary(r *replica) {
-	callbackURL, metricsURL, operatorLog = r.callbackURL, r.metricsURL, r.log
+func usePrimary(r *testenv.Operator) {
+	callbackURL, metricsURL, operatorLog = r.CallbackURL, r.MetricsURL, r.Log
 }
 
 func TestMain(m *testing.M) {
@@ -99,12 +69,9 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			return err
 		}
-		binary := filepath.Join(dir, "roomsync")
-		build := exec.Command("go", "build", "-o", binary, ".")
-		build.Dir = testenv.RepoRoot()
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
-			return fmt.Errorf("building the operator: %w\n%s", err, out)
+		binary, err := testenv.BuildOperator(dir)
+		if err != nil {
+			return err
 		}
 		kubeconfig = filepath.Join(dir, "kubeconfig")
 		if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
@@ -121,7 +88,8 @@ func TestMain(m *testing.M) {
 			return err
 		}
 		for range 2 {
-			r, err := startOperator(ctx, binary, operatorKubeconfig)
+			r, err := testenv.StartOperator(ctx, binary, operatorKubeconfig,
+				"--leader-elect", "--leader-election-namespace", "roomsync-system")
 			if err != nil {
 				return err
 			}
@@ -250,59 +218,6 @@ func createApp(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-// startOperator runs the binary until ctx ends, and waits until it is ready.
-func startOperator(ctx context.Context, binary, operatorKubeconfig string) (*replica, error) {
-	var addrs [3]string
-	for i := range addrs {
-		a, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		addrs[i] = a
-	}
-	r := &replica{log: &logBuffer{}, callbackURL: "http://" + addrs[0] + "/callback", metricsURL: "https://" + addrs[1] + "/metrics"}
-	operator := exec.Command(binary,
-		"--kubeconfig", operatorKubeconfig,
-		"--callback-bind-address", addrs[0],
-		"--metrics-bind-address", addrs[1],
-		"--health-probe-bind-address", addrs[2],
-		"--leader-elect", "--leader-election-namespace", "roomsync-system",
-	)
-	operator.Stdout, operator.Stderr = r.log, r.log
-	operator.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := operator.Start(); err != nil {
-		return nil, err
-	}
-	r.cmd = operator
-	go func() {
-		<-ctx.Done()
-		_ = operator.Process.Signal(syscall.SIGTERM)
-	}()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addrs[2] + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return r, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the operator did not become ready; its log:\n%s", r.log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // post sends body as Tencent would: the query string it appends, signed
@@ -568,7 +483,7 @@ func TestMetrics(t *testing.T) {
 
 	// The controllers run on the leader only.
 	leader := waitForLeader(t)
-	if data := scrape(t, leader.metricsURL); !strings.Contains(data, `controller_runtime_reconcile_total{controller="room"`) {
+	if data := scrape(t, leader.MetricsURL); !strings.Contains(data, `controller_runtime_reconcile_total{controller="room"`) {
 		t.Errorf("the leader's /metrics lacks the Room controller's reconciles")
 	}
 }
@@ -607,12 +522,12 @@ func scrapeAs(t *testing.T, url, token string) (int, string) {
 const leaderMetric = `leader_election_master_status{name="roomsync.chat.roomsync.io"} 1`
 
 // waitForLeader returns the live replica that leads.
-func waitForLeader(t *testing.T) *replica {
+func waitForLeader(t *testing.T) *testenv.Operator {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		for _, r := range replicas {
-			if r.cmd.ProcessState == nil && strings.Contains(scrape(t, r.metricsURL), leaderMetric) {
+			if !r.Exited() && strings.Contains(scrape(t, r.MetricsURL), leaderMetric) {
 				return r
 			}
 		}

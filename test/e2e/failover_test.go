@@ -4,43 +4,40 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/testenv"
 )
 
 // TestLeaderFailover: both replicas answer callbacks; when the leader is
 // killed, the other takes over the controllers and Rooms keep being updated.
 func TestLeaderFailover(t *testing.T) {
-	if len(replicas) < 2 || replicas[1].cmd.ProcessState != nil {
+	if len(replicas) < 2 || replicas[1].Exited() {
 		t.Fatal("the suite runs two replicas")
 	}
 	base := time.Now().UnixMilli()
 	for i, r := range replicas {
 		body := fmt.Sprintf(`{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","EventTime":%d,"RoomInfo":{"RoomId":"ha-%d","RoomName":"before"}}`, base, i)
-		if status, answer := postTo(t, r.callbackURL, body, ""); status != http.StatusOK {
+		if status, answer := postTo(t, r.CallbackURL, body, ""); status != http.StatusOK {
 			t.Fatalf("replica %d: answer %d %v", i, status, answer)
 		}
 	}
 
 	leader := waitForLeader(t)
-	var survivor *replica
+	var survivor *testenv.Operator
 	for _, r := range replicas {
 		if r != leader {
 			survivor = r
 		}
 	}
-	if strings.Contains(scrape(t, survivor.metricsURL), leaderMetric) {
+	if strings.Contains(scrape(t, survivor.MetricsURL), leaderMetric) {
 		t.Fatal("both replicas lead")
 	}
-	if err := leader.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = leader.cmd.Wait()
+	leader.Kill()
 	usePrimary(survivor)
 
 	// The survivor still answers, and once it leads its controllers act on

@@ -1,0 +1,158 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// BuildOperator builds roomsync's binary (static, as the image has it) into
+// dir and returns its path.
+func BuildOperator(dir string) (string, error) {
+	binary := filepath.Join(dir, "roomsync")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Dir = RepoRoot()
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the operator: %w\n%s", err, out)
+	}
+	return binary, nil
+}
+
+// Operator is a running roomsync process.
+type Operator struct {
+	Cmd *exec.Cmd
+	// Log is what the process printed.
+	Log *LogBuffer
+	// CallbackURL is where it receives callbacks; MetricsURL serves /metrics
+	// (https unless --metrics-secure=false is among the extra arguments).
+	CallbackURL, MetricsURL string
+	exited                  chan struct{}
+}
+
+// StartOperator runs binary with kubeconfig on free local ports, plus args,
+// and waits until it is ready. The process is sent SIGTERM when ctx ends, and
+// SIGKILL if the calling process dies.
+func StartOperator(ctx context.Context, binary, kubeconfig string, args ...string) (*Operator, error) {
+	var addrs [3]string
+	for i := range addrs {
+		a, err := FreeAddr()
+		if err != nil {
+			return nil, err
+		}
+		addrs[i] = a
+	}
+	scheme := "https"
+	if strings.Contains(strings.Join(args, " "), "--metrics-secure=false") {
+		scheme = "http"
+	}
+	o := &Operator{
+		Log:         &LogBuffer{},
+		CallbackURL: "http://" + addrs[0] + "/callback",
+		MetricsURL:  scheme + "://" + addrs[1] + "/metrics",
+		exited:      make(chan struct{}),
+	}
+	o.Cmd = exec.Command(binary, append([]string{
+		"--kubeconfig", kubeconfig,
+		"--callback-bind-address", addrs[0],
+		"--metrics-bind-address", addrs[1],
+		"--health-probe-bind-address", addrs[2],
+	}, args...)...)
+	o.Cmd.Stdout, o.Cmd.Stderr = o.Log, o.Log
+	o.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := o.Cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { _ = o.Cmd.Wait(); close(o.exited) }()
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = o.Cmd.Process.Signal(syscall.SIGTERM)
+		case <-o.exited:
+		}
+	}()
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addrs[2] + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return o, nil
+			}
+		}
+		if o.Exited() {
+			return nil, fmt.Errorf("the operator exited before it was ready; its log:\n%s", o.Log)
+		}
+		if time.Now().After(deadline) {
+			_ = o.Cmd.Process.Kill()
+			return nil, fmt.Errorf("the operator did not become ready; its log:\n%s", o.Log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Exited reports whether the process has ended.
+func (o *Operator) Exited() bool {
+	select {
+	case <-o.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Kill ends the process with SIGKILL, as the kernel's OOM killer or a lost
+// node would, and waits until it is gone.
+func (o *Operator) Kill() {
+	_ = o.Cmd.Process.Signal(syscall.SIGKILL)
+	<-o.exited
+}
+
+// Stop asks the process to end with SIGTERM, as the kubelet does, and waits
+// until it is gone (killing it after 30 s).
+func (o *Operator) Stop() {
+	_ = o.Cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-o.exited:
+	case <-time.After(30 * time.Second):
+		o.Kill()
+	}
+}
+
+// FreeAddr returns a local address that was free a moment ago.
+func FreeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// LogBuffer collects a process's output while others read it.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
