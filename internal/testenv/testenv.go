@@ -10,6 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
 
 	"go.uber.org/zap/zapcore"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
@@ -61,6 +65,8 @@ type Env struct {
 	Config *rest.Config
 	// Client is a direct (uncached) client with Scheme.
 	Client client.Client
+	// dir holds etcd's data and the API server's certificates.
+	dir string
 }
 
 // Start starts a control plane with the CRDs from config/crd/bases.
@@ -71,22 +77,109 @@ func Start() (*Env, error) {
 	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
 		return nil, fmt.Errorf("no kube-apiserver in %s: run `make envtest`, or set KUBEBUILDER_ASSETS: %w", assets, err)
 	}
+	// Directories of our own, rather than envtest's, so that they outlive a
+	// stop of the control plane (see StopControlPlane).
+	dir, err := os.MkdirTemp("", "roomsync-envtest-")
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range []string{"etcd", "apiserver"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, err
+		}
+	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                Scheme,
+		ControlPlane: envtest.ControlPlane{
+			Etcd:      &envtest.Etcd{DataDir: filepath.Join(dir, "etcd")},
+			APIServer: &envtest.APIServer{CertDir: filepath.Join(dir, "apiserver")},
+		},
 	}
 	cfg, err := env.Start()
 	if err != nil {
+		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("starting the control plane: %w", err)
 	}
-	c, err := client.New(cfg, client.Options{Scheme: Scheme})
-	if err != nil {
-		_ = env.Stop()
+	e := &Env{Environment: env, Config: cfg, dir: dir}
+	if e.Client, err = client.New(cfg, client.Options{Scheme: Scheme}); err != nil {
+		_ = e.Stop()
 		return nil, fmt.Errorf("creating a client: %w", err)
 	}
-	return &Env{Environment: env, Config: cfg, Client: c}, nil
+	return e, nil
+}
+
+// Stop stops the control plane and removes its data.
+func (e *Env) Stop() error {
+	err := e.Environment.Stop()
+	if rmErr := os.RemoveAll(e.dir); err == nil {
+		err = rmErr
+	}
+	return err
+}
+
+// StopControlPlane kills kube-apiserver and etcd (SIGKILL), as a crash or a
+// lost node would. Their data, ports and certificates stay: StartControlPlane
+// brings the same cluster back, and clients made before go on working.
+func (e *Env) StopControlPlane() error {
+	for _, p := range []struct {
+		name, dir string
+		stop      func() error
+	}{
+		{"kube-apiserver", e.ControlPlane.APIServer.CertDir, e.ControlPlane.APIServer.Stop},
+		{"etcd", e.ControlPlane.Etcd.DataDir, e.ControlPlane.Etcd.Stop},
+	} {
+		pid, err := findProcess(p.name, p.dir)
+		if err != nil {
+			return err
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			return fmt.Errorf("killing %s: %w", p.name, err)
+		}
+		// envtest reaps the process; its Stop then only records that. It may
+		// race with the reaping once, so try twice.
+		if err := p.stop(); err != nil {
+			time.Sleep(100 * time.Millisecond)
+			if err := p.stop(); err != nil {
+				return fmt.Errorf("stopping %s: %w", p.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// findProcess returns the pid of the process named name whose command line
+// mentions dir.
+func findProcess(name, dir string) (int, error) {
+	procs, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		return 0, err
+	}
+	for _, f := range procs {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		args := strings.Split(string(data), "\x00")
+		if filepath.Base(args[0]) == name && strings.Contains(string(data), dir) {
+			return strconv.Atoi(filepath.Base(filepath.Dir(f)))
+		}
+	}
+	return 0, fmt.Errorf("no %s process for %s", name, dir)
+}
+
+// StartControlPlane starts etcd and kube-apiserver again after
+// StopControlPlane, and returns once the API server is healthy.
+func (e *Env) StartControlPlane() error {
+	if err := e.ControlPlane.Etcd.Start(); err != nil {
+		return fmt.Errorf("starting etcd: %w", err)
+	}
+	if err := e.ControlPlane.APIServer.Start(); err != nil {
+		return fmt.Errorf("starting kube-apiserver: %w", err)
+	}
+	return nil
 }
 
 // Run starts a control plane, stores it in *env, calls setup (if not nil)
