@@ -44,6 +44,7 @@ func init() {
 func main() {
 	var (
 		metricsAddr, probeAddr  string
+		pprofAddr               string
 		callbackAddr, certDir   string
 		callbackTimeout         time.Duration
 		leaderElect             bool
@@ -54,6 +55,7 @@ func main() {
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, only to clients whose token the API server "+
 		"authenticates and allows to GET /metrics (bind the metrics-reader ClusterRole); false serves plain HTTP to anyone.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address to serve Go's pprof profiles on (for example 127.0.0.1:6060); empty disables it.")
 	flag.StringVar(&callbackAddr, "callback-bind-address", ":8082", "Address the callback receiver binds to.")
 	flag.StringVar(&certDir, "callback-cert-dir", "", "Directory with tls.crt and tls.key for the callback receiver; "+
 		"when they are there it serves HTTPS and reloads them when they change, otherwise plain HTTP.")
@@ -86,6 +88,7 @@ func main() {
 		Scheme:                  scheme,
 		Metrics:                 metrics,
 		HealthProbeBindAddress:  probeAddr,
+		PprofBindAddress:        pprofAddr,
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "roomsync.chat.roomsync.io",
 		LeaderElectionNamespace: leaderElectionNamespace,
