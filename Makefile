@@ -86,6 +86,10 @@ verify: manifests generate ## Fail when generated files are not committed as gen
 		git status --short -- api config charts/roomsync/files; git diff -- api config charts/roomsync/files | head -50; \
 		echo "generated files are out of date: run 'make manifests generate' and commit them"; exit 1; fi
 
+.PHONY: bench
+bench: build $(ENVTEST_DEP) ## Measure the receiver against the API server's own write speed, a hot room and memory (BENCH_FLAGS, see go run ./hack/bench -h).
+	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) go run ./hack/bench --operator $(LOCALBIN)/roomsync --json $(LOCALBIN)/bench.json $(BENCH_FLAGS)
+
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
 	go test -run='^$$' -fuzz=FuzzDecodeRoomInfoEvent -fuzztime=$(or $(FUZZTIME),30s) ./internal/tencent/

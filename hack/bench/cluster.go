@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+)
+
+// createApp creates namespace, its token Secret and a ChatApp for sdkAppID.
+func createApp(ctx context.Context, c client.Client, namespace string, sdkAppID int64, token string) error {
+	for _, obj := range []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
+		&corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "chat-callback"},
+			StringData: map[string]string{"token": token},
+		},
+		&chatv1alpha1.ChatApp{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "bench"},
+			Spec: chatv1alpha1.ChatAppSpec{
+				SDKAppID: sdkAppID,
+				CallbackAuth: &chatv1alpha1.CallbackAuth{
+					TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "chat-callback", Key: "token"},
+				},
+			},
+		},
+	} {
+		if err := c.Create(ctx, obj); err != nil {
+			return fmt.Errorf("creating %T %s/%s: %w", obj, namespace, obj.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// metricSum adds up the samples of metric in a Prometheus text exposition
+// whose labels contain every one of labels (as `name="value"`).
+func metricSum(exposition, metric string, labels ...string) float64 {
+	var sum float64
+	sc := bufio.NewScanner(strings.NewReader(exposition))
+	sc.Buffer(make([]byte, 0, 1<<20), 1<<20)
+lines:
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, metric+"{") && !strings.HasPrefix(line, metric+" ") {
+			continue
+		}
+		for _, l := range labels {
+			if !strings.Contains(line, l) {
+				continue lines
+			}
+		}
+		fields := strings.Fields(line)
+		if v, err := strconv.ParseFloat(fields[len(fields)-1], 64); err == nil {
+			sum += v
+		}
+	}
+	return sum
+}
+
+// scrape reads a plain-HTTP /metrics.
+func scrape(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return string(data), err
+}
+
+// scrapeAPIServer reads the API server's /metrics.
+func scrapeAPIServer(ctx context.Context, cfg *rest.Config) (string, error) {
+	c, err := kubernetes.NewForConfig(restConfigForRaw(cfg))
+	if err != nil {
+		return "", err
+	}
+	data, err := c.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	return string(data), err
+}
+
+// apiRoomStatusWrites is how many writes of Room status the API server has
+// served: applies, patches and updates, whoever sent them.
+func apiRoomStatusWrites(ctx context.Context, cfg *rest.Config) (float64, error) {
+	m, err := scrapeAPIServer(ctx, cfg)
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	for _, verb := range []string{"APPLY", "PATCH", "PUT"} {
+		sum += metricSum(m, "apiserver_request_total", `resource="rooms"`, `subresource="status"`, `verb="`+verb+`"`)
+	}
+	return sum, nil
+}
+
+// restConfigForRaw is cfg without client-side rate limiting, as
+// controller-runtime configures the operator's: the API server's priority
+// and fairness is the only limit.
+func restConfigForRaw(cfg *rest.Config) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	c.QPS, c.Burst = -1, 0
+	return c
+}
+
+// procStatus returns fields of /proc/<pid>/status in bytes (VmRSS, VmHWM).
+func procStatus(pid int, fields ...string) (map[string]int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]int64{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		for _, want := range fields {
+			if name == want {
+				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
+				out[name] = kb * 1024
+			}
+		}
+	}
+	return out, sc.Err()
+}
+
+// machine describes where the figures were taken.
+type machine struct {
+	CPU     string `json:"cpu"`
+	CPUs    int    `json:"cpus"`
+	Memory  string `json:"memory"`
+	Go      string `json:"go"`
+	Kernel  string `json:"kernel"`
+	Control string `json:"controlPlane"`
+}
+
+func describeMachine() machine {
+	m := machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), Control: "kube-apiserver v1.37.2, etcd v3.7 (bin/k8s)"}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(data), "\n") {
+			if name, value, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(name) == "model name" {
+				m.CPU = strings.TrimSpace(value)
+				break
+			}
+		}
+	}
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		line, _, _ := strings.Cut(string(data), "\n")
+		if kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(line, "MemTotal:")), " kB"), 10, 64); err == nil {
+			m.Memory = fmt.Sprintf("%.0f GiB", float64(kb)/(1<<20))
+		}
+	}
+	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = "Linux " + strings.TrimSpace(string(data))
+	}
+	return m
+}

@@ -1,0 +1,405 @@
+// Command bench measures roomsync's callback receiver against the API
+// server's own write speed, on a local control plane (kube-apiserver and
+// etcd from bin/k8s) with the built operator running, and prints a table
+// (and JSON, for tracking). `make bench` runs it.
+//
+//   - Distinct rooms: callbacks per second stored, and p50/p99 latency, at
+//     concurrency 1, 8 and 64, against the raw ceiling: client-go JSON merge
+//     patches of the same Rooms' status, in alternating rounds on the same
+//     API server. The ratio is the median of the rounds' ratios.
+//   - One hot room: updates whose EventTimes rise in the order they are sent,
+//     as Tencent sends them, from 64 senders: time to all answered, writes
+//     sent to the API server, and the final state. The same with shuffled
+//     EventTimes, as a correctness check.
+//   - Memory: the operator's RSS and Go heap with 10,000 Rooms (and 10,000
+//     unrelated ConfigMaps and Jobs), and the time to reconcile all the Rooms
+//     after it starts.
+//
+// Absolute figures vary between machines and runs; compare the ratios taken
+// in one run.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/roomstore"
+	"github.com/roomsync/roomsync/internal/testenv"
+)
+
+const (
+	namespace       = "bench"
+	memoryNamespace = "bench-memory"
+	sdkAppID        = 1400000001
+	memorySDKAppID  = 1400000002
+	token           = "bench-token"
+)
+
+type options struct {
+	operator    string
+	out         string
+	rooms       int
+	round       time.Duration
+	rounds      int
+	hotEvents   int
+	memoryRooms int
+	cpuProfile  string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.operator, "operator", "bin/roomsync", "The operator binary to measure (`make build` builds it).")
+	flag.StringVar(&o.out, "json", "bin/bench.json", "Where to write the results as JSON.")
+	flag.IntVar(&o.rooms, "rooms", 500, "Distinct Rooms the distinct-room rounds write to.")
+	flag.DurationVar(&o.round, "round", 3*time.Second, "Length of one distinct-room round.")
+	flag.IntVar(&o.rounds, "rounds", 3, "Alternating receiver/raw rounds per concurrency.")
+	flag.IntVar(&o.hotEvents, "hot-events", 1000, "Updates sent to the hot room.")
+	flag.IntVar(&o.memoryRooms, "memory-rooms", 10000, "Rooms (and unrelated ConfigMaps and Jobs) for the memory run; 0 skips it.")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "Write the operator's CPU profile, taken during the first receiver round at concurrency 8, to this `file`.")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := run(ctx, o)
+	if res != nil {
+		res.print(os.Stdout)
+		if data, jerr := json.MarshalIndent(res, "", "  "); jerr == nil {
+			if werr := os.WriteFile(o.out, append(data, '\n'), 0o644); werr != nil {
+				fmt.Fprintln(os.Stderr, "bench:", werr)
+			} else {
+				fmt.Println("JSON:", o.out)
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if res.failed() {
+		fmt.Fprintln(os.Stderr, "bench: a correctness check failed (see above)")
+		os.Exit(1)
+	}
+}
+
+// bench holds what a run needs.
+type bench struct {
+	env        *testenv.Env
+	kubeconfig string
+	binary     string
+	operator   *testenv.Operator
+	sender     *sender
+	pprofAddr  string
+	dynamic    dynamic.Interface
+	clock      atomic.Int64 // EventTimes: unique and rising across the run
+}
+
+func run(ctx context.Context, o options) (*results, error) {
+	binary, err := filepath.Abs(o.operator)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Println("Starting a local control plane...")
+	env, err := testenv.Start()
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = env.Stop() }()
+
+	b := &bench{env: env, binary: binary}
+	b.clock.Store(time.Now().UnixMilli())
+	dir, err := os.MkdirTemp("", "roomsync-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	b.kubeconfig = filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(b.kubeconfig, env.KubeConfig, 0o600); err != nil {
+		return nil, err
+	}
+	if b.dynamic, err = dynamic.NewForConfig(restConfigForRaw(env.Config)); err != nil {
+		return nil, err
+	}
+	if err := createApp(ctx, env.Client, namespace, sdkAppID, token); err != nil {
+		return nil, err
+	}
+	if o.cpuProfile != "" {
+		if b.pprofAddr, err = testenv.FreeAddr(); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.startOperator(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { b.operator.Stop() }()
+
+	res := &results{Machine: describeMachine(), Date: time.Now().UTC().Format(time.RFC3339)}
+	fmt.Printf("Distinct rooms: %d Rooms, %d rounds of %s per side and concurrency...\n", o.rooms, o.rounds, o.round)
+	if res.Distinct, err = b.distinctRooms(ctx, o); err != nil {
+		return res, err
+	}
+	fmt.Printf("Hot room: %d updates from 64 senders...\n", o.hotEvents)
+	if res.HotRoom, err = b.hotRoom(ctx, "hot-rising", o.hotEvents, false); err != nil {
+		return res, err
+	}
+	if res.HotRoomShuffled, err = b.hotRoom(ctx, "hot-shuffled", o.hotEvents, true); err != nil {
+		return res, err
+	}
+	if o.memoryRooms > 0 {
+		fmt.Printf("Memory: %d Rooms, %d ConfigMaps and %d Jobs...\n", o.memoryRooms, o.memoryRooms, o.memoryRooms)
+		if res.Memory, err = b.memory(ctx, o.memoryRooms); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func (b *bench) startOperator(ctx context.Context) error {
+	args := []string{"--metrics-secure=false"}
+	if b.pprofAddr != "" {
+		args = append(args, "--pprof-bind-address", b.pprofAddr)
+	}
+	op, err := testenv.StartOperator(ctx, b.binary, b.kubeconfig, args...)
+	if err != nil {
+		return err
+	}
+	b.operator = op
+	b.sender = newSender(op.CallbackURL, sdkAppID, token)
+	return nil
+}
+
+// distinctRooms creates the Rooms, then runs receiver and raw rounds in
+// alternating order at each concurrency.
+func (b *bench) distinctRooms(ctx context.Context, o options) ([]distinctResult, error) {
+	ids := make([]string, o.rooms)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("bench-room-%04d", i)
+	}
+	if err := parallel(len(ids), 16, func(i int) error {
+		return b.sender.storedUpdate(ids[i], b.clock.Add(1))
+	}); err != nil {
+		return nil, fmt.Errorf("creating the Rooms: %w", err)
+	}
+	receiver := func(i int64) error { return b.sender.storedUpdate(ids[i%int64(len(ids))], b.clock.Add(1)) }
+	raw := func(i int64) error {
+		id := ids[i%int64(len(ids))]
+		return rawPatch(ctx, b.dynamic, namespace, roomstore.NameFor(id), b.clock.Add(1))
+	}
+	// Warm both paths up: connections, caches, the API server's.
+	drive(8, time.Second, receiver)
+	drive(8, time.Second, raw)
+
+	var out []distinctResult
+	for _, c := range []int{1, 8, 64} {
+		d := distinctResult{Concurrency: c}
+		var recvLat, rawLat []time.Duration
+		for round := range o.rounds {
+			var r, w load
+			if c == 8 && round == 0 && o.cpuProfile != "" {
+				go b.profile(o.cpuProfile, o.round)
+			}
+			if round%2 == 0 {
+				r, w = drive(c, o.round, receiver), drive(c, o.round, raw)
+			} else {
+				w, r = drive(c, o.round, raw), drive(c, o.round, receiver)
+			}
+			if r.Failed > 0 || w.Failed > 0 {
+				return nil, fmt.Errorf("concurrency %d: %d receiver and %d raw writes failed: %w", c, r.Failed, w.Failed, errors.Join(r.firstErr, w.firstErr))
+			}
+			d.Rounds = append(d.Rounds, roundResult{Receiver: r.PerSecond(), Raw: w.PerSecond(), Ratio: r.PerSecond() / w.PerSecond()})
+			recvLat, rawLat = append(recvLat, r.latencies...), append(rawLat, w.latencies...)
+		}
+		ratios := make([]float64, len(d.Rounds))
+		for i, r := range d.Rounds {
+			ratios[i] = r.Ratio
+			d.Receiver += r.Receiver / float64(len(d.Rounds))
+			d.Raw += r.Raw / float64(len(d.Rounds))
+		}
+		slices.Sort(ratios)
+		d.Ratio = ratios[len(ratios)/2]
+		d.ReceiverP50, d.ReceiverP99 = ms(percentile(recvLat, 50)), ms(percentile(recvLat, 99))
+		d.RawP50, d.RawP99 = ms(percentile(rawLat, 50)), ms(percentile(rawLat, 99))
+		fmt.Printf("  concurrency %2d: receiver %.0f/s, raw %.0f/s, ratio %.2f\n", c, d.Receiver, d.Raw, d.Ratio)
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// profile saves the operator's CPU profile over the next d.
+func (b *bench) profile(file string, d time.Duration) {
+	data, err := scrape(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", b.pprofAddr, max(1, int(d.Seconds()))))
+	if err == nil {
+		err = os.WriteFile(file, []byte(data), 0o644)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: profiling the operator:", err)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// hotRoom sends n updates of one room from 64 senders, in the order of their
+// EventTimes, or shuffled, and checks that the Room ends at the newest.
+func (b *bench) hotRoom(ctx context.Context, roomID string, n int, shuffled bool) (hotResult, error) {
+	if err := b.sender.storedUpdate(roomID, b.clock.Add(1)); err != nil {
+		return hotResult{}, fmt.Errorf("creating the hot Room: %w", err)
+	}
+	times := make([]int64, n)
+	for i := range times {
+		times[i] = b.clock.Add(1)
+	}
+	if shuffled {
+		rand.Shuffle(n, func(i, j int) { times[i], times[j] = times[j], times[i] })
+	}
+	writesBefore, err := b.receiverWrites()
+	if err != nil {
+		return hotResult{}, err
+	}
+	apiBefore, err := apiRoomStatusWrites(ctx, b.env.Config)
+	if err != nil {
+		return hotResult{}, err
+	}
+
+	h := hotResult{Events: n, Concurrency: 64, Shuffled: shuffled}
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		firstErr  error
+		queue     = make(chan int64)
+		wg        sync.WaitGroup
+	)
+	started := time.Now()
+	for range 64 {
+		wg.Go(func() {
+			for et := range queue {
+				t0 := time.Now()
+				applied, err := b.sender.update(roomID, et)
+				d := time.Since(t0)
+				mu.Lock()
+				switch {
+				case err != nil:
+					h.Failed++
+					firstErr = cmp(firstErr, err)
+				case applied:
+					h.Applied++
+				default:
+					h.Stale++
+				}
+				latencies = append(latencies, d)
+				mu.Unlock()
+			}
+		})
+	}
+	for _, et := range times {
+		queue <- et
+	}
+	close(queue)
+	wg.Wait()
+	h.AllAnswered = ms(time.Since(started))
+	h.P50, h.P99 = ms(percentile(latencies, 50)), ms(percentile(latencies, 99))
+
+	// The API server counts a write when it answers it; the operator's
+	// controllers may write the Room once more in reaction, which counts too.
+	time.Sleep(time.Second)
+	writesAfter, err := b.receiverWrites()
+	if err != nil {
+		return h, err
+	}
+	apiAfter, err := apiRoomStatusWrites(ctx, b.env.Config)
+	if err != nil {
+		return h, err
+	}
+	h.ReceiverWrites, h.APIWrites = int(writesAfter-writesBefore), int(apiAfter-apiBefore)
+
+	room := &chatv1alpha1.Room{}
+	if err := b.env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: roomstore.NameFor(roomID)}, room); err != nil {
+		return h, err
+	}
+	newest := slices.Max(times)
+	h.FinalIsNewest = room.Status.LastEventTime == newest && room.Status.RoomName == roomName(newest)
+	if firstErr != nil {
+		fmt.Println("  first failure:", firstErr)
+	}
+	fmt.Printf("  %s: %d answered in %.0f ms, %d writes\n", roomID, n, h.AllAnswered, h.APIWrites)
+	return h, nil
+}
+
+func cmp(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+// receiverWrites is the operator's count of status writes it sent.
+func (b *bench) receiverWrites() (float64, error) {
+	m, err := scrape(b.operator.MetricsURL)
+	if err != nil {
+		return 0, err
+	}
+	if !containsMetric(m, "roomsync_room_status_writes_total") {
+		return 0, errors.New("the operator's /metrics has no roomsync_room_status_writes_total")
+	}
+	return metricSum(m, "roomsync_room_status_writes_total"), nil
+}
+
+// memory stops the operator, seeds the cluster, starts the operator again
+// and measures the time to reconcile every Room and the memory it then uses.
+func (b *bench) memory(ctx context.Context, n int) (*memoryResult, error) {
+	b.operator.Stop()
+	fmt.Println("  seeding (the operator is stopped)...")
+	if err := seedUnrelated(ctx, b.env.Client, "bench-unrelated", n); err != nil {
+		return nil, err
+	}
+	if err := createApp(ctx, b.env.Client, memoryNamespace, memorySDKAppID, token); err != nil {
+		return nil, err
+	}
+	if err := seedRooms(ctx, b.env.Client, memoryNamespace, memorySDKAppID, n); err != nil {
+		return nil, err
+	}
+
+	fmt.Println("  starting the operator...")
+	started := time.Now()
+	if err := b.startOperator(ctx); err != nil {
+		return nil, err
+	}
+	ready := time.Since(started)
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+	defer cancel()
+	if err := waitReconciled(wctx, b.env.Client, memoryNamespace, n, b.operator.MetricsURL); err != nil {
+		return nil, err
+	}
+	m := &memoryResult{Rooms: n, Unrelated: n, Ready: ms(ready), AllReconciled: ms(time.Since(started))}
+
+	// Let the start's garbage be collected before reading the memory.
+	time.Sleep(5 * time.Second)
+	st, err := procStatus(b.operator.Cmd.Process.Pid, "VmRSS", "VmHWM")
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := scrape(b.operator.MetricsURL)
+	if err != nil {
+		return nil, err
+	}
+	m.RSSMiB, m.PeakRSSMiB = mib(float64(st["VmRSS"])), mib(float64(st["VmHWM"]))
+	m.HeapInuseMiB = mib(metricSum(metrics, "go_memstats_heap_inuse_bytes"))
+	fmt.Printf("  all %d reconciled %.1f s after start; RSS %.0f MiB\n", n, m.AllReconciled/1000, m.RSSMiB)
+	return m, nil
+}
+
+func mib(bytes float64) float64 { return bytes / (1 << 20) }
