@@ -44,6 +44,8 @@ import (
 )
 
 const (
+	// settle is the pause before each distinct-room round.
+	settle          = time.Second
 	namespace       = "bench"
 	memoryNamespace = "bench-memory"
 	sdkAppID        = 1400000001
@@ -67,7 +69,7 @@ func main() {
 	flag.StringVar(&o.operator, "operator", "bin/roomsync", "The operator binary to measure (`make build` builds it).")
 	flag.StringVar(&o.out, "json", "bin/bench.json", "Where to write the results as JSON.")
 	flag.IntVar(&o.rooms, "rooms", 500, "Distinct Rooms the distinct-room rounds write to.")
-	flag.DurationVar(&o.round, "round", 3*time.Second, "Length of one distinct-room round.")
+	flag.DurationVar(&o.round, "round", 4*time.Second, "Length of one distinct-room round.")
 	flag.IntVar(&o.rounds, "rounds", 3, "Alternating receiver/raw rounds per concurrency.")
 	flag.IntVar(&o.hotEvents, "hot-events", 1000, "Updates sent to the hot room.")
 	flag.IntVar(&o.memoryRooms, "memory-rooms", 10000, "Rooms (and unrelated ConfigMaps and Jobs) for the memory run; 0 skips it.")
@@ -213,10 +215,21 @@ func (b *bench) distinctRooms(ctx context.Context, o options) ([]distinctResult,
 			if c == 8 && round == 0 && o.cpuProfile != "" {
 				go b.profile(o.cpuProfile, o.round)
 			}
+			// Each round starts once the controllers have caught up with the
+			// last one, so neither side pays for the other's writes.
+			measure := func(op func(int64) error, cpu *cpuShare) load {
+				time.Sleep(settle)
+				before, err := b.cpuTimes()
+				l := drive(c, o.round, op)
+				if after, cerr := b.cpuTimes(); err == nil && cerr == nil {
+					cpu.add(before, after, l.Stored)
+				}
+				return l
+			}
 			if round%2 == 0 {
-				r, w = drive(c, o.round, receiver), drive(c, o.round, raw)
+				r, w = measure(receiver, &d.ReceiverCPU), measure(raw, &d.RawCPU)
 			} else {
-				w, r = drive(c, o.round, raw), drive(c, o.round, receiver)
+				w, r = measure(raw, &d.RawCPU), measure(receiver, &d.ReceiverCPU)
 			}
 			if r.Failed > 0 || w.Failed > 0 {
 				return nil, fmt.Errorf("concurrency %d: %d receiver and %d raw writes failed: %w", c, r.Failed, w.Failed, errors.Join(r.firstErr, w.firstErr))
@@ -230,6 +243,8 @@ func (b *bench) distinctRooms(ctx context.Context, o options) ([]distinctResult,
 			d.Receiver += r.Receiver / float64(len(d.Rounds))
 			d.Raw += r.Raw / float64(len(d.Rounds))
 		}
+		d.ReceiverCPU.finish()
+		d.RawCPU.finish()
 		slices.Sort(ratios)
 		d.Ratio = ratios[len(ratios)/2]
 		d.ReceiverP50, d.ReceiverP99 = ms(percentile(recvLat, 50)), ms(percentile(recvLat, 99))
@@ -238,6 +253,24 @@ func (b *bench) distinctRooms(ctx context.Context, o options) ([]distinctResult,
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// cpuTimes reads the CPU time each process has used so far.
+func (b *bench) cpuTimes() (cpuTimes, error) {
+	apiserver, etcd, err := b.env.PIDs()
+	if err != nil {
+		return cpuTimes{}, err
+	}
+	var t cpuTimes
+	for _, p := range []struct {
+		pid int
+		to  *time.Duration
+	}{{b.operator.Cmd.Process.Pid, &t.operator}, {os.Getpid(), &t.load}, {apiserver, &t.apiserver}, {etcd, &t.etcd}} {
+		if *p.to, err = processCPU(p.pid); err != nil {
+			return cpuTimes{}, err
+		}
+	}
+	return t, nil
 }
 
 // profile saves the operator's CPU profile over the next d.

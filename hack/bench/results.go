@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // Targets, from the issue that asked for this benchmark.
@@ -41,7 +42,44 @@ type distinctResult struct {
 	RawP50      float64       `json:"rawP50Ms"`
 	RawP99      float64       `json:"rawP99Ms"`
 	Rounds      []roundResult `json:"rounds"`
+	// ReceiverCPU and RawCPU are the CPU each process spent per stored
+	// write in the receiver's and the raw rounds.
+	ReceiverCPU cpuShare `json:"receiverCPU"`
+	RawCPU      cpuShare `json:"rawCPU"`
 }
+
+// cpuTimes is the CPU time used by each process of a run.
+type cpuTimes struct {
+	operator, load, apiserver, etcd time.Duration
+}
+
+// cpuShare is CPU milliseconds per stored write, by process.
+type cpuShare struct {
+	Operator  float64 `json:"operatorMs"`
+	Load      float64 `json:"loadGeneratorMs"`
+	APIServer float64 `json:"kubeAPIServerMs"`
+	Etcd      float64 `json:"etcdMs"`
+	stored    int
+}
+
+func (c *cpuShare) add(before, after cpuTimes, stored int) {
+	c.Operator += ms(after.operator - before.operator)
+	c.Load += ms(after.load - before.load)
+	c.APIServer += ms(after.apiserver - before.apiserver)
+	c.Etcd += ms(after.etcd - before.etcd)
+	c.stored += stored
+}
+
+// finish turns the sums into per-write figures.
+func (c *cpuShare) finish() {
+	if c.stored == 0 {
+		return
+	}
+	n := float64(c.stored)
+	c.Operator, c.Load, c.APIServer, c.Etcd = c.Operator/n, c.Load/n, c.APIServer/n, c.Etcd/n
+}
+
+func (c cpuShare) total() float64 { return c.Operator + c.Load + c.APIServer + c.Etcd }
 
 func (d distinctResult) meets() bool {
 	return d.Ratio >= minRatio && d.ReceiverP99 <= maxP99Factor*d.RawP99 && d.ReceiverP99 < maxP99Ms
@@ -104,6 +142,21 @@ func (r *results) print(out io.Writer) {
 		}
 		_ = tw.Flush()
 		fmt.Fprintf(out, "target: ratio ≥ %.1f (median of the rounds), receiver p99 ≤ %.1f× raw p99 and < %d ms\n\n", minRatio, maxP99Factor, maxP99Ms)
+
+		fmt.Fprintln(out, "CPU per stored write (ms), by process")
+		tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "concurrency\tside\toperator\tload generator\tkube-apiserver\tetcd\ttotal\t")
+		for _, d := range r.Distinct {
+			for _, side := range []struct {
+				name string
+				cpu  cpuShare
+			}{{"receiver", d.ReceiverCPU}, {"raw", d.RawCPU}} {
+				c := side.cpu
+				fmt.Fprintf(tw, "%d\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t\n", d.Concurrency, side.name, c.Operator, c.Load, c.APIServer, c.Etcd, c.total())
+			}
+		}
+		_ = tw.Flush()
+		fmt.Fprintln(out)
 	}
 
 	if r.HotRoom.Events > 0 {

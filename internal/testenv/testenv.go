@@ -150,6 +150,15 @@ func (e *Env) StopControlPlane() error {
 	return nil
 }
 
+// PIDs returns the process ids of kube-apiserver and etcd.
+func (e *Env) PIDs() (apiserver, etcd int, err error) {
+	if apiserver, err = findProcess("kube-apiserver", e.ControlPlane.APIServer.CertDir); err != nil {
+		return 0, 0, err
+	}
+	etcd, err = findProcess("etcd", e.ControlPlane.Etcd.DataDir)
+	return apiserver, etcd, err
+}
+
 // findProcess returns the pid of the process named name whose command line
 // mentions dir.
 func findProcess(name, dir string) (int, error) {
