@@ -225,17 +225,22 @@ func (s *Store) applyOnce(ctx context.Context, reader client.Reader, room *chatv
 }
 
 // writeStatus writes st, the receiver's part of room's status, and returns
-// the Room as the API server answered the write.
+// the Room as the write left it. The API server answers with the Room's
+// metadata only (not the whole object, which would cost both sides a
+// decode): the write was made on exactly the resourceVersion that was read,
+// so the Room is now what was read, with st as the receiver's part.
 func (s *Store) writeStatus(ctx context.Context, room *chatv1alpha1.Room, st chatv1alpha1.RoomStatus) (*chatv1alpha1.Room, error) {
 	patch, err := statusPatch(room, st)
 	if err != nil {
 		return nil, fmt.Errorf("computing the write into Room %s/%s: %w", room.Namespace, room.Name, err)
 	}
-	written := room.DeepCopy()
-	if err := s.client.Status().Patch(ctx, written, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldManager)); err != nil {
+	meta := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: room.Namespace, Name: room.Name}}
+	meta.SetGroupVersionKind(chatv1alpha1.GroupVersion.WithKind("Room"))
+	if err := s.client.Status().Patch(ctx, meta, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldManager)); err != nil {
 		return nil, err
 	}
-	return written, nil
+	written := &chatv1alpha1.Room{ObjectMeta: meta.ObjectMeta, Spec: room.Spec, Status: withControllersPart(st, room.Status)}
+	return written.DeepCopy(), nil
 }
 
 // statusPatch returns the write of st into room's status: a JSON merge patch
@@ -314,10 +319,15 @@ func (s *Store) create(ctx context.Context, app *chatv1alpha1.ChatApp, roomID st
 // the controllers write. The receiver's patches are computed between two of
 // these, so they never touch the controllers' fields.
 func receiverStatus(st chatv1alpha1.RoomStatus) chatv1alpha1.RoomStatus {
-	st = *st.DeepCopy()
-	st.ObservedGeneration = 0 // the Room controller's
-	st.Conditions = nil       // the controllers'
-	st.Recording = nil        // the recording controller's
+	return withControllersPart(*st.DeepCopy(), chatv1alpha1.RoomStatus{})
+}
+
+// withControllersPart returns st with the controllers' part of the status
+// taken from from.
+func withControllersPart(st, from chatv1alpha1.RoomStatus) chatv1alpha1.RoomStatus {
+	st.ObservedGeneration = from.ObservedGeneration // the Room controller's
+	st.Conditions = from.Conditions                 // the controllers'
+	st.Recording = from.Recording                   // the recording controller's
 	return st
 }
 
