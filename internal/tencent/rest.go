@@ -1,0 +1,209 @@
+package tencent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// REST API commands roomsync calls.
+const (
+	CommandGetRoomInfo = "get_room_info"
+)
+
+// Tencent REST API error codes with a meaning of their own to roomsync.
+const (
+	// CodeRoomNotFound: the room does not exist (any more).
+	CodeRoomNotFound = 100004
+)
+
+// credentialCodes are the REST API's answers that say the administrator,
+// the SDKAppID or the UserSig (so the secret key) were not accepted.
+var credentialCodes = map[int]bool{
+	70001: true, // UserSig expired
+	70002: true, // UserSig empty
+	70003: true, // UserSig invalid
+	70005: true, // UserSig invalid
+	70009: true, // UserSig does not verify: wrong secret key
+	70013: true, // identifier does not match the UserSig
+	70014: true, // SDKAppID does not match the UserSig
+	70016: true, // no key for the SDKAppID
+	70020: true, // SDKAppID not found
+	70052: true, // UserSig invalid
+	70107: true, // identifier does not exist
+}
+
+var (
+	// ErrRoomNotFound matches the error of a call about a room that does not
+	// exist.
+	ErrRoomNotFound = errors.New("room does not exist")
+	// ErrCredentials matches the error of a call whose administrator,
+	// SDKAppID or secret key Tencent rejected. Trying again will not help.
+	ErrCredentials = errors.New("REST API credentials rejected")
+)
+
+// APIError is an answer of the REST API with ActionStatus FAIL.
+type APIError struct {
+	Command string
+	Code    int
+	Info    string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("%s: ErrorCode %d: %s", e.Command, e.Code, e.Info)
+}
+
+// Is makes errors.Is(err, ErrRoomNotFound) and errors.Is(err, ErrCredentials)
+// hold for the codes that mean them.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrRoomNotFound:
+		return e.Code == CodeRoomNotFound
+	case ErrCredentials:
+		return credentialCodes[e.Code]
+	}
+	return false
+}
+
+// RESTClient calls Tencent's Room REST API for one app, as its administrator.
+type RESTClient struct {
+	// Endpoint is the API's base URL, e.g. https://adminapisgp.im.qcloud.com.
+	Endpoint   string
+	SDKAppID   int64
+	Identifier string
+	// UserSig returns a valid UserSig for Identifier (see UserSigCache).
+	UserSig func() (string, error)
+	// HTTP sends the requests; its Timeout bounds each attempt.
+	HTTP *http.Client
+	// Attempts is how many times a call is tried when the network or the
+	// server fails (HTTP 429 or 5xx); Backoff is the first pause between
+	// attempts, doubled each time, with jitter.
+	Attempts int
+	Backoff  time.Duration
+	// Observe, when set, is told the outcome of every attempt: the command
+	// and Tencent's ErrorCode, or "http_<status>" or "network".
+	Observe func(command, code string)
+}
+
+// errRetry marks an attempt's failure that another attempt may not have.
+type errRetry struct{ err error }
+
+func (e errRetry) Error() string { return e.err.Error() }
+func (e errRetry) Unwrap() error { return e.err }
+
+// GetRoomInfo returns what Tencent knows of roomID. An error matches
+// ErrRoomNotFound when the room does not exist, and ErrCredentials when the
+// credentials were rejected.
+func (c *RESTClient) GetRoomInfo(ctx context.Context, roomID string) (*RoomInfo, error) {
+	var answer struct {
+		RoomInfo *RoomInfo `json:"RoomInfo"`
+	}
+	if err := c.call(ctx, CommandGetRoomInfo, map[string]string{"RoomId": roomID}, &answer); err != nil {
+		return nil, err
+	}
+	if answer.RoomInfo == nil {
+		return nil, fmt.Errorf("%s: the answer has no RoomInfo", CommandGetRoomInfo)
+	}
+	return answer.RoomInfo, nil
+}
+
+// call POSTs body to command and decodes a successful answer into out,
+// trying again while the failure may pass.
+func (c *RESTClient) call(ctx context.Context, command string, body, out any) error {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	attempts := max(c.Attempts, 1)
+	pause := c.Backoff
+	for attempt := 1; ; attempt++ {
+		err := c.attempt(ctx, command, data, out)
+		var retry errRetry
+		if err == nil || !errors.As(err, &retry) || attempt == attempts {
+			if errors.As(err, &retry) {
+				err = retry.err
+			}
+			return err
+		}
+		jittered := pause + time.Duration(rand.Int64N(int64(pause)/2+1))
+		select {
+		case <-time.After(jittered):
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w (last error: %w)", command, ctx.Err(), retry.err)
+		}
+		pause *= 2
+	}
+}
+
+func (c *RESTClient) attempt(ctx context.Context, command string, body []byte, out any) error {
+	userSig, err := c.UserSig()
+	if err != nil {
+		return fmt.Errorf("%s: making a UserSig: %w", command, err)
+	}
+	q := url.Values{}
+	q.Set("sdkappid", strconv.FormatInt(c.SDKAppID, 10))
+	q.Set("identifier", c.Identifier)
+	q.Set("usersig", userSig)
+	q.Set("random", strconv.FormatUint(uint64(rand.Uint32()), 10))
+	q.Set("contenttype", "json")
+	u := strings.TrimSuffix(c.Endpoint, "/") + "/v4/room_engine_http_srv/" + command + "?" + q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%s: %w", command, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		c.observe(command, "network")
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: %w", command, err)
+		}
+		return errRetry{fmt.Errorf("%s: %w", command, err)}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		c.observe(command, "network")
+		return errRetry{fmt.Errorf("%s: reading the answer: %w", command, err)}
+	}
+	if resp.StatusCode != http.StatusOK {
+		c.observe(command, "http_"+strconv.Itoa(resp.StatusCode))
+		err := fmt.Errorf("%s: HTTP %d: %.200s", command, resp.StatusCode, data)
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+			return errRetry{err}
+		}
+		return err
+	}
+	var status struct {
+		ActionStatus string
+		ErrorCode    Int64
+		ErrorInfo    string
+	}
+	if err := json.Unmarshal(data, &status); err != nil {
+		c.observe(command, "bad_answer")
+		return fmt.Errorf("%s: the answer is not JSON: %w", command, err)
+	}
+	c.observe(command, strconv.FormatInt(int64(status.ErrorCode), 10))
+	if status.ErrorCode != 0 || (status.ActionStatus != "" && status.ActionStatus != "OK") {
+		return &APIError{Command: command, Code: int(status.ErrorCode), Info: status.ErrorInfo}
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s: decoding the answer: %w", command, err)
+	}
+	return nil
+}
+
+func (c *RESTClient) observe(command, code string) {
+	if c.Observe != nil {
+		c.Observe(command, code)
+	}
+}
