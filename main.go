@@ -6,6 +6,7 @@ package main
 
 import (
 	"flag"
+	"net/http"
 	"os"
 	"time"
 
@@ -139,12 +140,26 @@ func main() {
 		os.Exit(1)
 	}
 
+	// One Store for callbacks and resyncs: events for a room take turns in
+	// it, whichever way they came.
+	rooms := roomstore.New(mgr.GetClient(), mgr.GetAPIReader())
+	if err := (&controllers.ResyncReconciler{
+		Client:   mgr.GetClient(),
+		Store:    rooms,
+		HTTP:     &http.Client{Timeout: 5 * time.Second},
+		Recorder: mgr.GetEventRecorder("roomsync-resync"),
+		Context:  ctx,
+	}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "Setting up the resync controller")
+		os.Exit(1)
+	}
+
 	receiver := &webhookserver.Server{
 		Addr:    callbackAddr,
 		CertDir: certDir,
 		Handler: &webhookserver.Handler{
 			Apps:    &webhookserver.KubeApps{Client: mgr.GetClient(), Log: ctrl.Log.WithName("callback")},
-			Rooms:   roomstore.New(mgr.GetClient(), mgr.GetAPIReader()),
+			Rooms:   rooms,
 			Timeout: callbackTimeout,
 			Now:     time.Now,
 			Log:     ctrl.Log.WithName("callback"),

@@ -33,6 +33,9 @@ func chatAppConditions(app, holder *chatv1alpha1.ChatApp, tokenErr error) []meta
 		return stalled(chatv1alpha1.TokenSecretNotFoundReason, tokenErr.Error()+": callbacks are refused with 401 until it is created")
 	case errors.Is(tokenErr, lookup.ErrTokenKeyNotFound):
 		return stalled(chatv1alpha1.TokenKeyNotFoundReason, tokenErr.Error()+": callbacks are refused with 401 until it is set")
+	case app.Spec.RestAPI != nil && app.Status.Resync != nil && app.Status.Resync.Failure != nil:
+		f := app.Status.Resync.Failure
+		return stalled(f.Reason, f.Message+": resync from the REST API is stopped until the next interval or a change of the ChatApp or its Secret")
 	}
 	msg := fmt.Sprintf("Accepting callbacks for sdkAppID %d", app.Spec.SDKAppID)
 	if app.Spec.CallbackAuth == nil {

@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -74,6 +75,16 @@ func startManager(ctx context.Context) error {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
+	if err := (&controllers.ResyncReconciler{
+		Client:   mgr.GetClient(),
+		Store:    roomstore.New(mgr.GetClient(), mgr.GetAPIReader()),
+		HTTP:     &http.Client{Timeout: 5 * time.Second},
+		Recorder: mgr.GetEventRecorder("roomsync-resync"),
+		Context:  ctx,
+	}).SetupWithManager(mgr); err != nil {
+		cancel()
+		return err
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

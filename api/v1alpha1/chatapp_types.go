@@ -43,6 +43,114 @@ type ChatAppSpec struct {
 	// the room is destroyed.
 	// +optional
 	Recording *RecordingSpec `json:"recording,omitempty"`
+
+	// restAPI lets roomsync read the app's rooms from Tencent's REST API and
+	// heal what missed callbacks left out of date (resync): when the operator
+	// starts, every resyncInterval, and for a Room annotated with
+	// chat.roomsync.io/resync-requested-at. No resync when absent.
+	// +optional
+	RestAPI *RestAPISpec `json:"restAPI,omitempty"`
+}
+
+// RestAPISpec is how to call the app's Tencent REST API.
+type RestAPISpec struct {
+	// endpoint is the base URL of the REST API's domain for the app's region
+	// (Singapore by default; console.tim.qq.com for the Chinese mainland).
+	// +optional
+	// +kubebuilder:default="https://adminapisgp.im.qcloud.com"
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('https://') || self.startsWith('http://')",message="endpoint must be an http:// or https:// URL"
+	Endpoint string `json:"endpoint,omitempty"`
+
+	// administrator is the UserID of an app administrator: the REST API is
+	// called as this user.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	Administrator string `json:"administrator"`
+
+	// secretKeyRef names the Secret, in the ChatApp's namespace, and its key
+	// that hold the app's secret key (SDKSecretKey), which signs the UserSig.
+	// +required
+	SecretKeyRef SecretKeyReference `json:"secretKeyRef"`
+
+	// resyncInterval is how often every live Room of the app is read again
+	// (with ±10% jitter).
+	// +optional
+	// +kubebuilder:default="10m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="resyncInterval must be at least 1s"
+	ResyncInterval *metav1.Duration `json:"resyncInterval,omitempty"`
+
+	// requestsPerSecond caps roomsync's calls to the REST API for this app,
+	// across all its Rooms; Tencent allows 200 per second per app.
+	// +optional
+	// +kubebuilder:default=20
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=200
+	RequestsPerSecond *int32 `json:"requestsPerSecond,omitempty"`
+}
+
+// SecretKeyReference names a key of a Secret in the ChatApp's namespace.
+type SecretKeyReference struct {
+	// name is the name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// key is the key in the Secret's data.
+	// +optional
+	// +kubebuilder:default=secretKey
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key,omitempty"`
+}
+
+// ChatAppResync is the state of the app's resyncs from the REST API. The
+// resync controller owns it.
+type ChatAppResync struct {
+	// startTime is when the current or last full resync started.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+
+	// completionTime is when the last full resync finished.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+
+	// rooms is how many live Rooms the current or last full resync reads.
+	// +optional
+	Rooms int64 `json:"rooms,omitempty"`
+
+	// checked is how many of them it has read so far.
+	// +optional
+	Checked int64 `json:"checked,omitempty"`
+
+	// drifted is how many of those it found out of date.
+	// +optional
+	Drifted int64 `json:"drifted,omitempty"`
+
+	// failure is why resync cannot work now (rejected credentials, a
+	// missing secret key), until the next attempt succeeds.
+	// +optional
+	Failure *ResyncFailure `json:"failure,omitempty"`
+}
+
+// ResyncFailure is why resync stopped.
+type ResyncFailure struct {
+	// reason is CredentialsRejected or SecretKeyNotFound.
+	// +required
+	Reason string `json:"reason"`
+
+	// message says what failed; for a rejection, Tencent's ErrorCode and
+	// ErrorInfo.
+	// +required
+	Message string `json:"message"`
+
+	// time is when it failed.
+	// +required
+	Time metav1.Time `json:"time"`
 }
 
 // RecordingSpec says how to record a room.
@@ -162,6 +270,10 @@ type ChatAppStatus struct {
 	// +listMapKey=roomID
 	// +kubebuilder:validation:MaxItems=1000
 	DeletedRooms []DeletedRoom `json:"deletedRooms,omitempty"`
+
+	// resync is the state of the resyncs from the REST API (spec.restAPI).
+	// +optional
+	Resync *ChatAppResync `json:"resync,omitempty"`
 }
 
 // ChatApp is one Tencent Cloud Chat application whose room callbacks this
@@ -176,6 +288,8 @@ type ChatAppStatus struct {
 // +kubebuilder:printcolumn:name="Rooms",type=integer,JSONPath=`.status.roomCount`
 // +kubebuilder:printcolumn:name="Last Callback",type=date,JSONPath=`.status.lastCallbackTime`
 // +kubebuilder:printcolumn:name="Auto Create",type=boolean,JSONPath=`.spec.autoCreateRooms`,priority=1
+// +kubebuilder:printcolumn:name="Last Resync",type=date,JSONPath=`.status.resync.completionTime`,priority=1
+// +kubebuilder:printcolumn:name="Drifted",type=integer,JSONPath=`.status.resync.drifted`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

@@ -53,7 +53,18 @@ const (
 	TokenKeyNotFoundReason = "TokenKeyNotFound"
 	// SDKAppIDConflictReason: an older ChatApp holds the same sdkAppID.
 	SDKAppIDConflictReason = "SDKAppIDConflict"
+	// RESTAPICredentialsRejectedReason: Tencent's REST API rejected the
+	// administrator, the sdkAppID or the secret key; resync is stopped.
+	RESTAPICredentialsRejectedReason = "RESTAPICredentialsRejected"
+	// SecretKeyNotFoundReason: the secret key Secret or its key is missing.
+	SecretKeyNotFoundReason = "SecretKeyNotFound"
 )
+
+// ResyncRequestedAtAnnotation asks for a resync of one Room from Tencent's
+// REST API: each new value triggers one (like Flux's
+// reconcile.fluxcd.io/requestedAt); status.resync.handledRequest holds the
+// last value acted on.
+const ResyncRequestedAtAnnotation = "chat.roomsync.io/resync-requested-at"
 
 // Labels and well-known values.
 const (

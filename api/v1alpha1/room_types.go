@@ -100,6 +100,25 @@ type RoomDestroy struct {
 	ReceivedTime metav1.Time `json:"receivedTime"`
 }
 
+// RoomResync is the last read of a room from Tencent's REST API. The
+// resync controller owns it.
+type RoomResync struct {
+	// time is when the room was last read and what was read applied.
+	// +optional
+	Time *metav1.Time `json:"time,omitempty"`
+
+	// driftFound reports whether that read found the Room out of date (and
+	// so updated it).
+	// +optional
+	DriftFound bool `json:"driftFound,omitempty"`
+
+	// handledRequest is the last value of the annotation
+	// chat.roomsync.io/resync-requested-at that was acted on (also when it
+	// could not be: see the Room's events).
+	// +optional
+	HandledRequest string `json:"handledRequest,omitempty"`
+}
+
 // RoomRecording is the state of a room's recording sessions. The recording
 // controller owns it.
 type RoomRecording struct {
@@ -272,6 +291,11 @@ type RoomStatus struct {
 	// ChatApp spec.recording).
 	// +optional
 	Recording *RoomRecording `json:"recording,omitempty"`
+
+	// resync is when roomsync last read the room from Tencent's REST API
+	// (see ChatApp spec.restAPI), and what it found.
+	// +optional
+	Resync *RoomResync `json:"resync,omitempty"`
 
 	// lastEventTime is the EventTime (Unix milliseconds) of the newest
 	// room-info event applied. Older events are not applied; an event with

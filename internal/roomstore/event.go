@@ -3,6 +3,7 @@ package roomstore
 import (
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
@@ -71,6 +72,31 @@ type MembersChange struct {
 // SeatsChange is what a seat-change callback says.
 type SeatsChange struct {
 	Total, Taken int64
+}
+
+// CommandResync is the Command of an event that roomsync made from a read of
+// Tencent's REST API (a resync), not from a callback.
+const CommandResync = "roomsync.Resync"
+
+// Drifted reports whether ev, applied to st, would change what the Room says
+// about the room, beyond when it last heard of it: whether st has drifted
+// from what ev says. A stale ev has found no drift.
+func Drifted(st chatv1alpha1.RoomStatus, ev Event) bool {
+	before, after := receiverStatus(st), receiverStatus(st)
+	if !transition(&after, ev) {
+		return false
+	}
+	return !equality.Semantic.DeepEqual(withoutBookkeeping(before), withoutBookkeeping(after))
+}
+
+// withoutBookkeeping is st without what says when and from whom the Room
+// last heard, only what it says about the room.
+func withoutBookkeeping(st chatv1alpha1.RoomStatus) chatv1alpha1.RoomStatus {
+	st.LastEventTime = 0
+	st.LastOperator, st.LastCallbackCommand, st.LastClientIP, st.LastOptPlatform = "", "", "", ""
+	st.Destroyed = nil // its phase says whether the room is destroyed
+	st.CloudRecordingEnabledTime = 0
+	return st
 }
 
 // createsRoom reports whether the event may create a Room that does not

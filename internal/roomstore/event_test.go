@@ -216,3 +216,23 @@ func TestTransitionRecordsEachEnable(t *testing.T) {
 		})
 	}
 }
+
+func TestDrifted(t *testing.T) {
+	st, _ := run(info(10, "Weekly"))
+	name := func(n string) *tencent.String { s := tencent.String(n); return &s }
+	read := func(at int64, roomName string) Event {
+		return Event{EventTime: at, Command: CommandResync, RoomInfo: &RoomInfoChange{Info: tencent.RoomInfo{RoomName: name(roomName)}}}
+	}
+	if Drifted(st, read(20, "Weekly")) {
+		t.Error("a read that says what the Room says is drift")
+	}
+	if !Drifted(st, read(20, "Daily")) {
+		t.Error("a read with another name is not drift")
+	}
+	if Drifted(st, read(5, "Daily")) {
+		t.Error("a read older than the Room's newest callback is drift")
+	}
+	if !Drifted(st, Event{EventTime: 20, Command: CommandResync, Destroy: &DestroyChange{Received: time.Now()}}) {
+		t.Error("a room gone while the Room is active is not drift")
+	}
+}

@@ -328,6 +328,7 @@ func withControllersPart(st, from chatv1alpha1.RoomStatus) chatv1alpha1.RoomStat
 	st.ObservedGeneration = from.ObservedGeneration // the Room controller's
 	st.Conditions = from.Conditions                 // the controllers'
 	st.Recording = from.Recording                   // the recording controller's
+	st.Resync = from.Resync                         // the resync controller's
 	return st
 }
 

@@ -36,6 +36,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &apiv1alpha1.CallbackAuthApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ChatApp"):
 		return &apiv1alpha1.ChatAppApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ChatAppResync"):
+		return &apiv1alpha1.ChatAppResyncApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ChatAppSpec"):
 		return &apiv1alpha1.ChatAppSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ChatAppStatus"):
@@ -44,6 +46,10 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &apiv1alpha1.DeletedRoomApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RecordingSpec"):
 		return &apiv1alpha1.RecordingSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RestAPISpec"):
+		return &apiv1alpha1.RestAPISpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ResyncFailure"):
+		return &apiv1alpha1.ResyncFailureApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Room"):
 		return &apiv1alpha1.RoomApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomDestroy"):
@@ -52,12 +58,16 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &apiv1alpha1.RoomMembersApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomRecording"):
 		return &apiv1alpha1.RoomRecordingApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RoomResync"):
+		return &apiv1alpha1.RoomResyncApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomSeats"):
 		return &apiv1alpha1.RoomSeatsApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomSpec"):
 		return &apiv1alpha1.RoomSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomStatus"):
 		return &apiv1alpha1.RoomStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("SecretKeyReference"):
+		return &apiv1alpha1.SecretKeyReferenceApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("TokenSecretReference"):
 		return &apiv1alpha1.TokenSecretReferenceApplyConfiguration{}
 

@@ -69,6 +69,27 @@ var schemaYAML = typed.YAMLObject(`types:
         namedType: com.github.roomsync.roomsync.api.v1alpha1.ChatAppStatus
       default:
         observedGeneration: -1
+- name: com.github.roomsync.roomsync.api.v1alpha1.ChatAppResync
+  map:
+    fields:
+    - name: checked
+      type:
+        scalar: numeric
+    - name: completionTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: drifted
+      type:
+        scalar: numeric
+    - name: failure
+      type:
+        namedType: com.github.roomsync.roomsync.api.v1alpha1.ResyncFailure
+    - name: rooms
+      type:
+        scalar: numeric
+    - name: startTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
 - name: com.github.roomsync.roomsync.api.v1alpha1.ChatAppSpec
   map:
     fields:
@@ -82,6 +103,9 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: recording
       type:
         namedType: com.github.roomsync.roomsync.api.v1alpha1.RecordingSpec
+    - name: restAPI
+      type:
+        namedType: com.github.roomsync.roomsync.api.v1alpha1.RestAPISpec
     - name: roomRetention
       type:
         namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Duration
@@ -114,6 +138,9 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: observedGeneration
       type:
         scalar: numeric
+    - name: resync
+      type:
+        namedType: com.github.roomsync.roomsync.api.v1alpha1.ChatAppResync
     - name: roomCount
       type:
         scalar: numeric
@@ -145,6 +172,39 @@ var schemaYAML = typed.YAMLObject(`types:
       type:
         scalar: numeric
       default: 3
+- name: com.github.roomsync.roomsync.api.v1alpha1.RestAPISpec
+  map:
+    fields:
+    - name: administrator
+      type:
+        scalar: string
+    - name: endpoint
+      type:
+        scalar: string
+      default: https://adminapisgp.im.qcloud.com
+    - name: requestsPerSecond
+      type:
+        scalar: numeric
+      default: 20
+    - name: resyncInterval
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Duration
+      default: 10m
+    - name: secretKeyRef
+      type:
+        namedType: com.github.roomsync.roomsync.api.v1alpha1.SecretKeyReference
+- name: com.github.roomsync.roomsync.api.v1alpha1.ResyncFailure
+  map:
+    fields:
+    - name: message
+      type:
+        scalar: string
+    - name: reason
+      type:
+        scalar: string
+    - name: time
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
 - name: com.github.roomsync.roomsync.api.v1alpha1.Room
   map:
     fields:
@@ -221,6 +281,18 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: sessions
       type:
         scalar: numeric
+- name: com.github.roomsync.roomsync.api.v1alpha1.RoomResync
+  map:
+    fields:
+    - name: driftFound
+      type:
+        scalar: boolean
+    - name: handledRequest
+      type:
+        scalar: string
+    - name: time
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
 - name: com.github.roomsync.roomsync.api.v1alpha1.RoomSeats
   map:
     fields:
@@ -316,6 +388,9 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: recording
       type:
         namedType: com.github.roomsync.roomsync.api.v1alpha1.RoomRecording
+    - name: resync
+      type:
+        namedType: com.github.roomsync.roomsync.api.v1alpha1.RoomResync
     - name: roomName
       type:
         scalar: string
@@ -349,6 +424,16 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: videoDisabled
       type:
         scalar: boolean
+- name: com.github.roomsync.roomsync.api.v1alpha1.SecretKeyReference
+  map:
+    fields:
+    - name: key
+      type:
+        scalar: string
+      default: secretKey
+    - name: name
+      type:
+        scalar: string
 - name: com.github.roomsync.roomsync.api.v1alpha1.TokenSecretReference
   map:
     fields:

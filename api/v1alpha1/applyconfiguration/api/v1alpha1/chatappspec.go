@@ -48,6 +48,11 @@ type ChatAppSpecApplyConfiguration struct {
 	// whose cloud recording is enabled, and stop it when it is disabled or
 	// the room is destroyed.
 	Recording *RecordingSpecApplyConfiguration `json:"recording,omitempty"`
+	// restAPI lets roomsync read the app's rooms from Tencent's REST API and
+	// heal what missed callbacks left out of date (resync): when the operator
+	// starts, every resyncInterval, and for a Room annotated with
+	// chat.roomsync.io/resync-requested-at. No resync when absent.
+	RestAPI *RestAPISpecApplyConfiguration `json:"restAPI,omitempty"`
 }
 
 // ChatAppSpecApplyConfiguration constructs a declarative configuration of the ChatAppSpec type for use with
@@ -93,5 +98,13 @@ func (b *ChatAppSpecApplyConfiguration) WithRoomRetention(value v1.Duration) *Ch
 // If called multiple times, the Recording field is set to the value of the last call.
 func (b *ChatAppSpecApplyConfiguration) WithRecording(value *RecordingSpecApplyConfiguration) *ChatAppSpecApplyConfiguration {
 	b.Recording = value
+	return b
+}
+
+// WithRestAPI sets the RestAPI field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the RestAPI field is set to the value of the last call.
+func (b *ChatAppSpecApplyConfiguration) WithRestAPI(value *RestAPISpecApplyConfiguration) *ChatAppSpecApplyConfiguration {
+	b.RestAPI = value
 	return b
 }

@@ -44,6 +44,8 @@ type ChatAppStatusApplyConfiguration struct {
 	// recently (at most 1000, oldest dropped first), so a late event does not
 	// bring them back.
 	DeletedRooms []DeletedRoomApplyConfiguration `json:"deletedRooms,omitempty"`
+	// resync is the state of the resyncs from the REST API (spec.restAPI).
+	Resync *ChatAppResyncApplyConfiguration `json:"resync,omitempty"`
 }
 
 // ChatAppStatusApplyConfiguration constructs a declarative configuration of the ChatAppStatus type for use with
@@ -99,5 +101,13 @@ func (b *ChatAppStatusApplyConfiguration) WithDeletedRooms(values ...*DeletedRoo
 		}
 		b.DeletedRooms = append(b.DeletedRooms, *values[i])
 	}
+	return b
+}
+
+// WithResync sets the Resync field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Resync field is set to the value of the last call.
+func (b *ChatAppStatusApplyConfiguration) WithResync(value *ChatAppResyncApplyConfiguration) *ChatAppStatusApplyConfiguration {
+	b.Resync = value
 	return b
 }

@@ -101,6 +101,9 @@ type RoomStatusApplyConfiguration struct {
 	// recording is the state of the room's recording sessions (see
 	// ChatApp spec.recording).
 	Recording *RoomRecordingApplyConfiguration `json:"recording,omitempty"`
+	// resync is when roomsync last read the room from Tencent's REST API
+	// (see ChatApp spec.restAPI), and what it found.
+	Resync *RoomResyncApplyConfiguration `json:"resync,omitempty"`
 	// lastEventTime is the EventTime (Unix milliseconds) of the newest
 	// room-info event applied. Older events are not applied; an event with
 	// the same EventTime is applied again.
@@ -348,6 +351,14 @@ func (b *RoomStatusApplyConfiguration) WithDestroyed(value *RoomDestroyApplyConf
 // If called multiple times, the Recording field is set to the value of the last call.
 func (b *RoomStatusApplyConfiguration) WithRecording(value *RoomRecordingApplyConfiguration) *RoomStatusApplyConfiguration {
 	b.Recording = value
+	return b
+}
+
+// WithResync sets the Resync field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Resync field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithResync(value *RoomResyncApplyConfiguration) *RoomStatusApplyConfiguration {
+	b.Resync = value
 	return b
 }
 

@@ -1,0 +1,467 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	chatac "github.com/roomsync/roomsync/api/v1alpha1/applyconfiguration/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/lookup"
+	"github.com/roomsync/roomsync/internal/roomstore"
+	"github.com/roomsync/roomsync/internal/tencent"
+)
+
+// ResyncFieldManager writes status.resync of ChatApps, and the time and drift
+// of a Room's last read; ResyncRequestFieldManager writes the resync request
+// a Room's status says was handled. Two managers, so that neither write
+// takes back the other's field.
+const (
+	ResyncFieldManager        = "roomsync-resync"
+	ResyncRequestFieldManager = "roomsync-resync-request"
+)
+
+var (
+	resyncsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "roomsync_resyncs_total",
+		Help: "Rooms read from Tencent's REST API and applied, by result (in_sync, drift, stale, error).",
+	}, []string{"result"})
+	resyncDriftTotal = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "roomsync_resync_drift_total",
+		Help: "Rooms a resync found out of date and corrected.",
+	})
+	restRequestsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "roomsync_rest_requests_total",
+		Help: "Attempts to call Tencent's REST API, by command and code (Tencent's ErrorCode, http_<status>, network or bad_answer).",
+	}, []string{"command", "code"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(resyncsTotal, resyncDriftTotal, restRequestsTotal)
+}
+
+// ResyncReconciler heals the drift that lost callbacks leave: for every
+// ChatApp with spec.restAPI it runs a worker that reads each live Room's room
+// from Tencent's REST API when it starts (healing the operator's downtime)
+// and every resyncInterval, and applies what it reads through the callback
+// receiver's write path (roomstore) as an event timestamped when the request
+// was sent: a callback newer than the read still wins, an older one loses.
+// It also resyncs one Room when its resync-requested-at annotation changes.
+type ResyncReconciler struct {
+	client.Client
+	// Store is the receiver's write path.
+	Store *roomstore.Store
+	// HTTP calls the REST API; each attempt is bounded by its Timeout.
+	HTTP     *http.Client
+	Recorder recorder.EventRecorder
+	// Context bounds the workers' lives: the manager's.
+	Context context.Context
+
+	mu      sync.Mutex
+	workers map[types.NamespacedName]*resyncWorker
+	// handled is the last request acted on per Room, for when the cache has
+	// not seen the status that says so yet.
+	handled sync.Map // types.UID → string
+}
+
+// +kubebuilder:rbac:groups=chat.roomsync.io,resources=rooms,verbs=get;list;watch
+// +kubebuilder:rbac:groups=chat.roomsync.io,resources=rooms/status,verbs=patch
+// +kubebuilder:rbac:groups=chat.roomsync.io,resources=chatapps/status,verbs=patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+
+// resyncConfig is what a worker runs with; a change restarts the worker.
+type resyncConfig struct {
+	uid               types.UID
+	sdkAppID          int64
+	endpoint, admin   string
+	secretKey         string
+	interval          time.Duration
+	requestsPerSecond int32
+}
+
+// reconcileApp starts, restarts or stops the worker of a ChatApp.
+func (r *ResyncReconciler) reconcileApp(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	app := &chatv1alpha1.ChatApp{}
+	if err := r.Get(ctx, req.NamespacedName, app); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.stop(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if app.Spec.RestAPI == nil || !app.DeletionTimestamp.IsZero() {
+		r.stop(req.NamespacedName)
+		return ctrl.Result{}, nil
+	}
+	cfg, err := r.config(ctx, app)
+	if errors.Is(err, errSecretKeyNotFound) {
+		r.stop(req.NamespacedName)
+		return ctrl.Result{}, r.writeAppResync(ctx, app, withFailure(app.Status.Resync, chatv1alpha1.SecretKeyNotFoundReason, err.Error()))
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	r.ensure(req.NamespacedName, cfg)
+	return ctrl.Result{}, nil
+}
+
+var errSecretKeyNotFound = errors.New("secret key not found")
+
+// config reads the worker's configuration, the secret key included.
+func (r *ResyncReconciler) config(ctx context.Context, app *chatv1alpha1.ChatApp) (resyncConfig, error) {
+	spec := app.Spec.RestAPI
+	ref := spec.SecretKeyRef
+	secret := &corev1.Secret{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: ref.Name}, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return resyncConfig{}, fmt.Errorf("%w: Secret %s/%s does not exist", errSecretKeyNotFound, app.Namespace, ref.Name)
+		}
+		return resyncConfig{}, err
+	}
+	key := strings.TrimSpace(string(secret.Data[ref.Key]))
+	if key == "" {
+		return resyncConfig{}, fmt.Errorf("%w: Secret %s/%s has no key %q, or it is empty", errSecretKeyNotFound, app.Namespace, ref.Name, ref.Key)
+	}
+	cfg := resyncConfig{
+		uid: app.UID, sdkAppID: app.Spec.SDKAppID, endpoint: spec.Endpoint, admin: spec.Administrator,
+		secretKey: key, interval: 10 * time.Minute, requestsPerSecond: 20,
+	}
+	if spec.ResyncInterval != nil {
+		cfg.interval = spec.ResyncInterval.Duration
+	}
+	if spec.RequestsPerSecond != nil {
+		cfg.requestsPerSecond = *spec.RequestsPerSecond
+	}
+	return cfg, nil
+}
+
+// ensure runs a worker with cfg for app, replacing one with another config.
+func (r *ResyncReconciler) ensure(app types.NamespacedName, cfg resyncConfig) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w, ok := r.workers[app]; ok {
+		if w.cfg == cfg {
+			return
+		}
+		w.cancel()
+	}
+	if r.workers == nil {
+		r.workers = map[types.NamespacedName]*resyncWorker{}
+	}
+	ctx, cancel := context.WithCancel(r.Context)
+	w := newResyncWorker(r, app, cfg, cancel)
+	r.workers[app] = w
+	go w.run(ctx)
+}
+
+func (r *ResyncReconciler) stop(app types.NamespacedName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w, ok := r.workers[app]; ok {
+		w.cancel()
+		delete(r.workers, app)
+	}
+}
+
+func (r *ResyncReconciler) worker(app types.NamespacedName) *resyncWorker {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.workers[app]
+}
+
+// reconcileRequest resyncs a Room whose resync-requested-at annotation has a
+// value it has not acted on yet, once.
+func (r *ResyncReconciler) reconcileRequest(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	room := &chatv1alpha1.Room{}
+	if err := r.Get(ctx, req.NamespacedName, room); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	requested := resyncRequested(room)
+	if last, ok := r.handled.Load(room.UID); requested == "" || (ok && last == requested) {
+		return ctrl.Result{}, nil
+	}
+	app, err := lookup.ChatAppFor(ctx, r.Client, room.Namespace, room.Spec.SDKAppID)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	var w *resyncWorker
+	if app != nil {
+		w = r.worker(client.ObjectKeyFromObject(app))
+	}
+	if w == nil {
+		r.Recorder.Eventf(room, nil, corev1.EventTypeWarning, "ResyncUnavailable", "Resync",
+			"Resync requested (%s) but the Room's ChatApp has no working spec.restAPI", requested)
+	} else if _, err := w.resyncRoom(ctx, app, room); errors.Is(err, tencent.ErrCredentials) {
+		w.failed(ctx, err)
+		r.Recorder.Eventf(room, nil, corev1.EventTypeWarning, "ResyncFailed", "Resync", "Resync requested (%s): %v", requested, err)
+	} else if err != nil {
+		return ctrl.Result{}, err // try again, with backoff
+	}
+	apply := chatac.Room(room.Name, room.Namespace).WithStatus(chatac.RoomStatus().WithResync(chatac.RoomResync().WithHandledRequest(requested)))
+	if err := r.Status().Apply(ctx, apply, client.FieldOwner(ResyncRequestFieldManager), client.ForceOwnership); err != nil {
+		return ctrl.Result{}, fmt.Errorf("recording the resync request of Room %s as handled: %w", req, err)
+	}
+	r.handled.Store(room.UID, requested)
+	return ctrl.Result{}, nil
+}
+
+// resyncRequested returns the Room's resync-requested-at value when it has
+// not been acted on, else "".
+func resyncRequested(room *chatv1alpha1.Room) string {
+	requested := room.Annotations[chatv1alpha1.ResyncRequestedAtAnnotation]
+	if room.Status.Resync != nil && room.Status.Resync.HandledRequest == requested {
+		return ""
+	}
+	return requested
+}
+
+// writeRoomRead records in room's status.resync when it was read, and
+// whether the read found drift.
+func (r *ResyncReconciler) writeRoomRead(ctx context.Context, room *chatv1alpha1.Room, drift bool) error {
+	apply := chatac.Room(room.Name, room.Namespace).WithStatus(chatac.RoomStatus().WithResync(
+		chatac.RoomResync().WithTime(metav1.Now()).WithDriftFound(drift)))
+	if err := r.Status().Apply(ctx, apply, client.FieldOwner(ResyncFieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("writing status.resync of Room %s/%s: %w", room.Namespace, room.Name, err)
+	}
+	return nil
+}
+
+func (r *ResyncReconciler) writeAppResync(ctx context.Context, app *chatv1alpha1.ChatApp, st *chatv1alpha1.ChatAppResync) error {
+	ac := chatac.ChatAppResync().WithRooms(st.Rooms).WithChecked(st.Checked).WithDrifted(st.Drifted)
+	if st.StartTime != nil {
+		ac.WithStartTime(*st.StartTime)
+	}
+	if st.CompletionTime != nil {
+		ac.WithCompletionTime(*st.CompletionTime)
+	}
+	if f := st.Failure; f != nil {
+		ac.WithFailure(chatac.ResyncFailure().WithReason(f.Reason).WithMessage(f.Message).WithTime(f.Time))
+	}
+	apply := chatac.ChatApp(app.Name, app.Namespace).WithStatus(chatac.ChatAppStatus().WithResync(ac))
+	if err := r.Status().Apply(ctx, apply, client.FieldOwner(ResyncFieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("writing status.resync of ChatApp %s/%s: %w", app.Namespace, app.Name, err)
+	}
+	return nil
+}
+
+func withFailure(st *chatv1alpha1.ChatAppResync, reason, msg string) *chatv1alpha1.ChatAppResync {
+	out := &chatv1alpha1.ChatAppResync{}
+	if st != nil {
+		out = st.DeepCopy()
+	}
+	out.Failure = &chatv1alpha1.ResyncFailure{Reason: reason, Message: msg, Time: metav1.Now()}
+	return out
+}
+
+// SetupWithManager registers the two controllers: one keeps a worker per
+// ChatApp (restarted when the ChatApp or its secret key Secret changes),
+// the other acts on resync-requested-at annotations.
+func (r *ResyncReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := ctrl.NewControllerManagedBy(mgr).
+		Named("resync").
+		For(&chatv1alpha1.ChatApp{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.appsUsingSecretKey)).
+		Complete(reconcile.Func(r.reconcileApp)); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("resync-request").
+		For(&chatv1alpha1.Room{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+			room, ok := o.(*chatv1alpha1.Room)
+			return ok && resyncRequested(room) != ""
+		}))).
+		Complete(reconcile.Func(r.reconcileRequest))
+}
+
+func (r *ResyncReconciler) appsUsingSecretKey(ctx context.Context, obj client.Object) []reconcile.Request {
+	var list chatv1alpha1.ChatAppList
+	if err := r.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing ChatApps")
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, app := range list.Items {
+		if app.Spec.RestAPI != nil && app.Spec.RestAPI.SecretKeyRef.Name == obj.GetName() {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&app)})
+		}
+	}
+	return reqs
+}
+
+// resyncWorker resyncs one ChatApp's Rooms.
+type resyncWorker struct {
+	r       *ResyncReconciler
+	app     types.NamespacedName
+	cfg     resyncConfig
+	rest    *tencent.RESTClient
+	limiter *rate.Limiter // shared by full and on-demand resyncs
+	cancel  context.CancelFunc
+}
+
+func newResyncWorker(r *ResyncReconciler, app types.NamespacedName, cfg resyncConfig, cancel context.CancelFunc) *resyncWorker {
+	sigs := &tencent.UserSigCache{SDKAppID: cfg.sdkAppID, Key: cfg.secretKey, Identifier: cfg.admin, Lifetime: 24 * time.Hour, Now: time.Now}
+	return &resyncWorker{
+		r: r, app: app, cfg: cfg, cancel: cancel,
+		limiter: rate.NewLimiter(rate.Limit(cfg.requestsPerSecond), 1),
+		rest: &tencent.RESTClient{
+			Endpoint: cfg.endpoint, SDKAppID: cfg.sdkAppID, Identifier: cfg.admin,
+			UserSig: sigs.Get, HTTP: r.HTTP, Attempts: 3, Backoff: 500 * time.Millisecond,
+			Observe: func(command, code string) { restRequestsTotal.WithLabelValues(command, code).Inc() },
+		},
+	}
+}
+
+// run resyncs every Room now, then every interval (±10%), until ctx ends.
+func (w *resyncWorker) run(ctx context.Context) {
+	log := ctrl.Log.WithName("resync").WithValues("chatApp", w.app)
+	for {
+		if err := w.resyncAll(ctx); err != nil && ctx.Err() == nil {
+			log.Error(err, "Resync stopped")
+		}
+		jitter := time.Duration((rand.Float64()*0.2 - 0.1) * float64(w.cfg.interval))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(w.cfg.interval + jitter):
+		}
+	}
+}
+
+// resyncAll reads every live Room of the app, showing progress in the
+// ChatApp's status.resync. Rejected credentials stop it.
+func (w *resyncWorker) resyncAll(ctx context.Context) error {
+	app := &chatv1alpha1.ChatApp{}
+	if err := w.r.Get(ctx, w.app, app); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	all, err := lookup.RoomsOfApp(ctx, w.r.Client, app.Namespace, app.Spec.SDKAppID)
+	if err != nil {
+		return err
+	}
+	var rooms []*chatv1alpha1.Room
+	for i := range all {
+		if r := &all[i]; r.Status.Phase != chatv1alpha1.RoomPhaseDestroyed && r.DeletionTimestamp.IsZero() {
+			rooms = append(rooms, r)
+		}
+	}
+	slices.SortFunc(rooms, func(a, b *chatv1alpha1.Room) int { return strings.Compare(a.Name, b.Name) })
+
+	start := metav1.Now()
+	st := &chatv1alpha1.ChatAppResync{StartTime: &start, Rooms: int64(len(rooms))}
+	if prev := app.Status.Resync; prev != nil {
+		st.CompletionTime = prev.CompletionTime // the last full resync's, until this one ends
+		st.Failure = prev.Failure               // until a read works
+	}
+	if err := w.r.writeAppResync(ctx, app, st); err != nil {
+		return err
+	}
+	lastWrite := time.Now()
+	for _, room := range rooms {
+		drift, err := w.resyncRoom(ctx, app, room)
+		switch {
+		case errors.Is(err, tencent.ErrCredentials):
+			w.failed(ctx, err)
+			return err
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil:
+			ctrl.Log.WithName("resync").Error(err, "Resyncing a Room", "room", client.ObjectKeyFromObject(room))
+		default:
+			st.Failure = nil
+		}
+		st.Checked++
+		if drift {
+			st.Drifted++
+		}
+		if time.Since(lastWrite) > 2*time.Second {
+			if err := w.r.writeAppResync(ctx, app, st); err != nil {
+				return err
+			}
+			lastWrite = time.Now()
+		}
+	}
+	done := metav1.Now()
+	st.CompletionTime = &done
+	return w.r.writeAppResync(ctx, app, st) // without failure: it worked
+}
+
+// failed records that the REST API rejected the credentials.
+func (w *resyncWorker) failed(ctx context.Context, err error) {
+	app := &chatv1alpha1.ChatApp{}
+	if getErr := w.r.Get(ctx, w.app, app); getErr != nil {
+		return
+	}
+	if werr := w.r.writeAppResync(ctx, app, withFailure(app.Status.Resync, chatv1alpha1.RESTAPICredentialsRejectedReason, err.Error())); werr != nil {
+		ctrl.Log.WithName("resync").Error(werr, "Recording the rejected credentials", "chatApp", w.app)
+	}
+}
+
+// resyncRoom reads room's room, applies it and records the read in the
+// Room's status.resync. It reports whether the Room had drifted.
+func (w *resyncWorker) resyncRoom(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room) (bool, error) {
+	drift, err := w.read(ctx, app, room)
+	if err != nil {
+		return false, err
+	}
+	return drift, w.r.writeRoomRead(ctx, room, drift)
+}
+
+// read waits for the rate limit, reads room's room from the REST API and
+// applies it as an event timestamped when the request was sent. It reports
+// whether the Room had drifted.
+func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room) (bool, error) {
+	if err := w.limiter.Wait(ctx); err != nil {
+		return false, err
+	}
+	sent := time.Now()
+	ev := roomstore.Event{RoomID: room.Spec.RoomID, EventTime: sent.UnixMilli(), Command: roomstore.CommandResync, Operator: w.cfg.admin}
+	info, err := w.rest.GetRoomInfo(ctx, room.Spec.RoomID)
+	switch {
+	case errors.Is(err, tencent.ErrRoomNotFound):
+		ev.Destroy = &roomstore.DestroyChange{Received: time.Now()}
+	case err != nil:
+		resyncsTotal.WithLabelValues("error").Inc()
+		return false, err
+	default:
+		ev.RoomInfo = &roomstore.RoomInfoChange{Info: *info}
+	}
+	drift := roomstore.Drifted(room.Status, ev)
+	outcome, err := w.r.Store.Apply(ctx, app, ev)
+	if err != nil {
+		resyncsTotal.WithLabelValues("error").Inc()
+		return false, err
+	}
+	switch {
+	case outcome != roomstore.Applied:
+		resyncsTotal.WithLabelValues("stale").Inc()
+		return false, nil
+	case drift:
+		resyncsTotal.WithLabelValues("drift").Inc()
+		resyncDriftTotal.Inc()
+		w.r.Recorder.Eventf(room, nil, corev1.EventTypeNormal, "DriftCorrected", "Resync",
+			"The REST API's view of room %q differed from this Room; the Room was updated", room.Spec.RoomID)
+	default:
+		resyncsTotal.WithLabelValues("in_sync").Inc()
+	}
+	return drift, nil
+}
