@@ -2,12 +2,7 @@ package controllers_test
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +15,7 @@ import (
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
 	"github.com/roomsync/roomsync/internal/roomstore"
 	"github.com/roomsync/roomsync/internal/tencent"
+	"github.com/roomsync/roomsync/internal/tencent/tencenttest"
 )
 
 const (
@@ -27,101 +23,21 @@ const (
 	fakeKey   = "the-secret-key"
 )
 
-// fakeTencent is Tencent's Room REST API as far as resync uses it: it checks
-// the UserSig of every request against its secret key and serves room state.
-type fakeTencent struct {
-	t        *testing.T
-	srv      *httptest.Server
-	sdkAppID int64
-
-	mu       sync.Mutex
-	rooms    map[string]map[string]any // RoomId → RoomInfo
-	requests []fakeRequest
-	// hold, when set, is closed by the test to let get_room_info answer;
-	// arrived is told of each request that waits for it.
-	hold    chan struct{}
-	arrived chan string
-}
-
-type fakeRequest struct {
-	at     time.Time
-	roomID string
-}
-
-func newFakeTencent(t *testing.T, sdkAppID int64) *fakeTencent {
-	f := &fakeTencent{t: t, sdkAppID: sdkAppID, rooms: map[string]map[string]any{}}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeTencent) serve(w http.ResponseWriter, r *http.Request) {
-	answer := func(v map[string]any) { _ = json.NewEncoder(w).Encode(v) }
-	q := r.URL.Query()
-	if r.URL.Path != "/v4/room_engine_http_srv/get_room_info" || q.Get("sdkappid") != strconv.FormatInt(f.sdkAppID, 10) || q.Get("identifier") != fakeAdmin {
-		f.t.Errorf("fake Tencent: unexpected request %s", r.URL)
-		http.NotFound(w, r)
-		return
-	}
-	var body struct{ RoomId string }
-	_ = json.NewDecoder(r.Body).Decode(&body)
-	f.mu.Lock()
-	f.requests = append(f.requests, fakeRequest{at: time.Now(), roomID: body.RoomId})
-	hold, arrived := f.hold, f.arrived
-	f.mu.Unlock()
-
-	if c, err := tencent.VerifyUserSig(q.Get("usersig"), fakeKey, time.Now()); err != nil || c.Identifier != fakeAdmin || c.SDKAppID != f.sdkAppID {
-		answer(map[string]any{"ActionStatus": "FAIL", "ErrorCode": 70009, "ErrorInfo": "UserSig verification failed"})
-		return
-	}
-	if hold != nil {
-		arrived <- body.RoomId
-		<-hold
-	}
-	f.mu.Lock()
-	info, ok := f.rooms[body.RoomId]
-	f.mu.Unlock()
-	if !ok {
-		answer(map[string]any{"ActionStatus": "FAIL", "ErrorCode": tencent.CodeRoomNotFound, "ErrorInfo": "room not exist"})
-		return
-	}
-	answer(map[string]any{"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "RoomInfo": info})
-}
-
-func (f *fakeTencent) setRoom(roomID, name string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.rooms[roomID] = map[string]any{"RoomId": roomID, "RoomName": name, "Owner_Account": "jack", "IsCloudRecordingDisabled": true}
-}
-
-func (f *fakeTencent) deleteRoom(roomID string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.rooms, roomID)
-}
-
-// requestsFor returns the requests made so far, for roomID ("" for all).
-func (f *fakeTencent) requestsFor(roomID string) []fakeRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []fakeRequest
-	for _, r := range f.requests {
-		if roomID == "" || r.roomID == roomID {
-			out = append(out, r)
-		}
-	}
-	return out
+// newFake starts a fake REST API for a new sdkAppID.
+func newFake(t *testing.T) (*tencenttest.Server, int64) {
+	id := newSDKAppID()
+	return tencenttest.NewServer(t, id, fakeAdmin, fakeKey), id
 }
 
 // resyncApp creates a namespace with a secret key Secret holding key and a
-// ChatApp whose REST API is f. Rooms given are created first, by callbacks
+// ChatApp of sdkAppID whose REST API is f. Rooms given are created first, by callbacks
 // (at EventTime 1000), before the ChatApp gets its restAPI.
-func resyncApp(t *testing.T, f *fakeTencent, key string, mutate func(*chatv1alpha1.RestAPISpec), rooms ...string) *chatv1alpha1.ChatApp {
+func resyncApp(t *testing.T, f *tencenttest.Server, sdkAppID int64, key string, mutate func(*chatv1alpha1.RestAPISpec), rooms ...string) *chatv1alpha1.ChatApp {
 	t.Helper()
 	ctx := context.Background()
 	ns := newNamespace(t)
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tencent"}, StringData: map[string]string{"secretKey": key}}
-	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: f.sdkAppID}}
+	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID}}
 	for _, obj := range []client.Object{secret, app} {
 		if err := env.Client.Create(ctx, obj); err != nil {
 			t.Fatal(err)
@@ -131,7 +47,7 @@ func resyncApp(t *testing.T, f *fakeTencent, key string, mutate func(*chatv1alph
 		callback(t, app, id, 1000, "as-created")
 	}
 	spec := &chatv1alpha1.RestAPISpec{
-		Endpoint:          f.srv.URL,
+		Endpoint:          f.URL,
 		Administrator:     fakeAdmin,
 		SecretKeyRef:      chatv1alpha1.SecretKeyReference{Name: "tencent", Key: "secretKey"},
 		ResyncInterval:    &metav1.Duration{Duration: time.Hour},
@@ -176,17 +92,17 @@ func requestResync(t *testing.T, room *chatv1alpha1.Room, value string) {
 }
 
 func TestResyncHealsDriftLostWhileTheOperatorWasDown(t *testing.T) {
-	f := newFakeTencent(t, newSDKAppID())
-	f.setRoom("weekly", "as-created")
-	f.setRoom("daily", "as-created")
-	app := resyncApp(t, f, fakeKey, nil, "weekly", "daily")
+	f, id := newFake(t)
+	f.SetRoom("weekly", "as-created")
+	f.SetRoom("daily", "as-created")
+	app := resyncApp(t, f, id, fakeKey, nil, "weekly", "daily")
 	eventually(t, app, "the first resync completes", func() bool {
 		return app.Status.Resync != nil && app.Status.Resync.CompletionTime != nil && app.Status.Resync.Checked == 2
 	})
 
 	// The operator stops; a callback is lost meanwhile.
 	stopManager()
-	f.setRoom("weekly", "renamed while nobody listened")
+	f.SetRoom("weekly", "renamed while nobody listened")
 	if err := startManager(suiteCtx); err != nil {
 		t.Fatal(err)
 	}
@@ -212,20 +128,18 @@ func TestResyncHealsDriftLostWhileTheOperatorWasDown(t *testing.T) {
 }
 
 func TestResyncReadLosesToANewerCallbackAndBeatsAnOlderOne(t *testing.T) {
-	f := newFakeTencent(t, newSDKAppID())
-	f.setRoom("standup", "as-created")
-	app := resyncApp(t, f, fakeKey, nil, "standup")
+	f, id := newFake(t)
+	f.SetRoom("standup", "as-created")
+	app := resyncApp(t, f, id, fakeKey, nil, "standup")
 	room := roomOf(app, "standup")
 	eventually(t, room, "the first resync", func() bool { return room.Status.Resync != nil && room.Status.Resync.Time != nil })
 
 	// The read is sent, and while Tencent answers, a newer callback lands.
-	f.mu.Lock()
-	f.hold, f.arrived = make(chan struct{}), make(chan string, 1)
-	f.mu.Unlock()
-	f.setRoom("standup", "what the read says")
+	arrived, release := f.Hold()
+	f.SetRoom("standup", "what the read says")
 	requestResync(t, room, "first")
 	select {
-	case <-f.arrived:
+	case <-arrived:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the requested resync never called the REST API")
 	}
@@ -233,10 +147,7 @@ func TestResyncReadLosesToANewerCallbackAndBeatsAnOlderOne(t *testing.T) {
 	if outcome := callback(t, app, "standup", newer, "from a newer callback"); outcome != roomstore.Applied {
 		t.Fatalf("the newer callback: %s", outcome)
 	}
-	f.mu.Lock()
-	close(f.hold)
-	f.hold = nil
-	f.mu.Unlock()
+	release()
 	eventually(t, room, "the request is handled", func() bool {
 		return room.Status.Resync != nil && room.Status.Resync.HandledRequest == "first"
 	})
@@ -259,13 +170,13 @@ func TestResyncReadLosesToANewerCallbackAndBeatsAnOlderOne(t *testing.T) {
 }
 
 func TestResyncMarksARoomTencentNoLongerHasDestroyed(t *testing.T) {
-	f := newFakeTencent(t, newSDKAppID())
-	f.setRoom("gone", "as-created")
-	app := resyncApp(t, f, fakeKey, nil, "gone")
+	f, id := newFake(t)
+	f.SetRoom("gone", "as-created")
+	app := resyncApp(t, f, id, fakeKey, nil, "gone")
 	room := roomOf(app, "gone")
 	eventually(t, room, "the first resync", func() bool { return room.Status.Resync != nil && room.Status.Resync.Time != nil })
 
-	f.deleteRoom("gone") // its destroy callback was lost
+	f.DeleteRoom("gone") // its destroy callback was lost
 	requestResync(t, room, "now")
 	eventually(t, room, "the request is handled", func() bool {
 		return room.Status.Resync != nil && room.Status.Resync.HandledRequest == "now"
@@ -276,10 +187,10 @@ func TestResyncMarksARoomTencentNoLongerHasDestroyed(t *testing.T) {
 }
 
 func TestResyncWithRejectedCredentialsStallsWithoutAHotLoop(t *testing.T) {
-	f := newFakeTencent(t, newSDKAppID())
-	f.setRoom("a", "as-created")
-	f.setRoom("b", "as-created")
-	app := resyncApp(t, f, "not-the-key", nil, "a", "b")
+	f, id := newFake(t)
+	f.SetRoom("a", "as-created")
+	f.SetRoom("b", "as-created")
+	app := resyncApp(t, f, id, "not-the-key", nil, "a", "b")
 	eventually(t, app, "the ChatApp is Stalled", func() bool {
 		c := meta.FindStatusCondition(app.Status.Conditions, chatv1alpha1.StalledCondition)
 		return c != nil && c.Status == metav1.ConditionTrue && c.Reason == chatv1alpha1.RESTAPICredentialsRejectedReason
@@ -294,7 +205,7 @@ func TestResyncWithRejectedCredentialsStallsWithoutAHotLoop(t *testing.T) {
 	// The first rejection stops the resync: no second room is tried, and
 	// nothing is retried until the next interval.
 	time.Sleep(2 * time.Second)
-	if n := len(f.requestsFor("")); n != 1 {
+	if n := len(f.Requests("")); n != 1 {
 		t.Errorf("%d requests with rejected credentials, want 1", n)
 	}
 
@@ -312,44 +223,44 @@ func TestResyncWithRejectedCredentialsStallsWithoutAHotLoop(t *testing.T) {
 }
 
 func TestResyncHoldsTheRateLimit(t *testing.T) {
-	f := newFakeTencent(t, newSDKAppID())
+	f, id := newFake(t)
 	ids := []string{"r01", "r02", "r03", "r04", "r05", "r06", "r07", "r08", "r09", "r10", "r11", "r12"}
 	for _, id := range ids {
-		f.setRoom(id, "as-created")
+		f.SetRoom(id, "as-created")
 	}
-	app := resyncApp(t, f, fakeKey, func(s *chatv1alpha1.RestAPISpec) { s.RequestsPerSecond = ptr.To[int32](5) }, ids...)
+	app := resyncApp(t, f, id, fakeKey, func(s *chatv1alpha1.RestAPISpec) { s.RequestsPerSecond = ptr.To[int32](5) }, ids...)
 	eventually(t, app, "the resync completes", func() bool {
 		return app.Status.Resync != nil && app.Status.Resync.CompletionTime != nil && app.Status.Resync.Checked == int64(len(ids))
 	})
-	reqs := f.requestsFor("")
+	reqs := f.Requests("")
 	if len(reqs) != len(ids) {
 		t.Fatalf("%d requests for %d rooms", len(reqs), len(ids))
 	}
 	for i := range reqs {
 		inWindow := 0
 		for _, r := range reqs[i:] {
-			if r.at.Sub(reqs[i].at) < time.Second {
+			if r.At.Sub(reqs[i].At) < time.Second {
 				inWindow++
 			}
 		}
 		// A token bucket of 5 per second and a burst of 1 allows at most 6 in
 		// any second.
 		if inWindow > 6 {
-			t.Errorf("%d requests within a second of %s, over the limit of 5 per second", inWindow, reqs[i].at.Format(time.StampMilli))
+			t.Errorf("%d requests within a second of %s, over the limit of 5 per second", inWindow, reqs[i].At.Format(time.StampMilli))
 		}
 	}
-	if span := reqs[len(reqs)-1].at.Sub(reqs[0].at); span < 2*time.Second {
+	if span := reqs[len(reqs)-1].At.Sub(reqs[0].At); span < 2*time.Second {
 		t.Errorf("%d requests in %s at 5 per second", len(reqs), span)
 	}
 }
 
 func TestResyncRequestIsActedOnOncePerValue(t *testing.T) {
-	f := newFakeTencent(t, newSDKAppID())
-	f.setRoom("one", "as-created")
-	app := resyncApp(t, f, fakeKey, nil, "one")
+	f, id := newFake(t)
+	f.SetRoom("one", "as-created")
+	app := resyncApp(t, f, id, fakeKey, nil, "one")
 	room := roomOf(app, "one")
 	eventually(t, room, "the first resync", func() bool { return room.Status.Resync != nil && room.Status.Resync.Time != nil })
-	before := len(f.requestsFor("one"))
+	before := len(f.Requests("one"))
 
 	requestResync(t, room, "2026-11-25T10:00:00Z")
 	eventually(t, room, "the request is handled", func() bool {
@@ -358,7 +269,7 @@ func TestResyncRequestIsActedOnOncePerValue(t *testing.T) {
 	// Other changes of the Room do not repeat it.
 	callback(t, app, "one", time.Now().UnixMilli(), "renamed")
 	time.Sleep(time.Second)
-	if n := len(f.requestsFor("one")) - before; n != 1 {
+	if n := len(f.Requests("one")) - before; n != 1 {
 		t.Errorf("%d reads for one request, want 1", n)
 	}
 
@@ -366,7 +277,7 @@ func TestResyncRequestIsActedOnOncePerValue(t *testing.T) {
 	eventually(t, room, "the next request is handled", func() bool {
 		return room.Status.Resync != nil && room.Status.Resync.HandledRequest == "2026-11-25T10:05:00Z"
 	})
-	if n := len(f.requestsFor("one")) - before; n != 2 {
+	if n := len(f.Requests("one")) - before; n != 2 {
 		t.Errorf("%d reads for two requests, want 2", n)
 	}
 }

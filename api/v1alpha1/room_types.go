@@ -346,6 +346,7 @@ type RoomStatus struct {
 // +kubebuilder:printcolumn:name="Seats Taken",type=integer,JSONPath=`.status.seats.taken`,priority=1
 // +kubebuilder:printcolumn:name="Recording Job",type=string,JSONPath=`.status.recording.jobName`,priority=1
 // +kubebuilder:printcolumn:name="Last Event",type=string,JSONPath=`.status.lastCallbackCommand`,priority=1
+// +kubebuilder:printcolumn:name="Last Resync",type=date,JSONPath=`.status.resync.time`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
