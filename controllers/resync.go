@@ -111,6 +111,11 @@ func (r *ResyncReconciler) reconcileApp(ctx context.Context, req ctrl.Request) (
 	}
 	if app.Spec.RestAPI == nil || !app.DeletionTimestamp.IsZero() {
 		r.stop(req.NamespacedName)
+		if app.Spec.RestAPI == nil && app.Status.Resync != nil {
+			// No resync any more: drop what status.resync said of the last.
+			apply := chatac.ChatApp(app.Name, app.Namespace).WithStatus(chatac.ChatAppStatus())
+			return ctrl.Result{}, r.Status().Apply(ctx, apply, client.FieldOwner(ResyncFieldManager), client.ForceOwnership)
+		}
 		return ctrl.Result{}, nil
 	}
 	cfg, err := r.config(ctx, app)
@@ -277,6 +282,9 @@ func withFailure(st *chatv1alpha1.ChatAppResync, reason, msg string) *chatv1alph
 // ChatApp (restarted when the ChatApp or its secret key Secret changes),
 // the other acts on resync-requested-at annotations.
 func (r *ResyncReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Context == nil || r.Store == nil || r.HTTP == nil {
+		return errors.New("the resync controller needs a Context, a Store and an HTTP client")
+	}
 	if err := ctrl.NewControllerManagedBy(mgr).
 		Named("resync").
 		For(&chatv1alpha1.ChatApp{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).

@@ -281,3 +281,16 @@ func TestResyncRequestIsActedOnOncePerValue(t *testing.T) {
 		t.Errorf("%d reads for two requests, want 2", n)
 	}
 }
+
+func TestResyncStatusGoesWithTheRESTAPI(t *testing.T) {
+	f, id := newFake(t)
+	app := resyncApp(t, f, id, fakeKey, nil)
+	eventually(t, app, "the first resync completes", func() bool {
+		return app.Status.Resync != nil && app.Status.Resync.CompletionTime != nil
+	})
+	patch := client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"restAPI":null}}`))
+	if err := env.Client.Patch(context.Background(), app, patch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, app, "status.resync is gone", func() bool { return app.Status.Resync == nil })
+}
