@@ -226,11 +226,13 @@ func (b *bench) distinctRooms(ctx context.Context, o options) ([]distinctResult,
 				}
 				return l
 			}
+			conflictsBefore := b.receiverConflicts()
 			if round%2 == 0 {
 				r, w = measure(receiver, &d.ReceiverCPU), measure(raw, &d.RawCPU)
 			} else {
 				w, r = measure(raw, &d.RawCPU), measure(receiver, &d.ReceiverCPU)
 			}
+			d.ReceiverConflicts += int(b.receiverConflicts() - conflictsBefore)
 			if r.Failed > 0 || w.Failed > 0 {
 				return nil, fmt.Errorf("concurrency %d: %d receiver and %d raw writes failed: %w", c, r.Failed, w.Failed, errors.Join(r.firstErr, w.firstErr))
 			}
@@ -389,6 +391,16 @@ func (b *bench) receiverWrites() (float64, error) {
 		return 0, errors.New("the operator's /metrics has no roomsync_room_status_writes_total")
 	}
 	return metricSum(m, "roomsync_room_status_writes_total"), nil
+}
+
+// receiverConflicts is how many of the receiver's writes the API server
+// refused because the Room had changed since it was read.
+func (b *bench) receiverConflicts() float64 {
+	m, err := scrape(b.operator.MetricsURL)
+	if err != nil {
+		return 0
+	}
+	return metricSum(m, "roomsync_room_status_writes_total", `result="conflict"`)
 }
 
 // memory stops the operator, seeds the cluster, starts the operator again

@@ -42,6 +42,9 @@ type distinctResult struct {
 	RawP50      float64       `json:"rawP50Ms"`
 	RawP99      float64       `json:"rawP99Ms"`
 	Rounds      []roundResult `json:"rounds"`
+	// ReceiverConflicts is how many receiver writes were refused as made on
+	// an outdated Room (each costs a read and another write).
+	ReceiverConflicts int `json:"receiverConflicts"`
 	// ReceiverCPU and RawCPU are the CPU each process spent per stored
 	// write in the receiver's and the raw rounds.
 	ReceiverCPU cpuShare `json:"receiverCPU"`
@@ -135,10 +138,10 @@ func (r *results) print(out io.Writer) {
 	if len(r.Distinct) > 0 {
 		fmt.Fprintln(out, "Distinct rooms: callbacks stored per second, receiver vs raw status merge patches")
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "concurrency\treceiver/s\traw/s\tratio\treceiver p50\treceiver p99\traw p50\traw p99\ttarget\t")
+		fmt.Fprintln(tw, "concurrency\treceiver/s\traw/s\tratio\treceiver p50\treceiver p99\traw p50\traw p99\tconflicts\ttarget\t")
 		for _, d := range r.Distinct {
-			fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.2f\t%.1f ms\t%.1f ms\t%.1f ms\t%.1f ms\t%s\t\n",
-				d.Concurrency, d.Receiver, d.Raw, d.Ratio, d.ReceiverP50, d.ReceiverP99, d.RawP50, d.RawP99, verdict(d.meets()))
+			fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.2f\t%.1f ms\t%.1f ms\t%.1f ms\t%.1f ms\t%d\t%s\t\n",
+				d.Concurrency, d.Receiver, d.Raw, d.Ratio, d.ReceiverP50, d.ReceiverP99, d.RawP50, d.RawP99, d.ReceiverConflicts, verdict(d.meets()))
 		}
 		_ = tw.Flush()
 		fmt.Fprintf(out, "target: ratio ≥ %.1f (median of the rounds), receiver p99 ≤ %.1f× raw p99 and < %d ms\n\n", minRatio, maxP99Factor, maxP99Ms)

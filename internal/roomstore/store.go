@@ -70,12 +70,13 @@ type Store struct {
 	// refused, when the cache may be behind.
 	apiReader client.Reader
 	queues    queues
+	written   written
 }
 
 // New returns a Store. c should read from the manager's cache (with the
 // lookup indexes registered); apiReader should read from the API server.
 func New(c client.Client, apiReader client.Reader) *Store {
-	return &Store{client: c, apiReader: apiReader}
+	return &Store{client: c, apiReader: apiReader, written: newWritten()}
 }
 
 // Apply mirrors ev into the Room for ev.RoomID in app's namespace. A
@@ -105,9 +106,6 @@ func (s *Store) Apply(ctx context.Context, app *chatv1alpha1.ChatApp, ev Event) 
 // commit writes the queued events of the room key, a batch per write, until
 // none are left.
 func (s *Store) commit(key string) {
-	// room is the Room as this committer's last write left it: the next batch
-	// starts from it, as the cache may not have seen that write yet.
-	var room *chatv1alpha1.Room
 	for {
 		batch, ok := s.queues.take(key)
 		if !ok {
@@ -117,9 +115,7 @@ func (s *Store) commit(key string) {
 			continue
 		}
 		ctx, cancel := batchContext(batch)
-		var outcomes []Outcome
-		var err error
-		outcomes, room, err = s.applyBatch(ctx, room, batch)
+		outcomes, err := s.applyBatch(ctx, batch)
 		cancel()
 		for i, r := range batch {
 			if err != nil {
@@ -132,42 +128,40 @@ func (s *Store) commit(key string) {
 	}
 }
 
-// applyBatch applies batch's events and writes them in one write,
-// starting from room when it is known, retrying from a fresh read while the
-// API server refuses in a way that another attempt may fix. It returns each
-// event's outcome and the Room as the write left it.
-func (s *Store) applyBatch(ctx context.Context, room *chatv1alpha1.Room, batch []*request) ([]Outcome, *chatv1alpha1.Room, error) {
+// applyBatch applies batch's events and writes them in one write, retrying
+// from a fresh read while the API server refuses in a way that another
+// attempt may fix. It returns each event's outcome.
+func (s *Store) applyBatch(ctx context.Context, batch []*request) ([]Outcome, error) {
 	backoff := wait.Backoff{Duration: 20 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: maxAttempts, Cap: 500 * time.Millisecond}
 	var reader client.Reader = s.client
 	for attempt := 1; ; attempt++ {
-		outcomes, written, err := s.applyOnce(ctx, reader, room, batch)
+		outcomes, err := s.applyOnce(ctx, reader, batch)
 		if err == nil || !retriable(err) || attempt == maxAttempts || ctx.Err() != nil {
-			return outcomes, written, err
+			return outcomes, err
 		}
 		// What made the write fail may be newer than the cache: read the truth.
-		room, reader = nil, s.apiReader
+		reader = s.apiReader
 		if !apierrors.IsConflict(err) {
 			select {
 			case <-time.After(backoff.Step()):
 			case <-ctx.Done():
-				return nil, nil, fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
+				return nil, fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
 			}
 		}
 	}
 }
 
-// applyOnce finds the Room (unless room is given) or creates it, applies the
-// events of batch to its status in order, and writes the result once.
-func (s *Store) applyOnce(ctx context.Context, reader client.Reader, room *chatv1alpha1.Room, batch []*request) ([]Outcome, *chatv1alpha1.Room, error) {
-	if room == nil {
-		first := batch[0]
-		rooms, err := lookup.Rooms(ctx, reader, first.app.Namespace, first.app.Spec.SDKAppID, first.ev.RoomID)
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(rooms) > 0 {
-			room = rooms[0]
-		}
+// applyOnce finds the Room or creates it, applies the events of batch to its
+// status in EventTime order, and writes the result once.
+func (s *Store) applyOnce(ctx context.Context, reader client.Reader, batch []*request) ([]Outcome, error) {
+	first := batch[0]
+	rooms, err := lookup.Rooms(ctx, reader, first.app.Namespace, first.app.Spec.SDKAppID, first.ev.RoomID)
+	if err != nil {
+		return nil, err
+	}
+	var room *chatv1alpha1.Room
+	if len(rooms) > 0 {
+		room = s.written.newest(rooms[0])
 	}
 
 	// Events are applied in EventTime order, whatever order the senders'
@@ -195,14 +189,14 @@ func (s *Store) applyOnce(ctx context.Context, reader client.Reader, room *chatv
 			}
 			deleted, err := s.deletedAfter(ctx, app, ev)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			if deleted {
 				outcomes[i] = Stale
 				continue
 			}
 			if room, err = s.create(ctx, app, ev.RoomID); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			status = receiverStatus(room.Status)
 		}
@@ -213,15 +207,16 @@ func (s *Store) applyOnce(ctx context.Context, reader client.Reader, room *chatv
 		}
 	}
 	if !changed {
-		return outcomes, room, nil
+		return outcomes, nil
 	}
 
 	written, err := s.writeStatus(ctx, room, status)
 	statusWrites.WithLabelValues(writeResult(err)).Inc()
 	if err != nil {
-		return nil, nil, fmt.Errorf("writing %d event(s) into Room %s/%s: %w", len(batch), room.Namespace, room.Name, err)
+		return nil, fmt.Errorf("writing %d event(s) into Room %s/%s: %w", len(batch), room.Namespace, room.Name, err)
 	}
-	return outcomes, written, nil
+	s.written.add(written)
+	return outcomes, nil
 }
 
 // writeStatus writes st, the receiver's part of room's status, and returns
