@@ -219,6 +219,8 @@ func (r *ResyncReconciler) reconcileRequest(ctx context.Context, req ctrl.Reques
 	} else if _, err := w.resyncRoom(ctx, app, room); errors.Is(err, tencent.ErrCredentials) {
 		w.failed(ctx, err)
 		r.Recorder.Eventf(room, nil, corev1.EventTypeWarning, "ResyncFailed", "Resync", "Resync requested (%s): %v", requested, err)
+	} else if apierrors.IsNotFound(err) {
+		return ctrl.Result{}, nil // the Room went meanwhile
 	} else if err != nil {
 		return ctrl.Result{}, err // try again, with backoff
 	}
@@ -392,6 +394,8 @@ func (w *resyncWorker) resyncAll(ctx context.Context) error {
 			return err
 		case ctx.Err() != nil:
 			return ctx.Err()
+		case apierrors.IsNotFound(err):
+			// The Room went meanwhile: nothing to heal.
 		case err != nil:
 			ctrl.Log.WithName("resync").Error(err, "Resyncing a Room", "room", client.ObjectKeyFromObject(room))
 		default:
@@ -410,7 +414,7 @@ func (w *resyncWorker) resyncAll(ctx context.Context) error {
 	}
 	done := metav1.Now()
 	st.CompletionTime = &done
-	return w.r.writeAppResync(ctx, app, st) // without failure: it worked
+	return w.r.writeAppResync(ctx, app, st) // with the failure only if no read worked
 }
 
 // failed records that the REST API rejected the credentials.
@@ -440,6 +444,11 @@ func (w *resyncWorker) resyncRoom(ctx context.Context, app *chatv1alpha1.ChatApp
 func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room) (bool, error) {
 	if err := w.limiter.Wait(ctx); err != nil {
 		return false, err
+	}
+	// A full resync listed its Rooms minutes ago, maybe: judge drift against
+	// the Room as it is now.
+	if err := w.r.Get(ctx, client.ObjectKeyFromObject(room), room); err != nil {
+		return false, err // NotFound: the Room went meanwhile
 	}
 	sent := time.Now()
 	ev := roomstore.Event{RoomID: room.Spec.RoomID, EventTime: sent.UnixMilli(), Command: roomstore.CommandResync, Operator: w.cfg.admin}
