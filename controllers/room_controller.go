@@ -71,7 +71,7 @@ func (r *RoomReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 // the same roomID, as it may change which of them is the holder.
 func (r *RoomReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&chatv1alpha1.Room{}).
+		For(&chatv1alpha1.Room{}, builder.WithPredicates(roomConditionsInputsChanged)).
 		Watches(&chatv1alpha1.Room{},
 			handler.EnqueueRequestsFromMapFunc(r.roomsWithSameRoomID),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).

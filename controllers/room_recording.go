@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -320,7 +321,7 @@ func ptrNow() *metav1.Time {
 // on its Jobs', and on its ChatApp's (recording configured or removed).
 func (r *RecordingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&chatv1alpha1.Room{}).
+		For(&chatv1alpha1.Room{}, builder.WithPredicates(recordingInputsChanged)).
 		Owns(&batchv1.Job{}).
 		Watches(&chatv1alpha1.ChatApp{}, handler.EnqueueRequestsFromMapFunc(r.roomsOfChatApp)).
 		Named("recording").

@@ -1,0 +1,49 @@
+package controllers
+
+import (
+	"k8s.io/apimachinery/pkg/api/equality"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+)
+
+// Most Room updates are callbacks changing what the Room says of its room
+// (name, members, seats, when it last heard). The controllers decide from a
+// few fields only; these predicates let through the updates that change
+// one of them, so that a busy room does not cost a reconcile per callback.
+// Creations and deletions always pass.
+
+// roomConditionsInputsChanged passes the updates that may change a Room's
+// conditions or its retention (see roomConditions and room_retention.go).
+var roomConditionsInputsChanged = roomUpdate(func(old, cur *chatv1alpha1.Room) bool {
+	return old.Generation != cur.Generation ||
+		!cur.DeletionTimestamp.IsZero() ||
+		old.Status.Phase != cur.Status.Phase ||
+		!equality.Semantic.DeepEqual(old.Status.Destroyed, cur.Status.Destroyed) ||
+		(old.Status.LastEventTime == 0) != (cur.Status.LastEventTime == 0) ||
+		old.Status.ObservedGeneration != cur.Status.ObservedGeneration ||
+		!equality.Semantic.DeepEqual(old.Status.Conditions, cur.Status.Conditions)
+})
+
+// recordingInputsChanged passes the updates that may change what the
+// recording controller does (see wantsRecording and planRecording).
+var recordingInputsChanged = roomUpdate(func(old, cur *chatv1alpha1.Room) bool {
+	return old.Generation != cur.Generation ||
+		!cur.DeletionTimestamp.IsZero() ||
+		old.Status.Phase != cur.Status.Phase ||
+		!equality.Semantic.DeepEqual(old.Status.CloudRecordingDisabled, cur.Status.CloudRecordingDisabled) ||
+		old.Status.CloudRecordingEnabledTime != cur.Status.CloudRecordingEnabledTime ||
+		!equality.Semantic.DeepEqual(old.Status.Recording, cur.Status.Recording) ||
+		!equality.Semantic.DeepEqual(old.Status.Conditions, cur.Status.Conditions)
+})
+
+// roomUpdate is a predicate that passes creations, deletions and generic
+// events, and the updates of Rooms for which changed says so.
+func roomUpdate(changed func(old, cur *chatv1alpha1.Room) bool) predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		old, okOld := e.ObjectOld.(*chatv1alpha1.Room)
+		cur, okCur := e.ObjectNew.(*chatv1alpha1.Room)
+		return !okOld || !okCur || changed(old, cur)
+	}}
+}
