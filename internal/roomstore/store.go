@@ -114,6 +114,10 @@ func (s *Store) commit(key string) {
 		if len(batch) == 0 {
 			continue
 		}
+		// Events are applied in EventTime order, whatever order the senders'
+		// connections delivered them in: within a write, an older event still
+		// counts (a member leaving, say) before a newer one supersedes it.
+		slices.SortStableFunc(batch, func(a, b *request) int { return cmp.Compare(a.ev.EventTime, b.ev.EventTime) })
 		ctx, cancel := batchContext(batch)
 		outcomes, err := s.applyBatch(ctx, batch)
 		cancel()
@@ -152,7 +156,7 @@ func (s *Store) applyBatch(ctx context.Context, batch []*request) ([]Outcome, er
 }
 
 // applyOnce finds the Room or creates it, applies the events of batch to its
-// status in EventTime order, and writes the result once.
+// status in order, and writes the result once.
 func (s *Store) applyOnce(ctx context.Context, reader client.Reader, batch []*request) ([]Outcome, error) {
 	first := batch[0]
 	rooms, err := lookup.Rooms(ctx, reader, first.app.Namespace, first.app.Spec.SDKAppID, first.ev.RoomID)
@@ -164,23 +168,13 @@ func (s *Store) applyOnce(ctx context.Context, reader client.Reader, batch []*re
 		room = s.written.newest(rooms[0])
 	}
 
-	// Events are applied in EventTime order, whatever order the senders'
-	// connections delivered them in: within a write, an older event still
-	// counts (a member leaving, say) before a newer one supersedes it.
-	order := make([]int, len(batch))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(batch[a].ev.EventTime, batch[b].ev.EventTime) })
-
 	outcomes := make([]Outcome, len(batch))
 	var status chatv1alpha1.RoomStatus
 	if room != nil {
 		status = receiverStatus(room.Status)
 	}
 	changed := false
-	for _, i := range order {
-		r := batch[i]
+	for i, r := range batch {
 		if room == nil {
 			app, ev := r.app, r.ev
 			if !ev.createsRoom() || (app.Spec.AutoCreateRooms != nil && !*app.Spec.AutoCreateRooms) {
