@@ -87,7 +87,7 @@ func (r *ChatAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&chatv1alpha1.ChatApp{},
 			handler.EnqueueRequestsFromMapFunc(r.chatAppsWithSameSDKAppID),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.chatAppsUsingSecret)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(chatAppsUsingSecret(r.Client))).
 		Watches(&chatv1alpha1.Room{},
 			handler.EnqueueRequestsFromMapFunc(r.chatAppOfRoom),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
@@ -107,18 +107,22 @@ func (r *ChatAppReconciler) chatAppsWithSameSDKAppID(ctx context.Context, obj cl
 
 func (r *ChatAppReconciler) chatAppOfRoom(ctx context.Context, obj client.Object) []reconcile.Request {
 	room := obj.(*chatv1alpha1.Room)
-	return r.chatAppsInNamespace(ctx, room.Namespace, lookup.SDKAppIDField, strconv.FormatInt(room.Spec.SDKAppID, 10))
+	return chatAppsInNamespace(ctx, r.Client, room.Namespace, lookup.SDKAppIDField, strconv.FormatInt(room.Spec.SDKAppID, 10))
 }
 
-func (r *ChatAppReconciler) chatAppsUsingSecret(ctx context.Context, obj client.Object) []reconcile.Request {
-	return r.chatAppsInNamespace(ctx, obj.GetNamespace(), lookup.TokenSecretField, obj.GetName())
+// chatAppsUsingSecret maps a Secret to the ChatApps that read it (for their
+// callback token or their REST API secret key).
+func chatAppsUsingSecret(c client.Reader) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		return chatAppsInNamespace(ctx, c, obj.GetNamespace(), lookup.SecretsField, obj.GetName())
+	}
 }
 
 // chatAppsInNamespace returns a request for each ChatApp in namespace whose
 // index field has value.
-func (r *ChatAppReconciler) chatAppsInNamespace(ctx context.Context, namespace, field, value string) []reconcile.Request {
+func chatAppsInNamespace(ctx context.Context, c client.Reader, namespace, field, value string) []reconcile.Request {
 	var list chatv1alpha1.ChatAppList
-	if err := r.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{field: value}); err != nil {
+	if err := c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{field: value}); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Listing ChatApps", "namespace", namespace, field, value)
 		return nil
 	}

@@ -119,7 +119,7 @@ func (r *ResyncReconciler) reconcileApp(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, nil
 	}
 	cfg, err := r.config(ctx, app)
-	if errors.Is(err, errSecretKeyNotFound) {
+	if errors.Is(err, lookup.ErrSecretKeyNotFound) {
 		r.stop(req.NamespacedName)
 		return ctrl.Result{}, r.writeAppResync(ctx, app, withFailure(app.Status.Resync, chatv1alpha1.SecretKeyNotFoundReason, err.Error()))
 	}
@@ -130,22 +130,12 @@ func (r *ResyncReconciler) reconcileApp(ctx context.Context, req ctrl.Request) (
 	return ctrl.Result{}, nil
 }
 
-var errSecretKeyNotFound = errors.New("secret key not found")
-
 // config reads the worker's configuration, the secret key included.
 func (r *ResyncReconciler) config(ctx context.Context, app *chatv1alpha1.ChatApp) (resyncConfig, error) {
 	spec := app.Spec.RestAPI
-	ref := spec.SecretKeyRef
-	secret := &corev1.Secret{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: ref.Name}, secret); err != nil {
-		if apierrors.IsNotFound(err) {
-			return resyncConfig{}, fmt.Errorf("%w: Secret %s/%s does not exist", errSecretKeyNotFound, app.Namespace, ref.Name)
-		}
+	key, err := lookup.RESTSecretKey(ctx, r.Client, app)
+	if err != nil {
 		return resyncConfig{}, err
-	}
-	key := strings.TrimSpace(string(secret.Data[ref.Key]))
-	if key == "" {
-		return resyncConfig{}, fmt.Errorf("%w: Secret %s/%s has no key %q, or it is empty", errSecretKeyNotFound, app.Namespace, ref.Name, ref.Key)
 	}
 	cfg := resyncConfig{
 		uid: app.UID, sdkAppID: app.Spec.SDKAppID, endpoint: spec.Endpoint, admin: spec.Administrator,
@@ -290,7 +280,7 @@ func (r *ResyncReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := ctrl.NewControllerManagedBy(mgr).
 		Named("resync").
 		For(&chatv1alpha1.ChatApp{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.appsUsingSecretKey)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(chatAppsUsingSecret(r.Client))).
 		Complete(reconcile.Func(r.reconcileApp)); err != nil {
 		return err
 	}
@@ -301,21 +291,6 @@ func (r *ResyncReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return ok && resyncRequested(room) != ""
 		}))).
 		Complete(reconcile.Func(r.reconcileRequest))
-}
-
-func (r *ResyncReconciler) appsUsingSecretKey(ctx context.Context, obj client.Object) []reconcile.Request {
-	var list chatv1alpha1.ChatAppList
-	if err := r.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing ChatApps")
-		return nil
-	}
-	var reqs []reconcile.Request
-	for _, app := range list.Items {
-		if app.Spec.RestAPI != nil && app.Spec.RestAPI.SecretKeyRef.Name == obj.GetName() {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&app)})
-		}
-	}
-	return reqs
 }
 
 // resyncWorker resyncs one ChatApp's Rooms.

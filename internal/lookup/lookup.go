@@ -23,8 +23,9 @@ const (
 	RoomIDField = "spec.roomID"
 	// SDKAppIDField indexes ChatApps and Rooms by spec.sdkAppID.
 	SDKAppIDField = "spec.sdkAppID"
-	// TokenSecretField indexes ChatApps by the name of their token Secret.
-	TokenSecretField = ".spec.callbackAuth.tokenSecretRef.name"
+	// SecretsField indexes ChatApps by the names of the Secrets they read:
+	// the callback token's and the REST API secret key's.
+	SecretsField = ".spec.secretNames"
 )
 
 // SetupIndexes registers the field indexes the lookups need.
@@ -44,13 +45,18 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 	}); err != nil {
 		return fmt.Errorf("indexing ChatApps by %s: %w", SDKAppIDField, err)
 	}
-	if err := indexer.IndexField(ctx, &chatv1alpha1.ChatApp{}, TokenSecretField, func(o client.Object) []string {
-		if auth := o.(*chatv1alpha1.ChatApp).Spec.CallbackAuth; auth != nil {
-			return []string{auth.TokenSecretRef.Name}
+	if err := indexer.IndexField(ctx, &chatv1alpha1.ChatApp{}, SecretsField, func(o client.Object) []string {
+		spec := o.(*chatv1alpha1.ChatApp).Spec
+		var names []string
+		if spec.CallbackAuth != nil {
+			names = append(names, spec.CallbackAuth.TokenSecretRef.Name)
 		}
-		return nil
+		if spec.RestAPI != nil && !slices.Contains(names, spec.RestAPI.SecretKeyRef.Name) {
+			names = append(names, spec.RestAPI.SecretKeyRef.Name)
+		}
+		return names
 	}); err != nil {
-		return fmt.Errorf("indexing ChatApps by %s: %w", TokenSecretField, err)
+		return fmt.Errorf("indexing ChatApps by %s: %w", SecretsField, err)
 	}
 	return nil
 }
