@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -143,18 +142,8 @@ func send(t *testing.T, callbackURL string, sdkAppID int64, token string, body m
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := url.Values{}
-	q.Set("SdkAppid", strconv.FormatInt(sdkAppID, 10))
-	q.Set("CallbackCommand", fmt.Sprint(body["CallbackCommand"]))
-	q.Set("contenttype", "json")
-	q.Set("ClientIP", "203.0.113.7")
-	q.Set("OptPlatform", "iOS")
-	if token != "" {
-		rt := strconv.FormatInt(time.Now().Unix(), 10)
-		q.Set("RequestTime", rt)
-		q.Set("Sign", tencent.Sign(token, rt))
-	}
-	resp, err := http.Post(callbackURL+"?"+q.Encode(), "application/json", bytes.NewReader(data))
+	q := tencent.CallbackQuery{SDKAppID: sdkAppID, Command: fmt.Sprint(body["CallbackCommand"]), ClientIP: "203.0.113.7", OptPlatform: "iOS", Token: token}
+	resp, err := http.Post(callbackURL+"?"+q.Encode(time.Now()), "application/json", bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -115,16 +114,8 @@ type answer struct {
 
 // send posts body and returns the answer; an HTTP error status is an error.
 func (s *sender) send(command string, body []byte) (answer, error) {
-	rt := strconv.FormatInt(time.Now().Unix(), 10)
-	q := url.Values{}
-	q.Set("SdkAppid", strconv.FormatInt(s.sdkAppID, 10))
-	q.Set("CallbackCommand", command)
-	q.Set("contenttype", "json")
-	q.Set("ClientIP", "203.0.113.9")
-	q.Set("OptPlatform", "Android")
-	q.Set("RequestTime", rt)
-	q.Set("Sign", tencent.Sign(s.token, rt))
-	resp, err := s.client.Post(s.url+"?"+q.Encode(), "application/json", bytes.NewReader(body))
+	q := tencent.CallbackQuery{SDKAppID: s.sdkAppID, Command: command, ClientIP: "203.0.113.9", OptPlatform: "Android", Token: s.token}
+	resp, err := s.client.Post(s.url+"?"+q.Encode(time.Now()), "application/json", bytes.NewReader(body))
 	if err != nil {
 		return answer{}, err
 	}

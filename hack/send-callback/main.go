@@ -35,7 +35,6 @@ import (
 	"net/url"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/roomsync/roomsync/internal/tencent"
@@ -188,24 +187,18 @@ func buildRequest(ctx context.Context, opts options, body []byte, now time.Time)
 		}
 	}
 
-	var q strings.Builder
-	fmt.Fprintf(&q, "SdkAppid=%d&CallbackCommand=%s&contenttype=json&ClientIP=%s&OptPlatform=%s",
-		opts.sdkAppID, url.QueryEscape(command), url.QueryEscape(opts.clientIP), url.QueryEscape(opts.platform))
-	if opts.token != "" {
-		requestTime := opts.requestTime
-		if requestTime == "" {
-			requestTime = strconv.FormatInt(now.Unix(), 10)
-		}
-		fmt.Fprintf(&q, "&Sign=%s&RequestTime=%s", tencent.Sign(opts.token, requestTime), url.QueryEscape(requestTime))
-	}
+	q := tencent.CallbackQuery{
+		SDKAppID: opts.sdkAppID, Command: command, ClientIP: opts.clientIP, OptPlatform: opts.platform,
+		Token: opts.token, RequestTime: opts.requestTime,
+	}.Encode(now)
 	u, err := url.Parse(opts.url)
 	if err != nil {
 		return nil, fmt.Errorf("parsing -url: %w", err)
 	}
 	if u.RawQuery != "" {
-		u.RawQuery += "&" + q.String()
+		u.RawQuery += "&" + q
 	} else {
-		u.RawQuery = q.String()
+		u.RawQuery = q
 	}
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))

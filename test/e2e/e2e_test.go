@@ -11,11 +11,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -232,21 +230,15 @@ func postTo(t *testing.T, callbackURL, body string, sign string) (int, map[strin
 	t.Helper()
 	var env struct{ CallbackCommand string }
 	_ = json.Unmarshal([]byte(body), &env)
-	q := url.Values{}
-	q.Set("SdkAppid", strconv.Itoa(sdkAppID))
-	q.Set("CallbackCommand", env.CallbackCommand)
-	q.Set("contenttype", "json")
-	q.Set("ClientIP", "198.51.100.4")
-	q.Set("OptPlatform", "Web")
-	if sign != "-" {
-		rt := strconv.FormatInt(time.Now().Unix(), 10)
-		if sign == "" {
-			sign = tencent.Sign(token, rt)
-		}
-		q.Set("RequestTime", rt)
-		q.Set("Sign", sign)
+	q := tencent.CallbackQuery{SDKAppID: sdkAppID, Command: env.CallbackCommand, ClientIP: "198.51.100.4", OptPlatform: "Web"}
+	switch sign {
+	case "-":
+	case "":
+		q.Token = token
+	default:
+		q.Sign = sign
 	}
-	resp, err := http.Post(callbackURL+"?"+q.Encode(), "application/json", strings.NewReader(body))
+	resp, err := http.Post(callbackURL+"?"+q.Encode(time.Now()), "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

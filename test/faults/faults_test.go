@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -154,16 +153,10 @@ func stream(sdkAppID int64, target func() string, senders, rooms int, stop <-cha
 						"IsCloudRecordingDisabled": false,
 					},
 				})
-				rt := strconv.FormatInt(time.Now().Unix(), 10)
-				q := url.Values{}
-				q.Set("SdkAppid", strconv.FormatInt(sdkAppID, 10))
-				q.Set("CallbackCommand", tencent.CommandAfterUpdateRoomInfo)
-				q.Set("contenttype", "json")
-				q.Set("RequestTime", rt)
-				q.Set("Sign", tencent.Sign(token, rt))
+				q := tencent.CallbackQuery{SDKAppID: sdkAppID, Command: tencent.CommandAfterUpdateRoomInfo, Token: token}
 				t0 := time.Now()
 				x.at = t0
-				resp, err := c.Post(target()+"?"+q.Encode(), "application/json", bytes.NewReader(body))
+				resp, err := c.Post(target()+"?"+q.Encode(t0), "application/json", bytes.NewReader(body))
 				if err == nil {
 					data, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
