@@ -65,17 +65,18 @@ func TestMain(m *testing.M) {
 }
 
 // newApp creates a namespace with a token Secret and a ChatApp that records
-// rooms, and returns the namespace.
-func newApp(t *testing.T) string {
+// rooms, and returns the namespace and the ChatApp's sdkAppID.
+func newApp(t *testing.T) (string, int64) {
 	t.Helper()
-	ns := fmt.Sprintf("faults-%d", nextApp.Add(1))
+	n := nextApp.Add(1)
+	ns := fmt.Sprintf("faults-%d", n)
 	for _, obj := range []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "chat-callback"}, StringData: map[string]string{"token": token}},
 		&chatv1alpha1.ChatApp{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
 			Spec: chatv1alpha1.ChatAppSpec{
-				SDKAppID:     sdkAppID + nextApp.Load(),
+				SDKAppID:     sdkAppID + n,
 				CallbackAuth: &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "chat-callback", Key: "token"}},
 				Recording: &chatv1alpha1.RecordingSpec{JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
 					Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
@@ -90,16 +91,7 @@ func newApp(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	return ns
-}
-
-func sdkAppIDOf(t *testing.T, ns string) int64 {
-	t.Helper()
-	app := &chatv1alpha1.ChatApp{}
-	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "app"}, app); err != nil {
-		t.Fatal(err)
-	}
-	return app.Spec.SDKAppID
+	return ns, sdkAppID + n
 }
 
 // sent is one callback and what became of it.
@@ -229,7 +221,7 @@ func summary(all []sent) (ok, unavailable, failed int, slowest time.Duration) {
 // then stored) or 503, within the budget, and the same operator process
 // stores callbacks again once the API server is back.
 func TestAPIServerOutageMidStream(t *testing.T) {
-	ns := newApp(t)
+	ns, appID := newApp(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	op, err := testenv.StartOperator(ctx, binary, kubeconfig, "--metrics-secure=false")
@@ -239,7 +231,7 @@ func TestAPIServerOutageMidStream(t *testing.T) {
 
 	stop := make(chan struct{})
 	done := make(chan []sent)
-	go func() { done <- stream(sdkAppIDOf(t, ns), func() string { return op.CallbackURL }, 8, 10, stop) }()
+	go func() { done <- stream(appID, func() string { return op.CallbackURL }, 8, 10, stop) }()
 
 	time.Sleep(2 * time.Second)
 	down := time.Now()
@@ -295,7 +287,7 @@ func TestAPIServerOutageMidStream(t *testing.T) {
 // no older event overwrote a newer one, and each recording session still
 // has exactly one Job.
 func TestOperatorKilledMidStream(t *testing.T) {
-	ns := newApp(t)
+	ns, appID := newApp(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	first, err := testenv.StartOperator(ctx, binary, kubeconfig, "--metrics-secure=false")
@@ -308,7 +300,7 @@ func TestOperatorKilledMidStream(t *testing.T) {
 	stop := make(chan struct{})
 	done := make(chan []sent)
 	go func() {
-		done <- stream(sdkAppIDOf(t, ns), func() string { return current.Load().CallbackURL }, 8, 5, stop)
+		done <- stream(appID, func() string { return current.Load().CallbackURL }, 8, 5, stop)
 	}()
 
 	time.Sleep(3 * time.Second)
