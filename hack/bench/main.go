@@ -329,7 +329,9 @@ func (b *bench) hotRoom(ctx context.Context, roomID string, n int, shuffled bool
 				switch {
 				case err != nil:
 					h.Failed++
-					firstErr = cmp(firstErr, err)
+					if firstErr == nil {
+						firstErr = err
+					}
 				case applied:
 					h.Applied++
 				default:
@@ -372,13 +374,6 @@ func (b *bench) hotRoom(ctx context.Context, roomID string, n int, shuffled bool
 	}
 	fmt.Printf("  %s: %d answered in %.0f ms, %d writes\n", roomID, n, h.AllAnswered, h.APIWrites)
 	return h, nil
-}
-
-func cmp(first, err error) error {
-	if first != nil {
-		return first
-	}
-	return err
 }
 
 // receiverWrites is the operator's count of status writes it sent.
