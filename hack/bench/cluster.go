@@ -12,38 +12,19 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/testenv"
 )
 
 // createApp creates namespace, its token Secret and a ChatApp for sdkAppID.
 func createApp(ctx context.Context, c client.Client, namespace string, sdkAppID int64, token string) error {
-	for _, obj := range []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
-		&corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "chat-callback"},
-			StringData: map[string]string{"token": token},
-		},
-		&chatv1alpha1.ChatApp{
-			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "bench"},
-			Spec: chatv1alpha1.ChatAppSpec{
-				SDKAppID: sdkAppID,
-				CallbackAuth: &chatv1alpha1.CallbackAuth{
-					TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "chat-callback", Key: "token"},
-				},
-			},
-		},
-	} {
-		if err := c.Create(ctx, obj); err != nil {
-			return fmt.Errorf("creating %T %s/%s: %w", obj, namespace, obj.GetName(), err)
-		}
-	}
-	return nil
+	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "bench"}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID}}
+	return testenv.CreateSignedApp(ctx, c, app, token)
 }
 
 // metricSum adds up the samples of metric in a Prometheus text exposition

@@ -18,7 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -26,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/testenv"
 )
 
 // The sample application, as config/samples declares it.
@@ -139,25 +139,9 @@ func run(operator, assets, stateDir, callbackAddr, metricsAddr, probeAddr string
 }
 
 func createSample(ctx context.Context, c client.Client) error {
-	for _, obj := range []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
-		&corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "chat-callback"},
-			StringData: map[string]string{"token": token},
-		},
-		&chatv1alpha1.ChatApp{
-			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: appName},
-			Spec: chatv1alpha1.ChatAppSpec{
-				SDKAppID: sdkAppID,
-				CallbackAuth: &chatv1alpha1.CallbackAuth{
-					TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "chat-callback", Key: "token"},
-				},
-			},
-		},
-	} {
-		if err := c.Create(ctx, obj); err != nil {
-			return fmt.Errorf("creating the sample %T %s: %w", obj, obj.GetName(), err)
-		}
+	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: appName}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID}}
+	if err := testenv.CreateSignedApp(ctx, c, app, token); err != nil {
+		return fmt.Errorf("creating the sample: %w", err)
 	}
 	return nil
 }

@@ -196,26 +196,11 @@ func metricsTokens(ctx context.Context) (reader, nobody string, err error) {
 }
 
 func createApp(ctx context.Context) error {
-	for _, obj := range []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "chat-callback"}, Data: map[string][]byte{"token": []byte(token)}},
-		&chatv1alpha1.ChatApp{
-			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "demo"},
-			Spec: chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID, CallbackAuth: &chatv1alpha1.CallbackAuth{
-				TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "chat-callback", Key: "token"},
-			}, Recording: &chatv1alpha1.RecordingSpec{JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
-				Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
-					RestartPolicy: corev1.RestartPolicyNever,
-					Containers:    []corev1.Container{{Name: "recorder", Image: "registry.example.com/recorder:1"}},
-				}},
-			}}}},
-		},
-	} {
-		if err := env.Client.Create(ctx, obj); err != nil {
-			return fmt.Errorf("creating %T: %w", obj, err)
-		}
+	app := &chatv1alpha1.ChatApp{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "demo"},
+		Spec:       chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID, Recording: testenv.Recording()},
 	}
-	return nil
+	return testenv.CreateSignedApp(ctx, env.Client, app, token)
 }
 
 // post sends body as Tencent would: the query string it appends, signed

@@ -26,7 +26,6 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -69,29 +68,14 @@ func TestMain(m *testing.M) {
 func newApp(t *testing.T) (string, int64) {
 	t.Helper()
 	n := nextApp.Add(1)
-	ns := fmt.Sprintf("faults-%d", n)
-	for _, obj := range []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "chat-callback"}, StringData: map[string]string{"token": token}},
-		&chatv1alpha1.ChatApp{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
-			Spec: chatv1alpha1.ChatAppSpec{
-				SDKAppID:     sdkAppID + n,
-				CallbackAuth: &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "chat-callback", Key: "token"}},
-				Recording: &chatv1alpha1.RecordingSpec{JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
-					Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
-						RestartPolicy: corev1.RestartPolicyNever,
-						Containers:    []corev1.Container{{Name: "recorder", Image: "registry.example.com/recorder:1"}},
-					}},
-				}}},
-			},
-		},
-	} {
-		if err := env.Client.Create(context.Background(), obj); err != nil {
-			t.Fatal(err)
-		}
+	app := &chatv1alpha1.ChatApp{
+		ObjectMeta: metav1.ObjectMeta{Namespace: fmt.Sprintf("faults-%d", n), Name: "app"},
+		Spec:       chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID + n, Recording: testenv.Recording()},
 	}
-	return ns, sdkAppID + n
+	if err := testenv.CreateSignedApp(context.Background(), env.Client, app, token); err != nil {
+		t.Fatal(err)
+	}
+	return app.Namespace, app.Spec.SDKAppID
 }
 
 // sent is one callback and what became of it.
