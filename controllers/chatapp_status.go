@@ -33,7 +33,7 @@ func chatAppConditions(app, holder *chatv1alpha1.ChatApp, tokenErr error) []meta
 		return stalled(chatv1alpha1.TokenSecretNotFoundReason, tokenErr.Error()+": callbacks are refused with 401 until it is created")
 	case errors.Is(tokenErr, lookup.ErrTokenKeyNotFound):
 		return stalled(chatv1alpha1.TokenKeyNotFoundReason, tokenErr.Error()+": callbacks are refused with 401 until it is set")
-	case app.Spec.RestAPI != nil && app.Status.Resync != nil && app.Status.Resync.Failure != nil:
+	case resyncStalled(app):
 		f := app.Status.Resync.Failure
 		return stalled(f.Reason, f.Message+": resync from the REST API is stopped until the next interval or a change of the ChatApp or its Secret")
 	}
@@ -46,4 +46,18 @@ func chatAppConditions(app, holder *chatv1alpha1.ChatApp, tokenErr error) []meta
 	return []metav1.Condition{
 		condition(chatv1alpha1.ReadyCondition, metav1.ConditionTrue, chatv1alpha1.AcceptingCallbacksReason, msg, gen),
 	}
+}
+
+// resyncStalled reports whether app's last resync failed in a way that
+// needs a human: credentials or a secret key. An answer that was not as
+// documented may pass by itself, so it is shown in status.resync only.
+func resyncStalled(app *chatv1alpha1.ChatApp) bool {
+	if app.Spec.RestAPI == nil || app.Status.Resync == nil || app.Status.Resync.Failure == nil {
+		return false
+	}
+	switch app.Status.Resync.Failure.Reason {
+	case chatv1alpha1.RESTAPICredentialsRejectedReason, chatv1alpha1.SecretKeyNotFoundReason:
+		return true
+	}
+	return false
 }

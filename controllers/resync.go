@@ -206,8 +206,10 @@ func (r *ResyncReconciler) reconcileRequest(ctx context.Context, req ctrl.Reques
 	if w == nil {
 		r.Recorder.Eventf(room, nil, corev1.EventTypeWarning, "ResyncUnavailable", "Resync",
 			"Resync requested (%s) but the Room's ChatApp has no working spec.restAPI", requested)
-	} else if _, err := w.resyncRoom(ctx, app, room); errors.Is(err, tencent.ErrCredentials) {
-		w.failed(ctx, err)
+	} else if _, err := w.resyncRoom(ctx, app, room); failureReason(err) != "" {
+		// Asking again at once would get the same answer: record it and
+		// treat the request as handled.
+		w.failed(ctx, failureReason(err), err)
 		r.Recorder.Eventf(room, nil, corev1.EventTypeWarning, "ResyncFailed", "Resync", "Resync requested (%s): %v", requested, err)
 	} else if apierrors.IsNotFound(err) {
 		return ctrl.Result{}, nil // the Room went meanwhile
@@ -333,7 +335,8 @@ func (w *resyncWorker) run(ctx context.Context) {
 }
 
 // resyncAll reads every live Room of the app, showing progress in the
-// ChatApp's status.resync. Rejected credentials stop it.
+// ChatApp's status.resync. Rejected credentials and answers not as Tencent
+// documents them stop it.
 func (w *resyncWorker) resyncAll(ctx context.Context) error {
 	app := &chatv1alpha1.ChatApp{}
 	if err := w.r.Get(ctx, w.app, app); err != nil {
@@ -364,8 +367,11 @@ func (w *resyncWorker) resyncAll(ctx context.Context) error {
 	for _, room := range rooms {
 		drift, err := w.resyncRoom(ctx, app, room)
 		switch {
-		case errors.Is(err, tencent.ErrCredentials):
-			w.failed(ctx, err)
+		case failureReason(err) != "":
+			// Every other read would fail alike: stop until the next
+			// interval (or, for credentials, a change of the ChatApp or its
+			// Secret).
+			w.failed(ctx, failureReason(err), err)
 			return err
 		case ctx.Err() != nil:
 			return ctx.Err()
@@ -392,14 +398,27 @@ func (w *resyncWorker) resyncAll(ctx context.Context) error {
 	return w.r.writeAppResync(ctx, app, st) // with the failure only if no read worked
 }
 
-// failed records that the REST API rejected the credentials.
-func (w *resyncWorker) failed(ctx context.Context, err error) {
+// failureReason returns the ChatApp's status.resync.failure reason for an
+// error of the REST API that ends a resync, or "" for one that does not
+// (a room gone, a network error: the other rooms are read on).
+func failureReason(err error) string {
+	switch {
+	case errors.Is(err, tencent.ErrCredentials):
+		return chatv1alpha1.RESTAPICredentialsRejectedReason
+	case errors.Is(err, tencent.ErrBadAnswer):
+		return chatv1alpha1.RESTAPIBadAnswerReason
+	}
+	return ""
+}
+
+// failed records in the ChatApp's status.resync why the resync stopped.
+func (w *resyncWorker) failed(ctx context.Context, reason string, err error) {
 	app := &chatv1alpha1.ChatApp{}
 	if getErr := w.r.Get(ctx, w.app, app); getErr != nil {
 		return
 	}
-	if werr := w.r.writeAppResync(ctx, app, withFailure(app.Status.Resync, chatv1alpha1.RESTAPICredentialsRejectedReason, err.Error())); werr != nil {
-		ctrl.Log.WithName("resync").Error(werr, "Recording the rejected credentials", "chatApp", w.app)
+	if werr := w.r.writeAppResync(ctx, app, withFailure(app.Status.Resync, reason, err.Error())); werr != nil {
+		ctrl.Log.WithName("resync").Error(werr, "Recording why the resync stopped", "chatApp", w.app, "reason", reason)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
 	"github.com/roomsync/roomsync/internal/roomstore"
@@ -293,4 +294,74 @@ func TestResyncStatusGoesWithTheRESTAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, app, "status.resync is gone", func() bool { return app.Status.Resync == nil })
+}
+
+// restRequests returns roomsync_rest_requests_total for command and code.
+func restRequests(t *testing.T, command, code string) float64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "roomsync_rest_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["command"] == command && labels["code"] == code {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+// TestResyncRecordsAnAnswerNotAsDocumented: an OK answer without
+// Response.RoomInfo (here the RoomInfo at the top level, which roomsync
+// once read) is not applied, is counted as bad_answer, and is shown in the
+// ChatApp's status.resync.failure quoting the answer, without stalling the
+// ChatApp: the next interval tries again.
+func TestResyncRecordsAnAnswerNotAsDocumented(t *testing.T) {
+	f, id := newFake(t)
+	f.SetAnswer("odd", []byte(`{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","RoomInfo":{"RoomId":"odd","RoomName":"at the top level"}}`))
+	before := restRequests(t, tencent.CommandGetRoomInfo, "bad_answer")
+	app := resyncApp(t, f, id, fakeKey, nil, "odd")
+
+	eventually(t, app, "the failure is recorded", func() bool {
+		return app.Status.Resync != nil && app.Status.Resync.Failure != nil
+	})
+	failure := app.Status.Resync.Failure
+	if failure.Reason != chatv1alpha1.RESTAPIBadAnswerReason || !strings.Contains(failure.Message, `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","RoomInfo":{"RoomId":"odd"`) {
+		t.Errorf("failure %+v: want reason %s and a message quoting the answer", failure, chatv1alpha1.RESTAPIBadAnswerReason)
+	}
+	if n := restRequests(t, tencent.CommandGetRoomInfo, "bad_answer") - before; n != 1 {
+		t.Errorf("roomsync_rest_requests_total{code=bad_answer} rose by %v, want 1", n)
+	}
+	eventually(t, app, "the ChatApp stays Ready, not Stalled", func() bool {
+		return meta.IsStatusConditionTrue(app.Status.Conditions, chatv1alpha1.ReadyCondition) &&
+			meta.FindStatusCondition(app.Status.Conditions, chatv1alpha1.StalledCondition) == nil &&
+			app.Status.ObservedGeneration == app.Generation
+	})
+	if res := health(t, app); res.Status != "Current" {
+		t.Errorf("kstatus %s, want Current", res.Status)
+	}
+	room := roomOf(app, "odd")
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(room), room); err != nil {
+		t.Fatal(err)
+	}
+	if room.Status.RoomName != "as-created" {
+		t.Errorf("an undocumented answer was applied: room name %q", room.Status.RoomName)
+	}
+
+	// Once Tencent answers as documented, a read heals the Room and clears
+	// the failure.
+	f.SetRoom("odd", "as documented")
+	requestResync(t, room, "after-the-fix")
+	eventually(t, room, "the requested resync heals the Room", func() bool {
+		return room.Status.RoomName == "as documented" && room.Status.Resync != nil && room.Status.Resync.HandledRequest == "after-the-fix"
+	})
 }

@@ -59,6 +59,12 @@ func TestChatAppConditions(t *testing.T) {
 		}
 		return a
 	}
+	resyncFailed := func(reason string) *chatv1alpha1.ChatApp {
+		a := app("a", false)
+		a.Spec.RestAPI = &chatv1alpha1.RestAPISpec{Endpoint: "https://example.com"}
+		a.Status.Resync = &chatv1alpha1.ChatAppResync{Failure: &chatv1alpha1.ResyncFailure{Reason: reason, Message: "get_room_info: ErrorCode 70009"}}
+		return a
+	}
 	for _, tc := range []struct {
 		name        string
 		app, holder *chatv1alpha1.ChatApp
@@ -75,6 +81,10 @@ func TestChatAppConditions(t *testing.T) {
 		{name: "token key missing", app: app("a", true), holder: app("a", true), tokenErr: fmt.Errorf("%w: no key", lookup.ErrTokenKeyNotFound),
 			ready: metav1.ConditionFalse, reason: chatv1alpha1.TokenKeyNotFoundReason, stalled: true},
 		{name: "younger claimant", app: app("b", false), holder: app("a", false), ready: metav1.ConditionFalse, reason: chatv1alpha1.SDKAppIDConflictReason, stalled: true, message: "ns/a"},
+		{name: "REST credentials rejected", app: resyncFailed(chatv1alpha1.RESTAPICredentialsRejectedReason), holder: app("a", false),
+			ready: metav1.ConditionFalse, reason: chatv1alpha1.RESTAPICredentialsRejectedReason, stalled: true, message: "70009"},
+		{name: "REST answer not as documented: not Stalled", app: resyncFailed(chatv1alpha1.RESTAPIBadAnswerReason), holder: app("a", false),
+			ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason, message: "without authentication"},
 		{name: "conflict outranks a missing Secret", app: app("b", true), holder: app("a", false), tokenErr: lookup.ErrTokenSecretNotFound,
 			ready: metav1.ConditionFalse, reason: chatv1alpha1.SDKAppIDConflictReason, stalled: true},
 	} {

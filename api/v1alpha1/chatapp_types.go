@@ -131,15 +131,19 @@ type ChatAppResync struct {
 	// +optional
 	Drifted int64 `json:"drifted,omitempty"`
 
-	// failure is why resync cannot work now (rejected credentials, a
-	// missing secret key), until the next attempt succeeds.
+	// failure is why the last resync failed (rejected credentials, a
+	// missing secret key, an answer not as Tencent documents it), until a
+	// later full resync reads a room.
 	// +optional
 	Failure *ResyncFailure `json:"failure,omitempty"`
 }
 
 // ResyncFailure is why resync stopped.
 type ResyncFailure struct {
-	// reason is CredentialsRejected or SecretKeyNotFound.
+	// reason is RESTAPICredentialsRejected or SecretKeyNotFound (the
+	// ChatApp is Stalled until the next interval or a change of the ChatApp
+	// or its Secret), or RESTAPIBadAnswer (not Stalled: the next interval
+	// tries again).
 	// +required
 	Reason string `json:"reason"`
 

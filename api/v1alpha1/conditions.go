@@ -58,6 +58,10 @@ const (
 	RESTAPICredentialsRejectedReason = "RESTAPICredentialsRejected"
 	// SecretKeyNotFoundReason: the secret key Secret or its key is missing.
 	SecretKeyNotFoundReason = "SecretKeyNotFound"
+	// RESTAPIBadAnswerReason: the REST API answered OK, but not as Tencent
+	// documents the answer; the resync stopped and the next interval tries
+	// again. Not Stalled: it may pass.
+	RESTAPIBadAnswerReason = "RESTAPIBadAnswer"
 )
 
 // ResyncRequestedAtAnnotation asks for a resync of one Room from Tencent's

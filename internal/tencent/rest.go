@@ -22,6 +22,8 @@ const (
 
 // Tencent REST API error codes with a meaning of their own to roomsync.
 const (
+	// CodeInternalError: Tencent failed inside; another attempt may work.
+	CodeInternalError = 100001
 	// CodeRoomNotFound: the room does not exist (any more).
 	CodeRoomNotFound = 100004
 )
@@ -49,7 +51,47 @@ var (
 	// ErrCredentials matches the error of a call whose administrator,
 	// SDKAppID or secret key Tencent rejected. Trying again will not help.
 	ErrCredentials = errors.New("REST API credentials rejected")
+	// ErrBadAnswer matches the error of a call whose answer said OK but was
+	// not what Tencent documents (not JSON, or without the part the call
+	// returns): see [BadAnswerError].
+	ErrBadAnswer = errors.New("REST API answer not as documented")
 )
+
+// BadAnswerError is an answer the client cannot read as Tencent documents
+// it. Answer holds the start of the body, to show what came instead.
+type BadAnswerError struct {
+	Command string
+	// Why says what is wrong with the answer.
+	Why string
+	// Answer is the start of the body (at most 200 bytes), on one line.
+	Answer string
+}
+
+// answerQuoteBytes bounds how much of a bad answer an error quotes.
+const answerQuoteBytes = 200
+
+func newBadAnswer(command, why string, body []byte) *BadAnswerError {
+	quote := body
+	if len(quote) > answerQuoteBytes {
+		quote = quote[:answerQuoteBytes]
+	}
+	// Shown in logs and in a status message: one line of valid UTF-8.
+	text := strings.Join(strings.Fields(strings.ToValidUTF8(string(quote), "\uFFFD")), " ")
+	return &BadAnswerError{Command: command, Why: why, Answer: text}
+}
+
+func (e *BadAnswerError) Error() string {
+	return fmt.Sprintf("%s: the answer is not as Tencent documents it (%s); it begins: %s", e.Command, e.Why, e.Answer)
+}
+
+// Is makes errors.Is(err, ErrBadAnswer) hold.
+func (e *BadAnswerError) Is(target error) bool { return target == ErrBadAnswer }
+
+// answer is the part of a successful answer a call returns. check says
+// what is missing from a decoded answer that Tencent documents, if anything.
+type answer interface {
+	check() error
+}
 
 // APIError is an answer of the REST API with ActionStatus FAIL.
 type APIError struct {
@@ -85,12 +127,13 @@ type RESTClient struct {
 	// HTTP sends the requests; its Timeout bounds each attempt.
 	HTTP *http.Client
 	// Attempts is how many times a call is tried when the network or the
-	// server fails (HTTP 429 or 5xx); Backoff is the first pause between
+	// server fails (HTTP 429 or 5xx, ErrorCode 100001); Backoff is the first pause between
 	// attempts, doubled each time, with jitter.
 	Attempts int
 	Backoff  time.Duration
 	// Observe, when set, is told the outcome of every attempt: the command
-	// and Tencent's ErrorCode, or "http_<status>" or "network".
+	// and Tencent's ErrorCode, or "http_<status>", "network" or
+	// "bad_answer" (an OK answer without what Tencent documents in it).
 	Observe func(command, code string)
 }
 
@@ -100,25 +143,40 @@ type errRetry struct{ err error }
 func (e errRetry) Error() string { return e.err.Error() }
 func (e errRetry) Unwrap() error { return e.err }
 
-// GetRoomInfo returns what Tencent knows of roomID. An error matches
-// ErrRoomNotFound when the room does not exist, and ErrCredentials when the
-// credentials were rejected.
-func (c *RESTClient) GetRoomInfo(ctx context.Context, roomID string) (*RoomInfo, error) {
-	var answer struct {
+// getRoomInfoAnswer is get_room_info's answer: the room is in
+// Response.RoomInfo (trtc.io/document/60704, "Sample Response Packets").
+type getRoomInfoAnswer struct {
+	Response *struct {
 		RoomInfo *RoomInfo `json:"RoomInfo"`
+	} `json:"Response"`
+	roomID string // asked for
+}
+
+func (a *getRoomInfoAnswer) check() error {
+	if a.Response == nil || a.Response.RoomInfo == nil {
+		return errors.New("no Response.RoomInfo")
 	}
-	if err := c.call(ctx, CommandGetRoomInfo, map[string]string{"RoomId": roomID}, &answer); err != nil {
+	if id := a.Response.RoomInfo.RoomID; id != nil && string(*id) != a.roomID {
+		return fmt.Errorf("Response.RoomInfo.RoomId is %q, not the room asked for, %q", *id, a.roomID)
+	}
+	return nil
+}
+
+// GetRoomInfo returns what Tencent knows of roomID. An error matches
+// ErrRoomNotFound when the room does not exist, ErrCredentials when the
+// credentials were rejected, and ErrBadAnswer when the answer has no
+// Response.RoomInfo (or one about another room).
+func (c *RESTClient) GetRoomInfo(ctx context.Context, roomID string) (*RoomInfo, error) {
+	a := &getRoomInfoAnswer{roomID: roomID}
+	if err := c.call(ctx, CommandGetRoomInfo, map[string]string{"RoomId": roomID}, a); err != nil {
 		return nil, err
 	}
-	if answer.RoomInfo == nil {
-		return nil, fmt.Errorf("%s: the answer has no RoomInfo", CommandGetRoomInfo)
-	}
-	return answer.RoomInfo, nil
+	return a.Response.RoomInfo, nil
 }
 
 // call POSTs body to command and decodes a successful answer into out,
 // trying again while the failure may pass.
-func (c *RESTClient) call(ctx context.Context, command string, body, out any) error {
+func (c *RESTClient) call(ctx context.Context, command string, body any, out answer) error {
 	data, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -144,7 +202,7 @@ func (c *RESTClient) call(ctx context.Context, command string, body, out any) er
 	}
 }
 
-func (c *RESTClient) attempt(ctx context.Context, command string, body []byte, out any) error {
+func (c *RESTClient) attempt(ctx context.Context, command string, body []byte, out answer) error {
 	userSig, err := c.UserSig()
 	if err != nil {
 		return fmt.Errorf("%s: making a UserSig: %w", command, err)
@@ -189,18 +247,32 @@ func (c *RESTClient) attempt(ctx context.Context, command string, body []byte, o
 		ErrorInfo    string
 	}
 	if err := json.Unmarshal(data, &status); err != nil {
-		c.observe(command, "bad_answer")
-		return fmt.Errorf("%s: the answer is not JSON: %w", command, err)
+		c.observe(command, codeBadAnswer)
+		return newBadAnswer(command, "not a JSON object with ActionStatus, ErrorCode and ErrorInfo: "+err.Error(), data)
 	}
-	c.observe(command, strconv.FormatInt(int64(status.ErrorCode), 10))
 	if status.ErrorCode != 0 || (status.ActionStatus != "" && status.ActionStatus != "OK") {
-		return &APIError{Command: command, Code: int(status.ErrorCode), Info: status.ErrorInfo}
+		c.observe(command, strconv.FormatInt(int64(status.ErrorCode), 10))
+		err := &APIError{Command: command, Code: int(status.ErrorCode), Info: status.ErrorInfo}
+		if err.Code == CodeInternalError {
+			return errRetry{err}
+		}
+		return err
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s: decoding the answer: %w", command, err)
+		c.observe(command, codeBadAnswer)
+		return newBadAnswer(command, err.Error(), data)
 	}
+	if err := out.check(); err != nil {
+		c.observe(command, codeBadAnswer)
+		return newBadAnswer(command, err.Error(), data)
+	}
+	c.observe(command, "0")
 	return nil
 }
+
+// codeBadAnswer is what Observe is told of an answer that said OK but could
+// not be read as documented.
+const codeBadAnswer = "bad_answer"
 
 func (c *RESTClient) observe(command, code string) {
 	if c.Observe != nil {

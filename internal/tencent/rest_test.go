@@ -46,7 +46,7 @@ func TestGetRoomInfo(t *testing.T) {
 		var body struct{ RoomId string }
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		_, _ = w.Write([]byte(`{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","RequestId":"r1",
-			"RoomInfo":{"RoomId":"` + body.RoomId + `","RoomName":"Weekly","MaxMemberCount":"300","IsCloudRecordingDisabled":"false"}}`))
+			"Response":{"RoomInfo":{"RoomId":"` + body.RoomId + `","RoomName":"Weekly","MaxMemberCount":"300","IsCloudRecordingDisabled":"false"}}}`))
 	})
 	info, err := c.GetRoomInfo(context.Background(), "rid-1")
 	if err != nil {
@@ -93,7 +93,7 @@ func TestRESTRetriesServerErrors(t *testing.T) {
 			http.Error(w, "busy", http.StatusBadGateway)
 			return
 		}
-		_, _ = w.Write([]byte(`{"ActionStatus":"OK","ErrorCode":0,"RoomInfo":{"RoomId":"rid"}}`))
+		_, _ = w.Write([]byte(`{"ActionStatus":"OK","ErrorCode":0,"Response":{"RoomInfo":{"RoomId":"rid"}}}`))
 	})
 	if _, err := c.GetRoomInfo(context.Background(), "rid"); err != nil {
 		t.Fatalf("after two 502s: %v", err)

@@ -38,8 +38,9 @@ type ChatAppResyncApplyConfiguration struct {
 	Checked *int64 `json:"checked,omitempty"`
 	// drifted is how many of those it found out of date.
 	Drifted *int64 `json:"drifted,omitempty"`
-	// failure is why resync cannot work now (rejected credentials, a
-	// missing secret key), until the next attempt succeeds.
+	// failure is why the last resync failed (rejected credentials, a
+	// missing secret key, an answer not as Tencent documents it), until a
+	// later full resync reads a room.
 	Failure *ResyncFailureApplyConfiguration `json:"failure,omitempty"`
 }
 

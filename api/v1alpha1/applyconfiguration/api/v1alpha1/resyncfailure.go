@@ -27,7 +27,10 @@ import (
 //
 // ResyncFailure is why resync stopped.
 type ResyncFailureApplyConfiguration struct {
-	// reason is CredentialsRejected or SecretKeyNotFound.
+	// reason is RESTAPICredentialsRejected or SecretKeyNotFound (the
+	// ChatApp is Stalled until the next interval or a change of the ChatApp
+	// or its Secret), or RESTAPIBadAnswer (not Stalled: the next interval
+	// tries again).
 	Reason *string `json:"reason,omitempty"`
 	// message says what failed; for a rejection, Tencent's ErrorCode and
 	// ErrorInfo.
