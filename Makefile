@@ -96,6 +96,9 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
 	go test -run='^$$' -fuzz=FuzzDecodeEnvelope -fuzztime=$(or $(FUZZTIME),30s) ./internal/tencent/
 	go test -run='^$$' -fuzz=FuzzNameFor -fuzztime=$(or $(FUZZTIME),30s) ./internal/roomstore/
 	go test -run='^$$' -fuzz=FuzzHandler -fuzztime=$(or $(FUZZTIME),30s) ./webhookserver/
+	go test -run='^$$' -fuzz=FuzzDecodeSpooled -fuzztime=$(or $(FUZZTIME),30s) ./internal/roomstore/
+	go test -run='^$$' -fuzz=FuzzDecodeEntry -fuzztime=$(or $(FUZZTIME),30s) ./internal/spool/
+	go test -run='^$$' -fuzz=FuzzDecodeDeadLetter -fuzztime=$(or $(FUZZTIME),30s) ./internal/spool/
 
 ##@ Build
 

@@ -1,7 +1,9 @@
 // Command roomsync is the roomsync operator: it receives Tencent Cloud Chat
-// room callbacks (webhookserver), mirrors each room into a Room (roomstore)
-// and runs the controllers that act on Rooms and ChatApps (controllers).
-// This file only wires them together.
+// room callbacks (webhookserver), mirrors each room into a Room (roomstore),
+// keeping on local disk what the API server cannot take in time (the
+// spool, replayed when it can), and runs the controllers that act on Rooms
+// and ChatApps (controllers). This file only wires them together; setup.go
+// has the start-up steps.
 package main
 
 import (
@@ -51,6 +53,8 @@ func main() {
 		leaderElect             bool
 		secureMetrics           bool
 		leaderElectionNamespace string
+		spoolDir                string
+		spoolMaxBytes           int64
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, only to clients whose token the API server "+
@@ -66,6 +70,10 @@ func main() {
 		"the callback receiver runs on every replica either way.")
 	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; "+
 		"defaults to the namespace the operator runs in.")
+	flag.StringVar(&spoolDir, "spool-dir", "", "Directory of the spool: callbacks whose write the API server does not take in time "+
+		"are kept there, answered OK, and written into their Rooms when it does. Empty: no spool, such callbacks are answered 503.")
+	flag.Int64Var(&spoolMaxBytes, "spool-max-bytes", 256<<20, "Most bytes of events the spool holds; when it is full, "+
+		"callbacks the API server does not take are answered 503.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -81,11 +89,17 @@ func main() {
 			"and an event stored after that is reported to nobody", "callbackTimeout", callbackTimeout)
 	}
 
+	if spoolDir != "" && spoolMaxBytes <= 0 {
+		log.Error(nil, "--spool-max-bytes must be positive", "spoolMaxBytes", spoolMaxBytes)
+		os.Exit(2)
+	}
+
 	metrics := metricsserver.Options{BindAddress: metricsAddr, SecureServing: secureMetrics}
 	if secureMetrics {
 		metrics.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	ctx := ctrl.SetupSignalHandler()
+	mgr, err := newManager(ctx, ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metrics,
 		HealthProbeBindAddress:  probeAddr,
@@ -110,7 +124,6 @@ func main() {
 		log.Error(err, "Creating the manager")
 		os.Exit(1)
 	}
-	ctx := ctrl.SetupSignalHandler()
 
 	if err := lookup.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		log.Error(err, "Setting up field indexes")
@@ -142,10 +155,10 @@ func main() {
 
 	// One Store for callbacks and resyncs: events for a room take turns in
 	// it, whichever way they came.
-	rooms := roomstore.New(mgr.GetClient(), mgr.GetAPIReader())
+	store := roomstore.New(mgr.GetClient(), mgr.GetAPIReader())
 	if err := (&controllers.ResyncReconciler{
 		Client:   mgr.GetClient(),
-		Store:    rooms,
+		Store:    store,
 		HTTP:     &http.Client{Timeout: 5 * time.Second},
 		Recorder: mgr.GetEventRecorder("roomsync-resync"),
 		Context:  ctx,
@@ -155,17 +168,30 @@ func main() {
 	}
 
 	receiver := &webhookserver.Server{
-		Addr:    callbackAddr,
-		CertDir: certDir,
-		Handler: &webhookserver.Handler{
-			Apps:    &webhookserver.KubeApps{Client: mgr.GetClient(), Log: ctrl.Log.WithName("callback")},
-			Rooms:   rooms,
-			Timeout: callbackTimeout,
-			Now:     time.Now,
-			Log:     ctrl.Log.WithName("callback"),
-		},
+		Addr:             callbackAddr,
+		CertDir:          certDir,
 		WaitForCacheSync: mgr.GetCache().WaitForCacheSync,
 		Log:              ctrl.Log.WithName("callback-server"),
+	}
+	var rooms webhookserver.RoomWriter = store
+	if spoolDir != "" {
+		spooler, err := openSpool(spoolDir, spoolMaxBytes, callbackTimeout, store, mgr, receiver.Stopped())
+		if err != nil {
+			log.Error(err, "Opening the spool", "spoolDir", spoolDir)
+			os.Exit(1)
+		}
+		if err := mgr.Add(spooler); err != nil {
+			log.Error(err, "Adding the spool's replayer")
+			os.Exit(1)
+		}
+		rooms = spooler
+	}
+	receiver.Handler = &webhookserver.Handler{
+		Apps:    &webhookserver.KubeApps{Client: mgr.GetClient(), Log: ctrl.Log.WithName("callback")},
+		Rooms:   rooms,
+		Timeout: callbackTimeout,
+		Now:     time.Now,
+		Log:     ctrl.Log.WithName("callback"),
 	}
 	if err := mgr.Add(receiver); err != nil {
 		log.Error(err, "Adding the callback receiver")

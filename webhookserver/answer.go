@@ -13,7 +13,8 @@ type ErrorCode int
 
 // ErrorCodes of roomsync's answers.
 const (
-	// CodeOK: the event was stored, or it needed no write (stale, ignored).
+	// CodeOK: the event was stored (in its Room, or in the spool), or it
+	// needed no write (stale, ignored).
 	CodeOK ErrorCode = 0
 	// CodeBadQuery: SdkAppid missing, repeated or not a number, a repeated
 	// query parameter, or a query string that does not parse.
@@ -39,13 +40,15 @@ const (
 	// will not fix (for example its name is taken by another Room).
 	CodeInternal ErrorCode = 50001
 	// CodeUnavailable: the API server did not take the write within
-	// --callback-timeout. Nothing was stored; sending again is safe.
+	// --callback-timeout, and there is no spool or it is full. Nothing was
+	// stored; sending again is safe.
 	CodeUnavailable ErrorCode = 50301
 )
 
 // Results, the result label of roomsync_callbacks_total.
 const (
 	resultApplied        = "applied"
+	resultSpooled        = "spooled"
 	resultStale          = "stale"
 	resultUnknownCommand = "unknown_command"
 	resultUnknownRoom    = "unknown_room"

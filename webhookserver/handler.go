@@ -129,6 +129,11 @@ func (h *Handler) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if !ok {
 		return a
 	}
+	// What the API server would refuse is refused here, before a write is
+	// tried or the event is spooled.
+	if err := roomstore.Validate(*ev); err != nil {
+		return fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "%v", err)
+	}
 	return h.store(ctx, req, ev)
 }
 
@@ -268,6 +273,9 @@ func (h *Handler) store(ctx context.Context, req *request, ev *roomstore.Event) 
 	switch outcome {
 	case roomstore.Stale:
 		return ok(resultStale, "stale: room "+strconv.Quote(ev.RoomID)+" already holds a newer event of this kind, or a newer destroy; nothing changed")
+	case roomstore.Spooled:
+		return ok(resultSpooled, "spooled: the API server did not take the write in time; the event is kept on disk "+
+			"and written into its Room as soon as the API server takes writes again")
 	case roomstore.UnknownRoom:
 		if ev.RoomInfo == nil {
 			return ok(resultUnknownRoom, "ignored: no Room for room "+strconv.Quote(ev.RoomID)+"; only room-info callbacks create one")
@@ -280,10 +288,13 @@ func (h *Handler) store(ctx context.Context, req *request, ev *roomstore.Event) 
 
 // writeFailed maps an error from the RoomWriter to an answer. What the API
 // server refused as invalid is the sender's doing; what retrying cannot fix
-// is ours; anything else (timeouts, an unreachable or overloaded API server)
-// means: not stored, try again.
+// is ours; anything else (timeouts, an unreachable or overloaded API server,
+// and with a spool, a full spool) means: not stored, try again.
 func writeFailed(err error) answer {
 	switch {
+	case errors.Is(err, roomstore.ErrSpoolFull):
+		return fail(http.StatusServiceUnavailable, CodeUnavailable, resultUnavailable,
+			"not stored, the API server did not take the write in time and the spool is full: %v", err)
 	case apierrors.IsInvalid(err):
 		return fail(http.StatusBadRequest, CodeBadEvent, resultRejected, "the room info was refused: %v", err)
 	case errors.Is(err, roomstore.ErrNameTaken), apierrors.IsForbidden(err), apierrors.IsBadRequest(err):

@@ -261,6 +261,15 @@ func TestHandlerAnswers(t *testing.T) {
 		{name: "API server gone", cb: callback{}, writeErr: notFound, status: 503, code: CodeUnavailable, wantWrite: true},
 		{name: "API server refuses the values", cb: callback{}, writeErr: invalid, status: 400, code: CodeBadEvent, wantWrite: true},
 		{name: "Room name taken", cb: callback{}, writeErr: fmt.Errorf("%w: x", roomstore.ErrNameTaken), status: 500, code: CodeInternal, wantWrite: true},
+		{name: "spooled", cb: callback{}, outcome: roomstore.Spooled, status: 200, code: CodeOK, info: "spooled", wantWrite: true},
+		{name: "spool full", cb: callback{}, writeErr: fmt.Errorf("%w, and the write failed: %w", roomstore.ErrSpoolFull, context.DeadlineExceeded),
+			status: 503, code: CodeUnavailable, info: "spool is full", wantWrite: true},
+		{name: "room name the Room refuses, refused before any write", cb: callback{body: strings.Replace(seed, `"rname-123"`, `"`+strings.Repeat("n", 1025)+`"`, 1)},
+			status: 400, code: CodeBadEvent, info: "roomName would be 1025 characters"},
+		{name: "negative MaxMemberCount, refused before any write", cb: callback{body: strings.Replace(seed, ": 300", ": -1", 1)},
+			status: 400, code: CodeBadEvent, info: "maxMemberCount"},
+		{name: "EventTime past the year 9999", cb: callback{body: `{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","EventTime":9000000000000000,"RoomInfo":{"RoomId":"r"}}`},
+			status: 400, code: CodeBadEvent, info: "9999"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rooms := &fakeRooms{outcome: tc.outcome, err: tc.writeErr}

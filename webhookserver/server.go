@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +53,16 @@ type Server struct {
 
 	serving atomic.Bool
 	addr    atomic.Value // net.Addr once listening
+
+	stopOnce sync.Once
+	stopped  chan struct{}
+}
+
+// Stopped is closed when Start has returned: no callback is being handled
+// and none will be.
+func (s *Server) Stopped() <-chan struct{} {
+	s.stopOnce.Do(func() { s.stopped = make(chan struct{}) })
+	return s.stopped
 }
 
 // NeedLeaderElection implements manager.LeaderElectionRunnable: every
@@ -74,6 +85,8 @@ func (s *Server) ReadyCheck(_ *http.Request) error {
 
 // Start serves until ctx is done, then lets in-flight callbacks finish.
 func (s *Server) Start(ctx context.Context) error {
+	s.Stopped()
+	defer close(s.stopped)
 	if s.WaitForCacheSync != nil && !s.WaitForCacheSync(ctx) {
 		return errors.New("callback server: caches did not sync")
 	}

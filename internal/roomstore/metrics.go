@@ -1,9 +1,14 @@
 package roomstore
 
 import (
+	"sync/atomic"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/roomsync/roomsync/internal/spool"
 )
 
 var (
@@ -32,4 +37,46 @@ func writeResult(err error) string {
 	default:
 		return "error"
 	}
+}
+
+// The spool's metrics. The gauges read the spool in use (none: 0).
+var (
+	spoolInUse atomic.Pointer[spool.Spool]
+
+	spoolEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "roomsync_spool_events_total",
+		Help: "Callback events through the spool, by what happened: spooled (the API server did not take the write in time), " +
+			"replayed (written into the Room, or needing no write), stale (the Room held a newer event by replay time), " +
+			"dead_lettered (can never be written).",
+	}, []string{"result"})
+)
+
+func spoolGauge(name, help string, value func(spool.Stats) float64) prometheus.GaugeFunc {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+		s := spoolInUse.Load()
+		if s == nil {
+			return 0
+		}
+		return value(s.Stats())
+	})
+}
+
+func init() {
+	for _, result := range []string{"spooled", "replayed", "stale", "dead_lettered"} {
+		spoolEvents.WithLabelValues(result)
+	}
+	metrics.Registry.MustRegister(spoolEvents,
+		spoolGauge("roomsync_spool_events", "Events waiting in the spool.", func(s spool.Stats) float64 { return float64(s.Entries) }),
+		spoolGauge("roomsync_spool_bytes", "Bytes of the events waiting in the spool (bounded by --spool-max-bytes).",
+			func(s spool.Stats) float64 { return float64(s.Bytes) }),
+		spoolGauge("roomsync_spool_oldest_event_age_seconds", "How long the oldest event in the spool has waited; 0 when it is empty.",
+			func(s spool.Stats) float64 {
+				if s.Oldest.IsZero() {
+					return 0
+				}
+				return time.Since(s.Oldest).Seconds()
+			}),
+		spoolGauge("roomsync_spool_dead_letters", "Events in the spool's dead letters: they can never be written (see the log).",
+			func(s spool.Stats) float64 { return float64(s.DeadLetters) }),
+	)
 }

@@ -12,7 +12,7 @@ import (
 // time (per process), so they do not race each other into resourceVersion
 // conflicts. While that goroutine's write is in flight, the callbacks that
 // arrive for the room queue; when the write ends, they are taken together,
-// applied in arrival order to the Room as the write left it, and sent in one
+// applied in EventTime order to the Room as the write left it, and sent in one
 // write. Each caller is answered only after the write that holds its event,
 // so an answer still means stored, and a hot room costs one write per round
 // trip instead of one per callback.
@@ -37,16 +37,16 @@ type queues struct {
 	rooms map[string][]*request
 }
 
-// add queues r for key. It reports whether the room was idle, in which case
-// the caller must start the room's committer.
-func (q *queues) add(key string, r *request) (start bool) {
+// add queues rs for key, together. It reports whether the room was idle, in
+// which case the caller must start the room's committer.
+func (q *queues) add(key string, rs ...*request) (start bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.rooms == nil {
 		q.rooms = make(map[string][]*request)
 	}
 	pending, busy := q.rooms[key]
-	q.rooms[key] = append(pending, r)
+	q.rooms[key] = append(pending, rs...)
 	return !busy
 }
 

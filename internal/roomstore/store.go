@@ -90,17 +90,52 @@ func New(c client.Client, apiReader client.Reader) *Store {
 // Events for a room that arrive while a write for it is in flight are
 // written together in the next write (see queue.go).
 func (s *Store) Apply(ctx context.Context, app *chatv1alpha1.ChatApp, ev Event) (Outcome, error) {
-	key := app.Namespace + "/" + strconv.FormatInt(app.Spec.SDKAppID, 10) + "/" + ev.RoomID
-	r := &request{ctx: ctx, app: app, ev: ev, done: make(chan result, 1)}
-	if s.queues.add(key, r) {
+	outcomes, err := s.ApplyAll(ctx, app, []Event{ev})
+	if err != nil {
+		return "", err
+	}
+	return outcomes[0], nil
+}
+
+// ApplyAll is Apply for several events of one room (evs must all have the
+// same RoomID): they are queued together, so they share a write unless the
+// room's queue is longer than one write takes. It returns each event's
+// outcome, or the first error.
+func (s *Store) ApplyAll(ctx context.Context, app *chatv1alpha1.ChatApp, evs []Event) ([]Outcome, error) {
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	roomID := evs[0].RoomID
+	reqs := make([]*request, len(evs))
+	for i, ev := range evs {
+		if ev.RoomID != roomID {
+			return nil, fmt.Errorf("ApplyAll: events of rooms %q and %q in one call", roomID, ev.RoomID)
+		}
+		reqs[i] = &request{ctx: ctx, app: app, ev: ev, done: make(chan result, 1)}
+	}
+	key := RoomKey(app, roomID)
+	if s.queues.add(key, reqs...) {
 		go s.commit(key)
 	}
-	select {
-	case res := <-r.done:
-		return res.outcome, res.err
-	case <-ctx.Done():
-		return "", fmt.Errorf("waiting for the write of room %q: %w", ev.RoomID, context.Cause(ctx))
+	outcomes := make([]Outcome, len(reqs))
+	for i, r := range reqs {
+		select {
+		case res := <-r.done:
+			if res.err != nil {
+				return nil, res.err
+			}
+			outcomes[i] = res.outcome
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the write of room %q: %w", roomID, context.Cause(ctx))
+		}
 	}
+	return outcomes, nil
+}
+
+// RoomKey names the room of roomID in app's namespace: events with the same
+// key are ordered against each other (in the group commit, and in the spool).
+func RoomKey(app *chatv1alpha1.ChatApp, roomID string) string {
+	return app.Namespace + "/" + strconv.FormatInt(app.Spec.SDKAppID, 10) + "/" + roomID
 }
 
 // commit writes the queued events of the room key, a batch per write, until

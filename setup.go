@@ -1,0 +1,87 @@
+package main
+
+// Start-up steps that main.go wires in: waiting for the API server, and
+// opening the spool.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/roomsync/roomsync/internal/roomstore"
+	"github.com/roomsync/roomsync/internal/spool"
+)
+
+// newManager creates the manager, waiting while the API server cannot be
+// reached: a process restarted during an API-server outage (a leader that
+// lost its lease) must come up as soon as the API server is back, to replay
+// its spool, not sit in the kubelet's CrashLoopBackOff. Other errors are
+// returned at once.
+func newManager(ctx context.Context, cfg *rest.Config, opts ctrl.Options) (ctrl.Manager, error) {
+	log := ctrl.Log.WithName("setup")
+	backoff := wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 1 << 30, Cap: 5 * time.Second}
+	for {
+		mgr, err := ctrl.NewManager(cfg, opts)
+		if err == nil || !unreachable(err) {
+			return mgr, err
+		}
+		pause := backoff.Step()
+		log.Info("Waiting for the API server", "error", err.Error(), "retryIn", pause)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("stopped while waiting for the API server: %w", err)
+		case <-time.After(pause):
+		}
+	}
+}
+
+// unreachable reports whether err says the API server could not be reached
+// or could not answer, rather than that something is misconfigured.
+func unreachable(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) || utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) ||
+		utilnet.IsProbableEOF(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsTimeout(err) ||
+		apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err) ||
+		strings.Contains(err.Error(), "connection refused") // the REST mapper does not wrap it
+}
+
+// openSpool opens the spool in dir and returns the Spooler that writes
+// callbacks through store, or spools them when the API server does not take
+// them within most of callbackTimeout.
+func openSpool(dir string, maxBytes int64, callbackTimeout time.Duration, store *roomstore.Store, mgr ctrl.Manager, receiverStopped <-chan struct{}) (*roomstore.Spooler, error) {
+	log := ctrl.Log.WithName("spool")
+	s, recovery, err := spool.Open(spool.Options{
+		Dir:      dir,
+		MaxBytes: maxBytes,
+		OnCorrupt: func(seq uint64, err error) {
+			log.Error(err, "A spooled record is unreadable; it was moved to the dead letters", "seq", seq)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if recovery.MovedAside != "" {
+		log.Error(recovery.Cause, "The spool file was unreadable; it was moved aside and a new spool started", "movedTo", recovery.MovedAside)
+	}
+	log.Info("Spool open", "dir", dir, "maxBytes", maxBytes, "events", recovery.Entries, "deadLetters", recovery.DeadLetters)
+	return &roomstore.Spooler{
+		Store: store,
+		Spool: s,
+		// The rest of the callback's time is for the fsync of the spool.
+		WriteTimeout:    callbackTimeout * 2 / 3,
+		Apps:            mgr.GetClient(),
+		Recorder:        mgr.GetEventRecorder("roomsync-spool"),
+		ReceiverStopped: receiverStopped,
+		DrainTimeout:    15 * time.Second,
+		Log:             log,
+	}, nil
+}
