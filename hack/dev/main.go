@@ -97,11 +97,17 @@ func run(operator, assets, stateDir, callbackAddr, metricsAddr, probeAddr string
 		return err
 	}
 
+	// The control plane is new each time; so is the spool.
+	spoolDir := filepath.Join(stateDir, "spool")
+	if err := os.RemoveAll(spoolDir); err != nil {
+		return err
+	}
 	cmd := exec.Command(operator,
 		"--kubeconfig", kubeconfig,
 		"--callback-bind-address", callbackAddr,
 		"--metrics-bind-address", metricsAddr, "--metrics-secure=false",
 		"--health-probe-bind-address", probeAddr,
+		"--spool-dir", spoolDir,
 		"--zap-devel",
 	)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -131,7 +137,7 @@ func run(operator, assets, stateDir, callbackAddr, metricsAddr, probeAddr string
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-exited:
-	case <-time.After(15 * time.Second):
+	case <-time.After(30 * time.Second): // it may be draining its spool
 		_ = cmd.Process.Kill()
 		<-exited
 	}
