@@ -36,6 +36,7 @@ type Operator struct {
 	// CallbackURL is where it receives callbacks; MetricsURL serves /metrics
 	// (https unless --metrics-secure=false is among the extra arguments).
 	CallbackURL, MetricsURL string
+	readyURL                string
 	exited                  chan struct{}
 }
 
@@ -43,6 +44,19 @@ type Operator struct {
 // and waits until it is ready. The process is sent SIGTERM when ctx ends, and
 // SIGKILL if the calling process dies.
 func StartOperator(ctx context.Context, binary, kubeconfig string, args ...string) (*Operator, error) {
+	o, err := LaunchOperator(ctx, binary, kubeconfig, args...)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.WaitReady(60 * time.Second); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// LaunchOperator is StartOperator without the wait: for a process that
+// cannot become ready yet (its API server is down).
+func LaunchOperator(ctx context.Context, binary, kubeconfig string, args ...string) (*Operator, error) {
 	var addrs [3]string
 	for i := range addrs {
 		a, err := FreeAddr()
@@ -59,6 +73,7 @@ func StartOperator(ctx context.Context, binary, kubeconfig string, args ...strin
 		Log:         &LogBuffer{},
 		CallbackURL: "http://" + addrs[0] + "/callback",
 		MetricsURL:  scheme + "://" + addrs[1] + "/metrics",
+		readyURL:    "http://" + addrs[2] + "/readyz",
 		exited:      make(chan struct{}),
 	}
 	o.Cmd = exec.Command(binary, append([]string{
@@ -81,21 +96,27 @@ func StartOperator(ctx context.Context, binary, kubeconfig string, args ...strin
 		}
 	}()
 
-	deadline := time.Now().Add(60 * time.Second)
+	return o, nil
+}
+
+// WaitReady waits until the process is ready, at most timeout; after that
+// it kills it.
+func (o *Operator) WaitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
 	for {
-		resp, err := http.Get("http://" + addrs[2] + "/readyz")
+		resp, err := http.Get(o.readyURL)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return o, nil
+				return nil
 			}
 		}
 		if o.Exited() {
-			return nil, fmt.Errorf("the operator exited before it was ready; its log:\n%s", o.Log)
+			return fmt.Errorf("the operator exited before it was ready; its log:\n%s", o.Log)
 		}
 		if time.Now().After(deadline) {
 			_ = o.Cmd.Process.Kill()
-			return nil, fmt.Errorf("the operator did not become ready; its log:\n%s", o.Log)
+			return fmt.Errorf("the operator did not become ready; its log:\n%s", o.Log)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

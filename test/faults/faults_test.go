@@ -82,6 +82,7 @@ func newApp(t *testing.T) (string, int64) {
 type sent struct {
 	room      string
 	eventTime int64
+	target    string    // the callback URL it was sent to
 	at        time.Time // when it was sent
 	status    int       // HTTP status; 0 when the request failed
 	err       error     // the request's error, or an answer that is not JSON
@@ -93,10 +94,11 @@ type sent struct {
 }
 
 // stream sends updates, each with recording on, from senders goroutines until
-// stop is closed. Each sender owns rooms rooms and sends to them in turn,
-// each event newer than the last, as Tencent's sender does. target returns
-// the callback URL to use now.
-func stream(sdkAppID int64, target func() string, senders, rooms int, stop <-chan struct{}) []sent {
+// stop is closed. The rooms are shared out among the senders (room j is
+// sender j%senders's), and each sender sends to its rooms in turn, each event
+// newer than the last, as Tencent's sender does, waiting interval between
+// two. target returns the callback URL to use now.
+func stream(sdkAppID int64, target func() string, senders, rooms int, interval time.Duration, stop <-chan struct{}) []sent {
 	var (
 		mu    sync.Mutex
 		all   []sent
@@ -108,6 +110,10 @@ func stream(sdkAppID int64, target func() string, senders, rooms int, stop <-cha
 	// rather than cut off.
 	c := &http.Client{Timeout: 3 * budget}
 	for s := range senders {
+		var owned []string
+		for j := s; j < rooms; j += senders {
+			owned = append(owned, fmt.Sprintf("room-%d", j))
+		}
 		wg.Go(func() {
 			var mine []sent
 			for i := 0; ; i++ {
@@ -119,7 +125,10 @@ func stream(sdkAppID int64, target func() string, senders, rooms int, stop <-cha
 					return
 				default:
 				}
-				x := sent{room: fmt.Sprintf("sender-%d-room-%d", s, i%rooms), eventTime: clock.Add(1)}
+				if i > 0 {
+					time.Sleep(interval)
+				}
+				x := sent{room: owned[i%len(owned)], eventTime: clock.Add(1)}
 				body, _ := json.Marshal(map[string]any{
 					"CallbackCommand": tencent.CommandAfterUpdateRoomInfo,
 					"EventTime":       x.eventTime,
@@ -131,8 +140,8 @@ func stream(sdkAppID int64, target func() string, senders, rooms int, stop <-cha
 				})
 				q := tencent.CallbackQuery{SDKAppID: sdkAppID, Command: tencent.CommandAfterUpdateRoomInfo, Token: token}
 				t0 := time.Now()
-				x.at = t0
-				resp, err := c.Post(target()+"?"+q.Encode(t0), "application/json", bytes.NewReader(body))
+				x.at, x.target = t0, target()
+				resp, err := c.Post(x.target+"?"+q.Encode(t0), "application/json", bytes.NewReader(body))
 				if err == nil {
 					data, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
@@ -215,7 +224,7 @@ func TestAPIServerOutageMidStream(t *testing.T) {
 
 	stop := make(chan struct{})
 	done := make(chan []sent)
-	go func() { done <- stream(appID, func() string { return op.CallbackURL }, 8, 10, stop) }()
+	go func() { done <- stream(appID, func() string { return op.CallbackURL }, 8, 80, 0, stop) }()
 
 	time.Sleep(2 * time.Second)
 	down := time.Now()
@@ -284,7 +293,7 @@ func TestOperatorKilledMidStream(t *testing.T) {
 	stop := make(chan struct{})
 	done := make(chan []sent)
 	go func() {
-		done <- stream(appID, func() string { return current.Load().CallbackURL }, 8, 5, stop)
+		done <- stream(appID, func() string { return current.Load().CallbackURL }, 8, 40, 0, stop)
 	}()
 
 	time.Sleep(3 * time.Second)
