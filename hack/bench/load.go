@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,9 +135,21 @@ func (s *sender) send(command string, body []byte) (answer, error) {
 	return a, nil
 }
 
+// outcome is what the receiver did with an event, read from its answer:
+// applied when ErrorInfo is empty, else ErrorInfo's first word.
+type outcome string
+
+const (
+	applied outcome = "applied"
+	// spooled: kept in the operator's spool, to be written into its Room
+	// once the API server takes writes. Stored, as applied is.
+	spooled outcome = "spooled"
+	stale   outcome = "stale"
+)
+
 // update sends an update callback for roomID at eventTime that changes the
-// room's name and size, and reports whether it was applied (not stale).
-func (s *sender) update(roomID string, eventTime int64) (applied bool, err error) {
+// room's name and size, and returns what the receiver did with it.
+func (s *sender) update(roomID string, eventTime int64) (outcome, error) {
 	body, _ := json.Marshal(map[string]any{
 		"CallbackCommand":  tencent.CommandAfterUpdateRoomInfo,
 		"EventTime":        eventTime,
@@ -150,22 +163,26 @@ func (s *sender) update(roomID string, eventTime int64) (applied bool, err error
 	})
 	a, err := s.send(tencent.CommandAfterUpdateRoomInfo, body)
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	if a.ErrorCode != 0 {
-		return false, fmt.Errorf("answer %+v", a)
+		return "", fmt.Errorf("answer %+v", a)
 	}
-	return a.ErrorInfo == "", nil
+	if a.ErrorInfo == "" {
+		return applied, nil
+	}
+	word, _, _ := strings.Cut(a.ErrorInfo, ":")
+	return outcome(word), nil
 }
 
 func roomName(eventTime int64) string { return "room-at-" + strconv.FormatInt(eventTime, 10) }
 
-// storedUpdate is update for load rounds: anything but applied is a failure,
-// as every event of a round is newer than the room's.
+// storedUpdate is update for load rounds: anything but stored (applied or
+// spooled) is a failure, as every event of a round is newer than the room's.
 func (s *sender) storedUpdate(roomID string, eventTime int64) error {
-	applied, err := s.update(roomID, eventTime)
-	if err == nil && !applied {
-		err = fmt.Errorf("event %d for room %q answered stale", eventTime, roomID)
+	o, err := s.update(roomID, eventTime)
+	if err == nil && o != applied && o != spooled {
+		err = fmt.Errorf("event %d for room %q answered %s", eventTime, roomID, o)
 	}
 	return err
 }

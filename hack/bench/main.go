@@ -1,16 +1,27 @@
 // Command bench measures roomsync's callback receiver against the API
 // server's own write speed, on a local control plane (kube-apiserver and
 // etcd from bin/k8s) with the built operator running, and prints a table
-// (and JSON, for tracking). `make bench` runs it.
+// (and JSON, for tracking). `make bench` runs it. The operator runs with a
+// spool (--spool-dir in a temporary directory); -spool=false runs it
+// without, to compare.
 //
 //   - Distinct rooms: callbacks per second stored, and p50/p99 latency, at
 //     concurrency 1, 8 and 64, against the raw ceiling: client-go JSON merge
 //     patches of the same Rooms' status, in alternating rounds on the same
-//     API server. The ratio is the median of the rounds' ratios.
+//     API server. The ratio is the median of the rounds' ratios. Events the
+//     operator spooled are counted: with a healthy API server there should
+//     be none, and a round with some is not comparable to raw.
 //   - One hot room: updates whose EventTimes rise in the order they are sent,
 //     as Tencent sends them, from 64 senders: time to all answered, writes
 //     sent to the API server, and the final state. The same with shuffled
 //     EventTimes, as a correctness check.
+//   - Outage (with a spool; -outage sets its length, 0 skips it): 8 senders
+//     send updates over 100 Rooms, each every 20 ms; 3 s in, the control
+//     plane is stopped for the outage, then started again, and the senders
+//     go on 5 s more. Every callback must be answered 200; the latency of
+//     those sent while the control plane was down, the spool's counts, and
+//     the time from the API server's return until every Room holds its
+//     newest event answered OK (at most 60 s).
 //   - Memory: the operator's RSS and Go heap with 10,000 Rooms (and 10,000
 //     unrelated ConfigMaps and Jobs), and the time to reconcile all the Rooms
 //     after it starts.
@@ -48,8 +59,10 @@ const (
 	settle          = time.Second
 	namespace       = "bench"
 	memoryNamespace = "bench-memory"
+	outageNamespace = "bench-outage"
 	sdkAppID        = 1400000001
 	memorySDKAppID  = 1400000002
+	outageSDKAppID  = 1400000003
 	token           = "bench-token"
 )
 
@@ -61,6 +74,8 @@ type options struct {
 	rounds      int
 	hotEvents   int
 	memoryRooms int
+	outage      time.Duration
+	spool       bool
 	cpuProfile  string
 }
 
@@ -73,6 +88,8 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "Alternating receiver/raw rounds per concurrency.")
 	flag.IntVar(&o.hotEvents, "hot-events", 1000, "Updates sent to the hot room.")
 	flag.IntVar(&o.memoryRooms, "memory-rooms", 10000, "Rooms (and unrelated ConfigMaps and Jobs) for the memory run; 0 skips it.")
+	flag.DurationVar(&o.outage, "outage", 20*time.Second, "How long the outage round keeps the control plane down; 0 skips the round, as -spool=false does.")
+	flag.BoolVar(&o.spool, "spool", true, "Run the operator with a spool (--spool-dir in a temporary directory); false runs it without.")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "Write the operator's CPU profile, taken during the first receiver round at concurrency 8, to this `file`.")
 	flag.Parse()
 
@@ -104,6 +121,7 @@ type bench struct {
 	env        *testenv.Env
 	kubeconfig string
 	binary     string
+	spoolDir   string // empty: the operator runs without a spool
 	operator   *testenv.Operator
 	sender     *sender
 	pprofAddr  string
@@ -137,8 +155,19 @@ func run(ctx context.Context, o options) (*results, error) {
 	if b.dynamic, err = dynamic.NewForConfig(restConfigForRaw(env.Config)); err != nil {
 		return nil, err
 	}
+	if o.spool {
+		b.spoolDir = filepath.Join(dir, "spool")
+	}
 	if err := createApp(ctx, env.Client, namespace, sdkAppID, token); err != nil {
 		return nil, err
+	}
+	// The outage round's ChatApp is made now, so that the operator knows
+	// it from the start.
+	outage := o.outage > 0 && o.spool
+	if outage {
+		if err := createApp(ctx, env.Client, outageNamespace, outageSDKAppID, token); err != nil {
+			return nil, err
+		}
 	}
 	if o.cpuProfile != "" {
 		if b.pprofAddr, err = testenv.FreeAddr(); err != nil {
@@ -150,7 +179,7 @@ func run(ctx context.Context, o options) (*results, error) {
 	}
 	defer func() { b.operator.Stop() }()
 
-	res := &results{Machine: describeMachine(), Date: time.Now().UTC().Format(time.RFC3339)}
+	res := &results{Machine: describeMachine(), Date: time.Now().UTC().Format(time.RFC3339), Spool: o.spool}
 	fmt.Printf("Distinct rooms: %d Rooms, %d rounds of %s per side and concurrency...\n", o.rooms, o.rounds, o.round)
 	if res.Distinct, err = b.distinctRooms(ctx, o); err != nil {
 		return res, err
@@ -161,6 +190,14 @@ func run(ctx context.Context, o options) (*results, error) {
 	}
 	if res.HotRoomShuffled, err = b.hotRoom(ctx, "hot-shuffled", o.hotEvents, true); err != nil {
 		return res, err
+	}
+	if outage {
+		fmt.Printf("Outage: the control plane down for %s under %d senders over %d Rooms...\n", o.outage, outageSenders, outageRooms)
+		if res.Outage, err = b.outage(ctx, o.outage); err != nil {
+			return res, err
+		}
+	} else if o.outage > 0 {
+		fmt.Println("Outage: skipped, the operator runs without a spool (-spool=false)")
 	}
 	if o.memoryRooms > 0 {
 		fmt.Printf("Memory: %d Rooms, %d ConfigMaps and %d Jobs...\n", o.memoryRooms, o.memoryRooms, o.memoryRooms)
@@ -175,6 +212,9 @@ func (b *bench) startOperator(ctx context.Context) error {
 	args := []string{"--metrics-secure=false"}
 	if b.pprofAddr != "" {
 		args = append(args, "--pprof-bind-address", b.pprofAddr)
+	}
+	if b.spoolDir != "" {
+		args = append(args, "--spool-dir", b.spoolDir)
 	}
 	op, err := testenv.StartOperator(ctx, b.binary, b.kubeconfig, args...)
 	if err != nil {
@@ -227,16 +267,26 @@ func (b *bench) distinctRooms(ctx context.Context, o options) ([]distinctResult,
 				return l
 			}
 			conflictsBefore := b.receiverConflicts()
+			spoolBefore, err := b.spoolCounts()
+			if err != nil {
+				return nil, err
+			}
 			if round%2 == 0 {
 				r, w = measure(receiver, &d.ReceiverCPU), measure(raw, &d.RawCPU)
 			} else {
 				w, r = measure(raw, &d.RawCPU), measure(receiver, &d.ReceiverCPU)
 			}
 			d.ReceiverConflicts += int(b.receiverConflicts() - conflictsBefore)
+			spoolAfter, err := b.spoolCounts()
+			if err != nil {
+				return nil, err
+			}
 			if r.Failed > 0 || w.Failed > 0 {
 				return nil, fmt.Errorf("concurrency %d: %d receiver and %d raw writes failed: %w", c, r.Failed, w.Failed, errors.Join(r.firstErr, w.firstErr))
 			}
-			d.Rounds = append(d.Rounds, roundResult{Receiver: r.PerSecond(), Raw: w.PerSecond(), Ratio: r.PerSecond() / w.PerSecond()})
+			spooledNow := spoolAfter.Spooled - spoolBefore.Spooled
+			d.ReceiverSpooled += spooledNow
+			d.Rounds = append(d.Rounds, roundResult{Receiver: r.PerSecond(), Raw: w.PerSecond(), Ratio: r.PerSecond() / w.PerSecond(), Spooled: spooledNow})
 			recvLat, rawLat = append(recvLat, r.latencies...), append(rawLat, w.latencies...)
 		}
 		ratios := make([]float64, len(d.Rounds))
@@ -251,7 +301,7 @@ func (b *bench) distinctRooms(ctx context.Context, o options) ([]distinctResult,
 		d.Ratio = ratios[len(ratios)/2]
 		d.ReceiverP50, d.ReceiverP99 = ms(percentile(recvLat, 50)), ms(percentile(recvLat, 99))
 		d.RawP50, d.RawP99 = ms(percentile(rawLat, 50)), ms(percentile(rawLat, 99))
-		fmt.Printf("  concurrency %2d: receiver %.0f/s, raw %.0f/s, ratio %.2f\n", c, d.Receiver, d.Raw, d.Ratio)
+		fmt.Printf("  concurrency %2d: receiver %.0f/s, raw %.0f/s, ratio %.2f, %d spooled\n", c, d.Receiver, d.Raw, d.Ratio, d.ReceiverSpooled)
 		out = append(out, d)
 	}
 	return out, nil
@@ -323,7 +373,7 @@ func (b *bench) hotRoom(ctx context.Context, roomID string, n int, shuffled bool
 		wg.Go(func() {
 			for et := range queue {
 				t0 := time.Now()
-				applied, err := b.sender.update(roomID, et)
+				o, err := b.sender.update(roomID, et)
 				d := time.Since(t0)
 				mu.Lock()
 				switch {
@@ -332,8 +382,10 @@ func (b *bench) hotRoom(ctx context.Context, roomID string, n int, shuffled bool
 					if firstErr == nil {
 						firstErr = err
 					}
-				case applied:
+				case o == applied:
 					h.Applied++
+				case o == spooled:
+					h.Spooled++
 				default:
 					h.Stale++
 				}
@@ -396,6 +448,19 @@ func (b *bench) receiverConflicts() float64 {
 		return 0
 	}
 	return metricSum(m, "roomsync_room_status_writes_total", `result="conflict"`)
+}
+
+// spoolCounts is the operator's count of events through its spool, by what
+// happened to them (all 0 without a spool).
+func (b *bench) spoolCounts() (spoolCounts, error) {
+	m, err := scrape(b.operator.MetricsURL)
+	if err != nil {
+		return spoolCounts{}, fmt.Errorf("reading the operator's metrics: %w", err)
+	}
+	count := func(result string) int {
+		return int(metricSum(m, "roomsync_spool_events_total", `result="`+result+`"`))
+	}
+	return spoolCounts{Spooled: count("spooled"), Replayed: count("replayed"), Stale: count("stale"), DeadLettered: count("dead_lettered")}, nil
 }
 
 // memory stops the operator, seeds the cluster, starts the operator again

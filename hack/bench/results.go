@@ -15,14 +15,20 @@ const (
 	maxP99Ms      = 1000 // half of Tencent's 2 s budget
 	maxWriteShare = 0.10 // hot room: API writes / events
 	maxRSSMiB     = 150
+	// Outage: the latency of callbacks answered from the spool while the
+	// control plane is down.
+	maxOutageP99Ms = 100
 )
 
 type results struct {
-	Date            string           `json:"date"`
-	Machine         machine          `json:"machine"`
+	Date    string  `json:"date"`
+	Machine machine `json:"machine"`
+	// Spool: the operator ran with --spool-dir.
+	Spool           bool             `json:"spool"`
 	Distinct        []distinctResult `json:"distinctRooms"`
 	HotRoom         hotResult        `json:"hotRoom"`
 	HotRoomShuffled hotResult        `json:"hotRoomShuffled"`
+	Outage          *outageResult    `json:"outage,omitempty"`
 	Memory          *memoryResult    `json:"memory,omitempty"`
 }
 
@@ -30,6 +36,7 @@ type roundResult struct {
 	Receiver float64 `json:"receiverPerSecond"`
 	Raw      float64 `json:"rawPerSecond"`
 	Ratio    float64 `json:"ratio"`
+	Spooled  int     `json:"receiverSpooled"`
 }
 
 type distinctResult struct {
@@ -45,6 +52,10 @@ type distinctResult struct {
 	// ReceiverConflicts is how many receiver writes were refused as made on
 	// an outdated Room (each costs a read and another write).
 	ReceiverConflicts int `json:"receiverConflicts"`
+	// ReceiverSpooled is how many events the operator spooled in the
+	// rounds: the API server did not take their writes in time. It should
+	// be 0; a round with some is not comparable to raw.
+	ReceiverSpooled int `json:"receiverSpooled"`
 	// ReceiverCPU and RawCPU are the CPU each process spent per stored
 	// write in the receiver's and the raw rounds.
 	ReceiverCPU cpuShare `json:"receiverCPU"`
@@ -85,7 +96,7 @@ func (c *cpuShare) finish() {
 func (c cpuShare) total() float64 { return c.Operator + c.Load + c.APIServer + c.Etcd }
 
 func (d distinctResult) meets() bool {
-	return d.Ratio >= minRatio && d.ReceiverP99 <= maxP99Factor*d.RawP99 && d.ReceiverP99 < maxP99Ms
+	return d.Ratio >= minRatio && d.ReceiverP99 <= maxP99Factor*d.RawP99 && d.ReceiverP99 < maxP99Ms && d.ReceiverSpooled == 0
 }
 
 type hotResult struct {
@@ -96,6 +107,7 @@ type hotResult struct {
 	P50            float64 `json:"p50Ms"`
 	P99            float64 `json:"p99Ms"`
 	Applied        int     `json:"applied"`
+	Spooled        int     `json:"spooled"`
 	Stale          int     `json:"stale"`
 	Failed         int     `json:"failed"`
 	ReceiverWrites int     `json:"receiverWrites"`
@@ -106,6 +118,49 @@ type hotResult struct {
 func (h hotResult) writeShare() float64 { return float64(h.APIWrites) / float64(h.Events) }
 
 func (h hotResult) correct() bool { return h.Failed == 0 && h.FinalIsNewest }
+
+// spoolCounts are events through the operator's spool, by what happened to
+// them.
+type spoolCounts struct {
+	Spooled      int `json:"spooled"`
+	Replayed     int `json:"replayed"`
+	Stale        int `json:"stale"`
+	DeadLettered int `json:"deadLettered"`
+}
+
+func (c spoolCounts) minus(o spoolCounts) spoolCounts {
+	return spoolCounts{c.Spooled - o.Spooled, c.Replayed - o.Replayed, c.Stale - o.Stale, c.DeadLettered - o.DeadLettered}
+}
+
+type outageResult struct {
+	Senders int `json:"senders"`
+	Rooms   int `json:"rooms"`
+	// Outage is how long the control plane was kept down; Down also counts
+	// its stop and its start, until the API server was healthy again.
+	Outage float64 `json:"outageMs"`
+	Down   float64 `json:"downMs"`
+	Sent   int     `json:"sent"`
+	OK     int     `json:"answeredOK"`
+	// NotOK were answered other than 200 with ErrorCode 0, or not at all.
+	NotOK int `json:"notOK"`
+	// SentDown were sent while the control plane was down; the latencies
+	// are of their answers.
+	SentDown int         `json:"sentWhileDown"`
+	DownP50  float64     `json:"downP50Ms"`
+	DownP99  float64     `json:"downP99Ms"`
+	DownMax  float64     `json:"downMaxMs"`
+	Spool    spoolCounts `json:"spool"`
+	// Healed: within 60 s of the API server's return, every Room held the
+	// newest event answered OK for it before it was read, HealedAfter that
+	// return.
+	Healed      bool    `json:"healed"`
+	HealedAfter float64 `json:"healedAfterMs"`
+	// FinalIsNewest: once the senders stopped, every Room came to hold
+	// exactly the newest event answered OK for it.
+	FinalIsNewest bool `json:"finalIsNewest"`
+}
+
+func (o outageResult) correct() bool { return o.NotOK == 0 && o.Healed && o.FinalIsNewest }
 
 type memoryResult struct {
 	Rooms         int     `json:"rooms"`
@@ -121,7 +176,8 @@ type memoryResult struct {
 // target is reported in the table, not as a failure: figures vary between
 // machines.
 func (r *results) failed() bool {
-	return (r.HotRoom.Events > 0 && !r.HotRoom.correct()) || (r.HotRoomShuffled.Events > 0 && !r.HotRoomShuffled.correct())
+	return (r.HotRoom.Events > 0 && !r.HotRoom.correct()) || (r.HotRoomShuffled.Events > 0 && !r.HotRoomShuffled.correct()) ||
+		(r.Outage != nil && !r.Outage.correct())
 }
 
 func verdict(ok bool) string {
@@ -133,18 +189,36 @@ func verdict(ok bool) string {
 
 func (r *results) print(out io.Writer) {
 	m := r.Machine
-	fmt.Fprintf(out, "\nroomsync bench, %s\n%s, %d CPUs, %s; %s; %s; %s\n\n", r.Date, m.CPU, m.CPUs, m.Memory, m.Kernel, m.Go, m.Control)
+	fmt.Fprintf(out, "\nroomsync bench, %s\n%s, %d CPUs, %s; %s; %s; %s\n", r.Date, m.CPU, m.CPUs, m.Memory, m.Kernel, m.Go, m.Control)
+	if r.Spool {
+		fmt.Fprint(out, "operator with a spool (--spool-dir)\n\n")
+	} else {
+		fmt.Fprint(out, "operator without a spool\n\n")
+	}
 
 	if len(r.Distinct) > 0 {
 		fmt.Fprintln(out, "Distinct rooms: callbacks stored per second, receiver vs raw status merge patches")
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "concurrency\treceiver/s\traw/s\tratio\treceiver p50\treceiver p99\traw p50\traw p99\tconflicts\ttarget\t")
+		fmt.Fprintln(tw, "concurrency\treceiver/s\traw/s\tratio\treceiver p50\treceiver p99\traw p50\traw p99\tconflicts\tspooled\ttarget\t")
+		spooledRounds := 0
 		for _, d := range r.Distinct {
-			fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.2f\t%.1f ms\t%.1f ms\t%.1f ms\t%.1f ms\t%d\t%s\t\n",
-				d.Concurrency, d.Receiver, d.Raw, d.Ratio, d.ReceiverP50, d.ReceiverP99, d.RawP50, d.RawP99, d.ReceiverConflicts, verdict(d.meets()))
+			spooled := fmt.Sprint(d.ReceiverSpooled)
+			for _, round := range d.Rounds {
+				if round.Spooled > 0 {
+					spooledRounds++
+					spooled += " !"
+				}
+			}
+			fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.2f\t%.1f ms\t%.1f ms\t%.1f ms\t%.1f ms\t%d\t%s\t%s\t\n",
+				d.Concurrency, d.Receiver, d.Raw, d.Ratio, d.ReceiverP50, d.ReceiverP99, d.RawP50, d.RawP99, d.ReceiverConflicts, spooled, verdict(d.meets()))
 		}
 		_ = tw.Flush()
-		fmt.Fprintf(out, "target: ratio ≥ %.1f (median of the rounds), receiver p99 ≤ %.1f× raw p99 and < %d ms\n\n", minRatio, maxP99Factor, maxP99Ms)
+		fmt.Fprintf(out, "target: ratio ≥ %.1f (median of the rounds), receiver p99 ≤ %.1f× raw p99 and < %d ms, nothing spooled\n", minRatio, maxP99Factor, maxP99Ms)
+		if spooledRounds > 0 {
+			fmt.Fprintf(out, "! %d receiver rounds spooled events (one ! each): the API server did not take their writes in time, "+
+				"so those rounds' receiver rates are not comparable to raw\n", spooledRounds)
+		}
+		fmt.Fprintln(out)
 
 		fmt.Fprintln(out, "CPU per stored write (ms), by process")
 		tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -165,18 +239,35 @@ func (r *results) print(out io.Writer) {
 	if r.HotRoom.Events > 0 {
 		fmt.Fprintln(out, "One hot room")
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "EventTimes\tevents\tsenders\tall answered\tp50\tp99\tapplied\tstale\tfailed\treceiver writes\tAPI writes\twrites/events\tends at newest\ttarget\t")
+		fmt.Fprintln(tw, "EventTimes\tevents\tsenders\tall answered\tp50\tp99\tapplied\tspooled\tstale\tfailed\treceiver writes\tAPI writes\twrites/events\tends at newest\ttarget\t")
 		for _, h := range []hotResult{r.HotRoom, r.HotRoomShuffled} {
 			order, ok := "rising", h.correct() && h.writeShare() <= maxWriteShare
 			if h.Shuffled {
 				order, ok = "shuffled", h.correct()
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f ms\t%.1f ms\t%.1f ms\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t%v\t%s\t\n",
-				order, h.Events, h.Concurrency, h.AllAnswered, h.P50, h.P99, h.Applied, h.Stale, h.Failed,
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f ms\t%.1f ms\t%.1f ms\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t%v\t%s\t\n",
+				order, h.Events, h.Concurrency, h.AllAnswered, h.P50, h.P99, h.Applied, h.Spooled, h.Stale, h.Failed,
 				h.ReceiverWrites, h.APIWrites, 100*h.writeShare(), h.FinalIsNewest, verdict(ok))
 		}
 		_ = tw.Flush()
 		fmt.Fprintf(out, "target: API writes ≤ %.0f%% of events (rising), no failure, ends at the newest event\n\n", 100*maxWriteShare)
+	}
+
+	if o := r.Outage; o != nil {
+		fmt.Fprintf(out, "Outage: the control plane down %.1f s (stop to healthy again), %d senders over %d Rooms, one callback per sender every %s\n",
+			o.Down/1000, o.Senders, o.Rooms, outagePace)
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "sent\tanswered 200\tnot 200\tsent while down\tdown p50\tdown p99\tdown max\tspooled\treplayed\tstale\tdead letters\thealed after\tends at newest\ttarget\t")
+		healed := "not in 60 s"
+		if o.Healed {
+			healed = fmt.Sprintf("%.1f s", o.HealedAfter/1000)
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%.1f ms\t%.1f ms\t%.0f ms\t%d\t%d\t%d\t%d\t%s\t%v\t%s\t\n",
+			o.Sent, o.OK, o.NotOK, o.SentDown, o.DownP50, o.DownP99, o.DownMax, o.Spool.Spooled, o.Spool.Replayed, o.Spool.Stale,
+			o.Spool.DeadLettered, healed, o.FinalIsNewest, verdict(o.correct() && o.DownP99 < maxOutageP99Ms))
+		_ = tw.Flush()
+		fmt.Fprintf(out, "target: every callback answered 200, p99 while down < %d ms, every Room at its newest event answered OK within %s of the API server's return\n\n",
+			maxOutageP99Ms, healTimeout)
 	}
 
 	if mem := r.Memory; mem != nil {
