@@ -158,6 +158,7 @@ func (s *Spooler) replayOnce(ctx context.Context) error {
 		return fmt.Errorf("removing replayed events from the spool: %w", err)
 	}
 	if lastErr == nil {
+		s.lastWrite.Store(time.Now().UnixNano())
 		s.down.Store(false)
 	}
 	return lastErr

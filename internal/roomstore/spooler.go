@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -36,9 +39,13 @@ var ErrSpoolFull = errors.New("the spool is full")
 //
 // Order: while a room has events in the spool, its newer events are spooled
 // behind them rather than written past them; and while the API server is
-// known not to take writes (a write failed and no replay has worked since),
-// every event is spooled at once, so callbacks are answered fast during an
-// outage instead of each waiting WriteTimeout.
+// known not to take writes, every event is spooled at once, so callbacks are
+// answered fast during an outage instead of each waiting WriteTimeout. It
+// is known not to when a write failed because it could not be reached
+// (connection refused, 503) or when no write at all has been taken for
+// longer than WriteTimeout; until a replay works. A write that is merely
+// slow while others are taken (a saturated API server) spools only its own
+// event.
 type Spooler struct {
 	Store *Store
 	Spool *spool.Spool
@@ -59,8 +66,10 @@ type Spooler struct {
 
 	// down: the API server is known not to take writes now.
 	down atomic.Bool
-	wake chan struct{}
-	once sync.Once
+	// lastWrite is when a write was last taken (Unix nanoseconds).
+	lastWrite atomic.Int64
+	wake      chan struct{}
+	once      sync.Once
 
 	mu      sync.Mutex
 	episode map[types.UID]*replayCounts // since the spool was last empty
@@ -84,13 +93,20 @@ func (s *Spooler) Apply(ctx context.Context, app *chatv1alpha1.ChatApp, ev Event
 	if s.Spool.Pending(key) > 0 || s.down.Load() {
 		return s.put(key, app, ev, nil)
 	}
+	start := time.Now()
 	wctx, cancel := context.WithTimeout(ctx, s.WriteTimeout)
 	outcome, err := s.Store.Apply(wctx, app, ev)
 	cancel()
+	if err == nil {
+		s.lastWrite.Store(time.Now().UnixNano())
+	}
 	if err == nil || !retriable(err) {
 		return outcome, err
 	}
-	s.down.Store(true)
+	if unreachable(err) || s.lastWrite.Load() < start.UnixNano() {
+		// Not one write was taken while this one waited.
+		s.down.Store(true)
+	}
 	return s.put(key, app, ev, err)
 }
 
@@ -120,3 +136,12 @@ func (s *Spooler) put(key string, app *chatv1alpha1.ChatApp, ev Event, writeErr 
 // NeedLeaderElection implements manager.LeaderElectionRunnable: every
 // replica replays its own spool.
 func (s *Spooler) NeedLeaderElection() bool { return false }
+
+// unreachable reports whether err says the API server could not be reached,
+// or could not serve at all, rather than that it was slow.
+func unreachable(err error) bool {
+	var netErr net.Error
+	return (errors.As(err, &netErr) && !netErr.Timeout()) ||
+		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) ||
+		apierrors.IsServiceUnavailable(err) || apierrors.IsServerTimeout(err)
+}
