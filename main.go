@@ -12,14 +12,12 @@ import (
 	"os"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -55,6 +53,7 @@ func main() {
 		leaderElectionNamespace string
 		spoolDir                string
 		spoolMaxBytes           int64
+		watchNamespaces         string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, only to clients whose token the API server "+
@@ -74,6 +73,8 @@ func main() {
 		"are kept there, answered OK, and written into their Rooms when it does. Empty: no spool, such callbacks are answered 503.")
 	flag.Int64Var(&spoolMaxBytes, "spool-max-bytes", 256<<20, "Most bytes of events the spool holds; when it is full, "+
 		"callbacks the API server does not take are answered 503.")
+	flag.StringVar(&watchNamespaces, "watch-namespaces", "", "Comma-separated namespaces to watch and act in (ChatApps, "+
+		"Rooms, their Secrets and Jobs); empty: every namespace. With it, roomsync needs permissions in those namespaces only.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -89,6 +90,11 @@ func main() {
 			"and an event stored after that is reported to nobody", "callbackTimeout", callbackTimeout)
 	}
 
+	namespaces, err := parseNamespaces(watchNamespaces)
+	if err != nil {
+		log.Error(err, "--watch-namespaces")
+		os.Exit(2)
+	}
 	if spoolDir != "" && spoolMaxBytes <= 0 {
 		log.Error(nil, "--spool-max-bytes must be positive", "spoolMaxBytes", spoolMaxBytes)
 		os.Exit(2)
@@ -114,10 +120,10 @@ func main() {
 			// Nothing reads managedFields from the cache; not keeping them
 			// roughly halves the memory a cached Room takes.
 			DefaultTransform: cache.TransformStripManagedFields(),
-			// Only the recording Jobs, not every Job of the cluster.
-			ByObject: map[client.Object]cache.ByObject{
-				&batchv1.Job{}: {Label: controllers.RecordingJobSelector()},
-			},
+			// Only roomsync's Jobs and Secrets, not all of the cluster's.
+			ByObject: controllers.CacheByObject(),
+			// nil: every namespace.
+			DefaultNamespaces: namespaces,
 		},
 	})
 	if err != nil {
@@ -140,7 +146,12 @@ func main() {
 		log.Error(err, "Setting up the Room controller")
 		os.Exit(1)
 	}
-	if err := (&controllers.ChatAppReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	secrets := lookup.NewSecretReader(mgr)
+	if err := (&controllers.ChatAppReconciler{
+		Client:   mgr.GetClient(),
+		Secrets:  secrets,
+		Recorder: mgr.GetEventRecorder("roomsync-chatapp"),
+	}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "Setting up the ChatApp controller")
 		os.Exit(1)
 	}
@@ -159,6 +170,7 @@ func main() {
 	if err := (&controllers.ResyncReconciler{
 		Client:   mgr.GetClient(),
 		Store:    store,
+		Secrets:  secrets,
 		HTTP:     &http.Client{Timeout: 5 * time.Second},
 		Recorder: mgr.GetEventRecorder("roomsync-resync"),
 		Context:  ctx,
@@ -187,7 +199,7 @@ func main() {
 		rooms = spooler
 	}
 	receiver.Handler = &webhookserver.Handler{
-		Apps:    &webhookserver.KubeApps{Client: mgr.GetClient(), Log: ctrl.Log.WithName("callback")},
+		Apps:    &webhookserver.KubeApps{Client: mgr.GetClient(), Secrets: secrets, Log: ctrl.Log.WithName("callback")},
 		Rooms:   rooms,
 		Timeout: callbackTimeout,
 		Now:     time.Now,

@@ -13,9 +13,11 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/roomsync/roomsync/internal/roomstore"
 	"github.com/roomsync/roomsync/internal/spool"
@@ -52,6 +54,22 @@ func unreachable(err error) bool {
 		utilnet.IsProbableEOF(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsTimeout(err) ||
 		apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err) ||
 		strings.Contains(err.Error(), "connection refused") // the REST mapper does not wrap it
+}
+
+// parseNamespaces parses --watch-namespaces: nil for every namespace.
+func parseNamespaces(flag string) (map[string]cache.Config, error) {
+	if strings.TrimSpace(flag) == "" {
+		return nil, nil
+	}
+	namespaces := map[string]cache.Config{}
+	for _, ns := range strings.Split(flag, ",") {
+		ns = strings.TrimSpace(ns)
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			return nil, fmt.Errorf("%q is not a namespace name: %s", ns, strings.Join(errs, "; "))
+		}
+		namespaces[ns] = cache.Config{}
+	}
+	return namespaces, nil
 }
 
 // openSpool opens the spool in dir and returns the Spooler that writes

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
 	chatac "github.com/roomsync/roomsync/api/v1alpha1/applyconfiguration/api/v1alpha1"
@@ -28,6 +29,10 @@ const ChatAppFieldManager = "roomsync-chatapp-controller"
 // token Secret is readable and it holds its sdkAppID.
 type ChatAppReconciler struct {
 	client.Client
+	// Secrets reads the token Secrets (lookup.SecretReader: the cache holds
+	// only labelled ones).
+	Secrets  client.Reader
+	Recorder recorder.EventRecorder
 }
 
 // +kubebuilder:rbac:groups=chat.roomsync.io,resources=chatapps,verbs=get;list;watch
@@ -52,9 +57,19 @@ func (r *ChatAppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if len(apps) > 0 {
 		holder = apps[0]
 	}
-	_, tokenErr := lookup.CallbackTokens(ctx, r.Client, app)
+	_, tokenErr := lookup.CallbackTokens(ctx, r.Secrets, app)
 	if tokenErr != nil && !errors.Is(tokenErr, lookup.ErrTokenSecretNotFound) && !errors.Is(tokenErr, lookup.ErrTokenKeyNotFound) {
 		return ctrl.Result{}, tokenErr // could not tell; retry with backoff
+	}
+	unwatched, err := r.warnOfUnlabelledSecrets(ctx, app)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	// No watch tells of a Secret that is not labelled (or not there yet):
+	// look again when a read of it from the API server would.
+	var result ctrl.Result
+	if unwatched || tokenErr != nil {
+		result.RequeueAfter = lookup.UnlabelledSecretTTL
 	}
 
 	appRooms, err := lookup.RoomsOfApp(ctx, r.Client, app.Namespace, app.Spec.SDKAppID)
@@ -65,7 +80,7 @@ func (r *ChatAppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 
 	conds, changed := mergeConditions(app.Status.Conditions, chatAppConditionTypes, chatAppConditions(app, holder, tokenErr))
 	if !changed && app.Status.ObservedGeneration == app.Generation && app.Status.RoomCount != nil && *app.Status.RoomCount == rooms {
-		return ctrl.Result{}, nil
+		return result, nil
 	}
 	status := chatac.ChatAppStatus().
 		WithObservedGeneration(app.Generation).
@@ -75,13 +90,34 @@ func (r *ChatAppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		client.FieldOwner(ChatAppFieldManager), client.ForceOwnership); err != nil {
 		return ctrl.Result{}, fmt.Errorf("applying status of ChatApp %s: %w", req, err)
 	}
-	return ctrl.Result{}, nil
+	return result, nil
+}
+
+// warnOfUnlabelledSecrets records a Warning Event on app for each Secret it
+// reads that lacks SecretLabel: roomsync does not watch such a Secret, it
+// reads it from the API server every lookup.UnlabelledSecretTTL. It reports
+// whether there was any.
+func (r *ChatAppReconciler) warnOfUnlabelledSecrets(ctx context.Context, app *chatv1alpha1.ChatApp) (bool, error) {
+	names, err := lookup.UnlabelledSecrets(ctx, r.Secrets, app)
+	if err != nil {
+		return false, err
+	}
+	for _, name := range names {
+		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, "SecretNotLabelled", "ReadSecret",
+			"Secret %s/%s lacks the label %s=true, so roomsync does not watch it and reads it from the API server every %s "+
+				"(a change takes that long to be seen). Label it: kubectl label secret -n %s %s %s=true",
+			app.Namespace, name, chatv1alpha1.SecretLabel, lookup.UnlabelledSecretTTL, app.Namespace, name, chatv1alpha1.SecretLabel)
+	}
+	return len(names) > 0, nil
 }
 
 // SetupWithManager registers the controller. A ChatApp is re-evaluated when
 // its token Secret changes, when another ChatApp claiming the same sdkAppID
 // appears or goes away, and when one of its Rooms does.
 func (r *ChatAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Secrets == nil || r.Recorder == nil {
+		return errors.New("the ChatApp controller needs Secrets and a Recorder")
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&chatv1alpha1.ChatApp{}).
 		Watches(&chatv1alpha1.ChatApp{},

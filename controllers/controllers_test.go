@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -55,7 +54,7 @@ func startManager(ctx context.Context) error {
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:  testenv.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   cache.Options{ByObject: map[client.Object]cache.ByObject{&batchv1.Job{}: {Label: controllers.RecordingJobSelector()}}},
+		Cache:   cache.Options{ByObject: controllers.CacheByObject()},
 		// Restarted managers in one process share controller names.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
@@ -68,7 +67,8 @@ func startManager(ctx context.Context) error {
 	if err := (&controllers.RoomReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&controllers.ChatAppReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	secrets := lookup.NewSecretReader(mgr)
+	if err := (&controllers.ChatAppReconciler{Client: mgr.GetClient(), Secrets: secrets, Recorder: mgr.GetEventRecorder("roomsync-chatapp")}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&controllers.RecordingReconciler{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Recorder: mgr.GetEventRecorder("roomsync-recording")}).SetupWithManager(mgr); err != nil {
@@ -78,6 +78,7 @@ func startManager(ctx context.Context) error {
 	if err := (&controllers.ResyncReconciler{
 		Client:   mgr.GetClient(),
 		Store:    roomstore.New(mgr.GetClient(), mgr.GetAPIReader()),
+		Secrets:  secrets,
 		HTTP:     &http.Client{Timeout: 5 * time.Second},
 		Recorder: mgr.GetEventRecorder("roomsync-resync"),
 		Context:  ctx,
@@ -282,7 +283,8 @@ func TestChatAppTokenSecret(t *testing.T) {
 		t.Errorf("ChatApp without its Secret is %s, want Failed", res.Status)
 	}
 
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "chat-callback"}, Data: map[string][]byte{"other": []byte("x")}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "chat-callback", Labels: map[string]string{chatv1alpha1.SecretLabel: "true"}},
+		Data: map[string][]byte{"other": []byte("x")}}
 	if err := env.Client.Create(context.Background(), secret); err != nil {
 		t.Fatal(err)
 	}
@@ -300,6 +302,33 @@ func TestChatAppTokenSecret(t *testing.T) {
 	})
 	if res := health(t, app); res.Status != kstatus.CurrentStatus {
 		t.Errorf("a working ChatApp is %s, want Current", res.Status)
+	}
+}
+
+// TestChatAppWithAnUnlabelledSecret: a token Secret without the roomsync
+// label (as every Secret made before the label existed) still works, read
+// from the API server, and the ChatApp gets a Warning Event that says how
+// to label it.
+func TestChatAppWithAnUnlabelledSecret(t *testing.T) {
+	ns := newNamespace(t)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "legacy"}, StringData: map[string]string{"token": "t"}}
+	app := &chatv1alpha1.ChatApp{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
+		Spec: chatv1alpha1.ChatAppSpec{SDKAppID: newSDKAppID(), CallbackAuth: &chatv1alpha1.CallbackAuth{
+			TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "legacy"},
+		}},
+	}
+	for _, obj := range []client.Object{secret, app} {
+		if err := env.Client.Create(context.Background(), obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, app, "the ChatApp accepts callbacks", func() bool {
+		return readyReason(app.Status.Conditions) == "True/"+chatv1alpha1.AcceptingCallbacksReason
+	})
+	e := waitForEventAbout(t, ns, "ChatApp", "app", "SecretNotLabelled")
+	if want := "kubectl label secret -n " + ns + " legacy " + chatv1alpha1.SecretLabel + "=true"; !strings.Contains(e.Note, want) || e.Type != corev1.EventTypeWarning {
+		t.Errorf("Event %s %q does not say %q", e.Type, e.Note, want)
 	}
 }
 

@@ -215,6 +215,13 @@ func failJob(t *testing.T, job *batchv1.Job) {
 // waitForEvent waits for an Event with reason about the Room.
 func waitForEvent(t *testing.T, ns, room, reason string) {
 	t.Helper()
+	waitForEventAbout(t, ns, "Room", room, reason)
+}
+
+// waitForEventAbout waits for an Event with reason about the object of kind
+// and name in ns, and returns it.
+func waitForEventAbout(t *testing.T, ns, kind, name, reason string) eventsv1.Event {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var events eventsv1.EventList
@@ -222,12 +229,12 @@ func waitForEvent(t *testing.T, ns, room, reason string) {
 			t.Fatal(err)
 		}
 		for _, e := range events.Items {
-			if e.Reason == reason && e.Regarding.Kind == "Room" && e.Regarding.Name == room {
-				return
+			if e.Reason == reason && e.Regarding.Kind == kind && e.Regarding.Name == name {
+				return e
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s Event for Room %s", reason, room)
+			t.Fatalf("no %s Event for %s %s", reason, kind, name)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -72,6 +72,8 @@ type ResyncReconciler struct {
 	client.Client
 	// Store is the receiver's write path.
 	Store *roomstore.Store
+	// Secrets reads the secret key Secrets (lookup.SecretReader).
+	Secrets client.Reader
 	// HTTP calls the REST API; each attempt is bounded by its Timeout.
 	HTTP     *http.Client
 	Recorder recorder.EventRecorder
@@ -127,13 +129,19 @@ func (r *ResyncReconciler) reconcileApp(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, err
 	}
 	r.ensure(req.NamespacedName, cfg)
-	return ctrl.Result{}, nil
+	// No watch tells of a change of an unlabelled Secret: read it again
+	// when what was read of it expires.
+	unwatched, err := lookup.UnlabelledSecrets(ctx, r.Secrets, app)
+	if err != nil || len(unwatched) == 0 {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: lookup.UnlabelledSecretTTL}, nil
 }
 
 // config reads the worker's configuration, the secret key included.
 func (r *ResyncReconciler) config(ctx context.Context, app *chatv1alpha1.ChatApp) (resyncConfig, error) {
 	spec := app.Spec.RestAPI
-	key, err := lookup.RESTSecretKey(ctx, r.Client, app)
+	key, err := lookup.RESTSecretKey(ctx, r.Secrets, app)
 	if err != nil {
 		return resyncConfig{}, err
 	}
@@ -276,8 +284,8 @@ func withFailure(st *chatv1alpha1.ChatAppResync, reason, msg string) *chatv1alph
 // ChatApp (restarted when the ChatApp or its secret key Secret changes),
 // the other acts on resync-requested-at annotations.
 func (r *ResyncReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Context == nil || r.Store == nil || r.HTTP == nil {
-		return errors.New("the resync controller needs a Context, a Store and an HTTP client")
+	if r.Context == nil || r.Store == nil || r.HTTP == nil || r.Secrets == nil {
+		return errors.New("the resync controller needs a Context, a Store, Secrets and an HTTP client")
 	}
 	if err := ctrl.NewControllerManagedBy(mgr).
 		Named("resync").

@@ -37,7 +37,8 @@ func resyncApp(t *testing.T, f *tencenttest.Server, sdkAppID int64, key string, 
 	t.Helper()
 	ctx := context.Background()
 	ns := newNamespace(t)
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tencent"}, StringData: map[string]string{"secretKey": key}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tencent", Labels: map[string]string{chatv1alpha1.SecretLabel: "true"}},
+		StringData: map[string]string{"secretKey": key}}
 	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID}}
 	for _, obj := range []client.Object{secret, app} {
 		if err := env.Client.Create(ctx, obj); err != nil {

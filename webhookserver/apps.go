@@ -25,7 +25,10 @@ const lastCallbackPeriod = 30 * time.Second
 // records on them when their callbacks were last accepted.
 type KubeApps struct {
 	Client client.Client
-	Log    logr.Logger
+	// Secrets reads the token Secrets (lookup.SecretReader: the cache holds
+	// only labelled ones).
+	Secrets client.Reader
+	Log     logr.Logger
 
 	written sync.Map // ChatApp UID -> time.Time of the last lastCallbackTime write
 }
@@ -41,7 +44,7 @@ func (k *KubeApps) Resolve(ctx context.Context, sdkAppID int64) (*ResolvedApp, e
 		return nil, ErrUnknownApp
 	}
 	resolved := &ResolvedApp{App: apps[0]}
-	resolved.Tokens, resolved.TokenErr = lookup.CallbackTokens(ctx, k.Client, apps[0])
+	resolved.Tokens, resolved.TokenErr = lookup.CallbackTokens(ctx, k.Secrets, apps[0])
 	return resolved, nil
 }
 

@@ -19,11 +19,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/controllers"
 	"github.com/roomsync/roomsync/internal/lookup"
 	"github.com/roomsync/roomsync/internal/roomstore"
 	"github.com/roomsync/roomsync/internal/tencent"
@@ -58,6 +60,7 @@ func startReceiver(ctx context.Context) (string, error) {
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:  testenv.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   cache.Options{ByObject: controllers.CacheByObject()},
 	})
 	if err != nil {
 		return "", err
@@ -65,10 +68,12 @@ func startReceiver(ctx context.Context) (string, error) {
 	if err := lookup.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return "", err
 	}
+	secrets := lookup.NewSecretReader(mgr)
+	secrets.TTL = secretTTL
 	srv := &webhookserver.Server{
 		Addr: "127.0.0.1:0",
 		Handler: &webhookserver.Handler{
-			Apps:    &webhookserver.KubeApps{Client: mgr.GetClient(), Log: ctrl.Log},
+			Apps:    &webhookserver.KubeApps{Client: mgr.GetClient(), Secrets: secrets, Log: ctrl.Log},
 			Rooms:   roomstore.New(mgr.GetClient(), mgr.GetAPIReader()),
 			Timeout: 5 * time.Second, // generous: the test machine may be busy
 			Now:     time.Now,
@@ -94,13 +99,21 @@ func startReceiver(ctx context.Context) (string, error) {
 	return "http://" + srv.ListenAddr().String() + webhookserver.Path, nil
 }
 
-// newApp creates a namespace and a ChatApp with a fresh sdkAppID in it.
-func newApp(t *testing.T, mutate func(*chatv1alpha1.ChatApp)) *chatv1alpha1.ChatApp {
+// newApp creates a namespace, the objects before in it, and a ChatApp with a
+// fresh sdkAppID in it.
+func newApp(t *testing.T, mutate func(*chatv1alpha1.ChatApp), before ...client.Object) *chatv1alpha1.ChatApp {
 	t.Helper()
 	id := 1400100000 + nextApp.Add(1)
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "app-" + strconv.FormatInt(id, 10)}}
 	if err := env.Client.Create(context.Background(), ns); err != nil {
 		t.Fatal(err)
+	}
+	for _, obj := range before {
+		obj.SetNamespace(ns.Name)
+		obj.SetResourceVersion("")
+		if err := env.Client.Create(context.Background(), obj); err != nil {
+			t.Fatal(err)
+		}
 	}
 	app := &chatv1alpha1.ChatApp{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "app"},
@@ -437,6 +450,50 @@ func TestDeclaredRoomIsFoundByRoomIDAndOldestWins(t *testing.T) {
 	}
 }
 
+// secretTTL is how long the receivers under test keep an unlabelled Secret
+// they read from the API server (shorter than roomsync's 30 s, for speed).
+const secretTTL = 3 * time.Second
+
+// labelled marks the Secrets roomsync caches (and watches).
+var labelled = map[string]string{chatv1alpha1.SecretLabel: "true"}
+
+// TestUnlabelledSecretIsReadFromTheAPIServer: a token Secret without the
+// roomsync label, as every Secret made before it existed, is not in the
+// cache: the receiver reads it from the API server, so a signed callback is
+// accepted at once, and one that is created after a callback found none is
+// seen once what was read expires.
+func TestUnlabelledSecretIsReadFromTheAPIServer(t *testing.T) {
+	app := newApp(t, func(a *chatv1alpha1.ChatApp) {
+		a.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "legacy"}}
+	})
+	if status, _ := send(t, replicas[0], app.Spec.SDKAppID, "tok", roomInfo("unlabelled", 1000)); status != http.StatusUnauthorized {
+		t.Fatalf("answer %d before the Secret exists, want 401", status)
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: "legacy"}, Data: map[string][]byte{"token": []byte("tok")}}
+	if err := env.Client.Create(context.Background(), secret); err != nil {
+		t.Fatal(err)
+	}
+	created := time.Now()
+	for i, replica := range replicas {
+		waitFor(t, "a callback signed with the unlabelled Secret's token is accepted", func() bool {
+			status, _ := send(t, replica, app.Spec.SDKAppID, "tok", roomInfo("unlabelled", 1000))
+			return status == http.StatusOK
+		})
+		if took := time.Since(created); took > secretTTL+time.Second {
+			t.Errorf("replica %d saw the new Secret after %s, later than the %s a read is kept", i, took, secretTTL)
+		}
+	}
+	// A Secret that was there before the first callback is used at once.
+	other := newApp(t, func(a *chatv1alpha1.ChatApp) {
+		a.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "legacy"}}
+	}, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "legacy"}, Data: secret.Data})
+	for _, replica := range replicas {
+		if status, answer := send(t, replica, other.Spec.SDKAppID, "tok", roomInfo("unlabelled", 1000)); status != http.StatusOK {
+			t.Errorf("answer %d %v, want 200 at once", status, answer)
+		}
+	}
+}
+
 func TestSignedCallbacksAndMissingSecret(t *testing.T) {
 	app := newApp(t, func(a *chatv1alpha1.ChatApp) {
 		a.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "chat-callback"}}
@@ -446,7 +503,7 @@ func TestSignedCallbacksAndMissingSecret(t *testing.T) {
 		t.Fatalf("answer %d %v, want 401 naming the missing Secret", status, answer)
 	}
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: "chat-callback"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: "chat-callback", Labels: labelled},
 		Data:       map[string][]byte{"token": []byte("tok")},
 	}
 	if err := env.Client.Create(context.Background(), secret); err != nil {
@@ -596,7 +653,7 @@ func TestTokenRotation(t *testing.T) {
 		a.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "rotating", Key: "token", PreviousKey: "previous"}}
 	})
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: "rotating"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: "rotating", Labels: labelled},
 		Data:       map[string][]byte{"token": []byte("new"), "previous": []byte("old")},
 	}
 	if err := env.Client.Create(context.Background(), secret); err != nil {
@@ -676,7 +733,7 @@ func TestHostileRequestsChangeNothing(t *testing.T) {
 	})
 	other := newApp(t, nil)
 	if err := env.Client.Create(context.Background(), &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: signed.Namespace, Name: "hostile"}, Data: map[string][]byte{"token": []byte("real")},
+		ObjectMeta: metav1.ObjectMeta{Namespace: signed.Namespace, Name: "hostile", Labels: labelled}, Data: map[string][]byte{"token": []byte("real")},
 	}); err != nil {
 		t.Fatal(err)
 	}

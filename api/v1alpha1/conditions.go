@@ -72,6 +72,11 @@ const ResyncRequestedAtAnnotation = "chat.roomsync.io/resync-requested-at"
 
 // Labels and well-known values.
 const (
+	// SecretLabel, set to "true", marks the Secrets roomsync reads (callback
+	// tokens, REST API secret keys): its cache holds only Secrets with it.
+	// A Secret without it still works, read from the API server at most
+	// every 30 s, and its ChatApp gets a Warning Event saying to label it.
+	SecretLabel = "chat.roomsync.io/secret"
 	// SDKAppIDLabel carries the sdkAppID on Rooms that a callback created.
 	SDKAppIDLabel = "chat.roomsync.io/sdk-app-id"
 	// CreatedByLabel marks Rooms that the operator created, as opposed to

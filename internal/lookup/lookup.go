@@ -46,19 +46,24 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 		return fmt.Errorf("indexing ChatApps by %s: %w", SDKAppIDField, err)
 	}
 	if err := indexer.IndexField(ctx, &chatv1alpha1.ChatApp{}, SecretsField, func(o client.Object) []string {
-		spec := o.(*chatv1alpha1.ChatApp).Spec
-		var names []string
-		if spec.CallbackAuth != nil {
-			names = append(names, spec.CallbackAuth.TokenSecretRef.Name)
-		}
-		if spec.RestAPI != nil && !slices.Contains(names, spec.RestAPI.SecretKeyRef.Name) {
-			names = append(names, spec.RestAPI.SecretKeyRef.Name)
-		}
-		return names
+		return SecretNames(o.(*chatv1alpha1.ChatApp))
 	}); err != nil {
 		return fmt.Errorf("indexing ChatApps by %s: %w", SecretsField, err)
 	}
 	return nil
+}
+
+// SecretNames returns the names of the Secrets app reads: its callback
+// token's and its REST API secret key's.
+func SecretNames(app *chatv1alpha1.ChatApp) []string {
+	var names []string
+	if auth := app.Spec.CallbackAuth; auth != nil {
+		names = append(names, auth.TokenSecretRef.Name)
+	}
+	if api := app.Spec.RestAPI; api != nil && !slices.Contains(names, api.SecretKeyRef.Name) {
+		names = append(names, api.SecretKeyRef.Name)
+	}
+	return names
 }
 
 // ChatApps returns every ChatApp, in any namespace, that claims sdkAppID,

@@ -24,7 +24,7 @@ func CreateSignedApp(ctx context.Context, c client.Client, app *chatv1alpha1.Cha
 	for _, obj := range []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app.Namespace}},
 		&corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: TokenSecret},
+			ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: TokenSecret, Labels: map[string]string{chatv1alpha1.SecretLabel: "true"}},
 			StringData: map[string]string{"token": token},
 		},
 		app,

@@ -51,7 +51,8 @@ func TestHelmChartIsAcceptedByTheAPIServer(t *testing.T) {
 			"certificate.cert-manager.io/all-roomsync-callback", "ingress.networking.k8s.io/all-roomsync-callback",
 			"servicemonitor.monitoring.coreos.com/all-roomsync", "configmap/all-roomsync-dashboard",
 			"networkpolicy.networking.k8s.io/all-roomsync", "secret/all-roomsync-main-callback", "chatapp.chat.roomsync.io/main",
-			"serviceaccount/roomsync-all",
+			"serviceaccount/roomsync-all", "rolebinding.rbac.authorization.k8s.io/all-roomsync-manager",
+			"clusterrole.rbac.authorization.k8s.io/all-roomsync-metrics-auth",
 		}},
 	} {
 		t.Run(tc.release, func(t *testing.T) {

@@ -8,11 +8,13 @@ import (
 	"github.com/roomsync/roomsync/internal/testenv"
 )
 
-// TestInstallManifestsAreAccepted applies the kustomize install and the
-// example overlay (built by kubectl's own kustomize) to the API server,
-// which validates every object better than any offline schema check.
+// TestInstallManifestsAreAccepted applies the kustomize install, the
+// example overlay and the namespace-scoped one (built by kubectl's own
+// kustomize) to the API server, which validates every object better than any
+// offline schema check.
 func TestInstallManifestsAreAccepted(t *testing.T) {
-	for _, dir := range []string{"default", "overlays/example"} {
+	kubectl(t, "create", "namespace", "chat") // the namespace-scoped overlay's
+	for _, dir := range []string{"default", "overlays/example", "overlays/namespaced"} {
 		path := filepath.Join(testenv.RepoRoot(), "config", dir)
 		out := kubectl(t, "apply", "--server-side", "--force-conflicts", "-k", path)
 		for _, want := range []string{
@@ -31,6 +33,15 @@ func TestInstallManifestsAreAccepted(t *testing.T) {
 				t.Errorf("config/%s: %s not applied:\n%s", dir, want, out)
 			}
 		}
+	}
+	namespaced := kubectl(t, "kustomize", filepath.Join(testenv.RepoRoot(), "config", "overlays", "namespaced"))
+	for _, want := range []string{"--watch-namespaces=chat", "kind: RoleBinding\nmetadata:\n  name: roomsync-manager\n  namespace: chat", "name: roomsync-metrics-auth"} {
+		if !strings.Contains(namespaced, want) {
+			t.Errorf("the namespace-scoped overlay lacks %q", want)
+		}
+	}
+	if strings.Contains(namespaced, "name: roomsync-manager-rolebinding") {
+		t.Error("the namespace-scoped overlay still binds the manager's rules cluster-wide")
 	}
 	if image := kubectl(t, "get", "deployment", "-n", "chat-platform", "roomsync-controller-manager", "-o", "jsonpath={.spec.template.spec.containers[0].image}"); image != "registry.example.com/platform/roomsync:v0.1.0" {
 		t.Errorf("the example overlay's image is %q", image)
