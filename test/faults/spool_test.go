@@ -505,3 +505,61 @@ func TestTwoReceiversOnASaturatedAPIServer(t *testing.T) {
 	storedWithin(t, ns, all, end, healWithin)
 	checkStored(t, ns, all)
 }
+
+// TestRollingUpgradeWithAnUnlabelledSecretLosesNoCallback upgrades the
+// operator as a rolling update does, one process after the other, for a
+// ChatApp whose token Secret lacks the chat.roomsync.io/secret label, as
+// every Secret made before that label existed does: the new process reads it
+// from the API server, and no callback goes unanswered or unstored.
+func TestRollingUpgradeWithAnUnlabelledSecretLosesNoCallback(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := nextApp.Add(1)
+	ns := fmt.Sprintf("faults-%d", n)
+	app := &chatv1alpha1.ChatApp{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
+		Spec: chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID + n, CallbackAuth: &chatv1alpha1.CallbackAuth{
+			TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "legacy-token"},
+		}},
+	}
+	for _, obj := range []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "legacy-token"}, StringData: map[string]string{"token": token}},
+		app,
+	} {
+		if err := env.Client.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old, err := testenv.StartOperator(ctx, binary, kubeconfig, spoolArgs(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var current atomic.Pointer[testenv.Operator]
+	current.Store(old)
+	stop := make(chan struct{})
+	done := make(chan []sent)
+	go func() { done <- stream(app.Spec.SDKAppID, func() string { return current.Load().CallbackURL }, 8, 40, pace, stop) }()
+
+	time.Sleep(3 * time.Second)
+	next, err := testenv.StartOperator(ctx, binary, kubeconfig, spoolArgs(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	current.Store(next) // the Service's endpoints move to the ready pod
+	old.Stop()          // SIGTERM: in-flight callbacks finish
+	time.Sleep(3 * time.Second)
+	close(stop)
+	all := <-done
+	end := time.Now()
+
+	ok, unavailable, failed, slowest := summary(all)
+	t.Logf("%d callbacks: %d OK, %d 503, %d other; slowest answer %s", len(all), ok, unavailable, failed, slowest.Round(time.Millisecond))
+	for _, s := range all {
+		if !s.ok() || s.took >= budget {
+			t.Errorf("event %d of %s: answer %d %+v after %s, error %v; want 200 within %s", s.eventTime, s.room, s.status, s.answer, s.took, s.err, budget)
+		}
+	}
+	storedWithin(t, ns, all, end, healWithin)
+	checkStored(t, ns, all)
+}
