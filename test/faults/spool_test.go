@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/roomstore"
 	"github.com/roomsync/roomsync/internal/testenv"
 )
 
@@ -539,7 +540,9 @@ func TestRollingUpgradeWithAnUnlabelledSecretLosesNoCallback(t *testing.T) {
 	current.Store(old)
 	stop := make(chan struct{})
 	done := make(chan []sent)
-	go func() { done <- stream(app.Spec.SDKAppID, func() string { return current.Load().CallbackURL }, 8, 40, pace, stop) }()
+	go func() {
+		done <- stream(app.Spec.SDKAppID, func() string { return current.Load().CallbackURL }, 8, 40, pace, stop)
+	}()
 
 	time.Sleep(3 * time.Second)
 	next, err := testenv.StartOperator(ctx, binary, kubeconfig, spoolArgs(t)...)
@@ -562,4 +565,72 @@ func TestRollingUpgradeWithAnUnlabelledSecretLosesNoCallback(t *testing.T) {
 	}
 	storedWithin(t, ns, all, end, healWithin)
 	checkStored(t, ns, all)
+}
+
+// TestSpoolDrainsOnStopAndDeadLettersWhatItCannotWrite spools callbacks
+// during an outage and stops the operator (SIGTERM) right after the API
+// server returns: it writes its spool before it exits. One of the spooled
+// events can never be written (its Room's name is taken by a Room of
+// another room): it is dead-lettered, counted, told in the ChatApp's Event,
+// and listed in the log of the next start.
+func TestSpoolDrainsOnStopAndDeadLettersWhatItCannotWrite(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ns, appID := newPlainApp(t)
+	squatter := &chatv1alpha1.Room{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: roomstore.NameFor("room-0")},
+		Spec:       chatv1alpha1.RoomSpec{SDKAppID: appID, RoomID: "another-room"},
+	}
+	if err := env.Client.Create(ctx, squatter); err != nil {
+		t.Fatal(err)
+	}
+	args := spoolArgs(t)
+	op, err := testenv.StartOperator(ctx, binary, kubeconfig, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.StopControlPlane(); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan []sent)
+	go func() { done <- stream(appID, func() string { return op.CallbackURL }, 4, 20, pace, stop) }()
+	time.Sleep(3 * time.Second)
+	close(stop)
+	all := <-done
+	if err := env.StartControlPlane(); err != nil {
+		t.Fatal(err)
+	}
+	op.Stop() // SIGTERM at once: the spool is written before the process ends
+	for _, s := range all {
+		if !s.ok() {
+			t.Fatalf("event %d of %s: answer %d %+v, error %v; want 200", s.eventTime, s.room, s.status, s.answer, s.err)
+		}
+	}
+	if !strings.Contains(op.Log.String(), "Spool drained") {
+		t.Errorf("the operator did not drain its spool before it exited; its log:\n%s", op.Log)
+	}
+	// No process runs now: what the Rooms hold, the stopping one wrote.
+	var others []sent
+	for _, s := range all {
+		if s.room != "room-0" {
+			others = append(others, s)
+		}
+	}
+	storedWithin(t, ns, others, time.Now(), time.Second)
+	checkStored(t, ns, others)
+	if msg := replayEvent(t, ns); !strings.Contains(msg, "dead-lettered") || strings.Contains(msg, " 0 dead-lettered") {
+		t.Errorf("the replay Event does not count the dead letters: %q", msg)
+	}
+
+	again, err := testenv.StartOperator(ctx, binary, kubeconfig, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := metric(t, again, "roomsync_spool_dead_letters"); n < 1 {
+		t.Errorf("roomsync_spool_dead_letters = %v after a restart, want the dead letters kept", n)
+	}
+	if !strings.Contains(again.Log.String(), "Dead letter in the spool") {
+		t.Errorf("the next start does not list the dead letters; its log:\n%s", again.Log)
+	}
 }
