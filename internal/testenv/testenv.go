@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -221,4 +222,19 @@ func Run(m interface{ Run() int }, env **Env, setup func(context.Context) error)
 		fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
 	}
 	return code
+}
+
+// WriteKubeconfigAs writes e's kubeconfig, acting as the ServiceAccount
+// namespace/name (impersonated, with the groups a ServiceAccount has), to
+// path: a process run with it has exactly that ServiceAccount's permissions.
+func (e *Env) WriteKubeconfigAs(namespace, name, path string) error {
+	cfg, err := clientcmd.Load(e.KubeConfig)
+	if err != nil {
+		return err
+	}
+	for _, user := range cfg.AuthInfos {
+		user.Impersonate = "system:serviceaccount:" + namespace + ":" + name
+		user.ImpersonateGroups = []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"}
+	}
+	return clientcmd.WriteToFile(*cfg, path)
 }

@@ -27,7 +27,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -137,16 +136,8 @@ func installRBAC(ctx context.Context, dir string) (string, error) {
 		}
 	}
 
-	cfg, err := clientcmd.Load(env.KubeConfig)
-	if err != nil {
-		return "", err
-	}
-	for _, user := range cfg.AuthInfos {
-		user.Impersonate = "system:serviceaccount:" + systemNS + ":" + sa.Name
-		user.ImpersonateGroups = []string{"system:serviceaccounts", "system:serviceaccounts:" + systemNS, "system:authenticated"}
-	}
 	path := filepath.Join(dir, "operator-kubeconfig")
-	return path, clientcmd.WriteToFile(*cfg, path)
+	return path, env.WriteKubeconfigAs(systemNS, sa.Name, path)
 }
 
 // metricsTokens returns a token of a ServiceAccount bound to the

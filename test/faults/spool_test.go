@@ -92,6 +92,17 @@ func storedWithin(t *testing.T, ns string, all []sent, from time.Time, d time.Du
 	}
 }
 
+// allAnswered200 fails t for each callback not answered 200 within the
+// budget.
+func allAnswered200(t *testing.T, all []sent) {
+	t.Helper()
+	for _, s := range all {
+		if !s.ok() || s.took >= budget {
+			t.Errorf("event %d of %s: answer %d %+v after %s, error %v; want 200 within %s", s.eventTime, s.room, s.status, s.answer, s.took, s.err, budget)
+		}
+	}
+}
+
 // p99 is the 99th percentile of the answer times of all that match.
 func p99(all []sent, match func(sent) bool) time.Duration {
 	var took []time.Duration
@@ -213,11 +224,7 @@ func TestSpoolKeepsCallbacksThroughAnAPIServerOutage(t *testing.T) {
 		during := p99(allA, func(s sent) bool { return s.at.After(down) && s.at.Before(back) })
 		t.Logf("%d callbacks: %d OK, %d 503, %d other; slowest answer %s, p99 during the outage %s",
 			len(allA), ok, unavailable, failed, slowest.Round(time.Millisecond), during.Round(time.Millisecond))
-		for _, s := range allA {
-			if !s.ok() || s.took >= budget {
-				t.Errorf("event %d of %s: answer %d %+v after %s, error %v; want 200 within %s", s.eventTime, s.room, s.status, s.answer, s.took, s.err, budget)
-			}
-		}
+		allAnswered200(t, allA)
 		healed := storedWithin(t, nsA, allA, back, healWithin)
 		t.Logf("every Room held its newest event %s after the API server's return (at the latest: the check began %s after it)",
 			healed.Round(100*time.Millisecond), checked.Sub(back).Round(100*time.Millisecond))
@@ -404,11 +411,7 @@ func TestSpoolOfAReceiverCutOffFromTheAPIServer(t *testing.T) {
 
 	ok, unavailable, failed, slowest := summary(all)
 	t.Logf("%d callbacks: %d OK, %d 503, %d other; slowest answer %s", len(all), ok, unavailable, failed, slowest.Round(time.Millisecond))
-	for _, s := range all {
-		if !s.ok() || s.took >= budget {
-			t.Errorf("event %d of %s: answer %d %+v after %s, error %v; want 200 within %s", s.eventTime, s.room, s.status, s.answer, s.took, s.err, budget)
-		}
-	}
+	allAnswered200(t, all)
 	storedWithin(t, ns, all, healed, healWithin)
 	checkStored(t, ns, all)
 	spooled := metric(t, cutOff, `roomsync_spool_events_total{result="spooled"}`)
@@ -498,11 +501,7 @@ func TestTwoReceiversOnASaturatedAPIServer(t *testing.T) {
 	spooled := metric(t, ops[0], `roomsync_spool_events_total{result="spooled"}`) + metric(t, ops[1], `roomsync_spool_events_total{result="spooled"}`)
 	t.Logf("%d callbacks in 15 s: %d OK, %d 503, %d other; slowest answer %s; %v spooled",
 		len(all), ok, unavailable, failed, slowest.Round(time.Millisecond), spooled)
-	for _, s := range all {
-		if !s.ok() || s.took >= budget {
-			t.Errorf("event %d of %s: answer %d %+v after %s, error %v; want 200 within %s", s.eventTime, s.room, s.status, s.answer, s.took, s.err, budget)
-		}
-	}
+	allAnswered200(t, all)
 	storedWithin(t, ns, all, end, healWithin)
 	checkStored(t, ns, all)
 }
@@ -558,11 +557,7 @@ func TestRollingUpgradeWithAnUnlabelledSecretLosesNoCallback(t *testing.T) {
 
 	ok, unavailable, failed, slowest := summary(all)
 	t.Logf("%d callbacks: %d OK, %d 503, %d other; slowest answer %s", len(all), ok, unavailable, failed, slowest.Round(time.Millisecond))
-	for _, s := range all {
-		if !s.ok() || s.took >= budget {
-			t.Errorf("event %d of %s: answer %d %+v after %s, error %v; want 200 within %s", s.eventTime, s.room, s.status, s.answer, s.took, s.err, budget)
-		}
-	}
+	allAnswered200(t, all)
 	storedWithin(t, ns, all, end, healWithin)
 	checkStored(t, ns, all)
 }

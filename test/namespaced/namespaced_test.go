@@ -23,7 +23,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -164,16 +163,8 @@ func installNamespacedRBAC(ctx context.Context, dir string) (string, error) {
 		}
 	}
 
-	cfg, err := clientcmd.Load(env.KubeConfig)
-	if err != nil {
-		return "", err
-	}
-	for _, user := range cfg.AuthInfos {
-		user.Impersonate = serviceAccountUser
-		user.ImpersonateGroups = []string{"system:serviceaccounts", "system:serviceaccounts:" + systemNS, "system:authenticated"}
-	}
 	path := filepath.Join(dir, "operator-kubeconfig")
-	return path, clientcmd.WriteToFile(*cfg, path)
+	return path, env.WriteKubeconfigAs(systemNS, serviceAccount, path)
 }
 
 // newApp creates a signed ChatApp in ns.
