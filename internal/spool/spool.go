@@ -174,7 +174,7 @@ func Open(opts Options) (*Spool, Recovery, error) {
 	if errors.As(err, &corrupt) {
 		rec.MovedAside, rec.Cause = fmt.Sprintf("%s.corrupt-%d", s.path, opts.Now().Unix()), corrupt.err
 		if err := os.Rename(s.path, rec.MovedAside); err != nil {
-			return nil, rec, fmt.Errorf("moving aside unreadable spool %s (%v): %w", s.path, corrupt.err, err)
+			return nil, rec, fmt.Errorf("moving aside unreadable spool %s (%w): %w", s.path, corrupt.err, err)
 		}
 		err = s.load()
 	}

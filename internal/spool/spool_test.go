@@ -133,7 +133,7 @@ func TestPutOldestRemove(t *testing.T) {
 	a1 := mustPut(t, s, "a", "one")
 	b1 := mustPut(t, s, "b", "two")
 	a2 := mustPut(t, s, "a", "three")
-	if !(a1.Seq < b1.Seq && b1.Seq < a2.Seq) {
+	if a1.Seq >= b1.Seq || b1.Seq >= a2.Seq {
 		t.Fatalf("seqs %d, %d, %d do not increase", a1.Seq, b1.Seq, a2.Seq)
 	}
 	checkPending(t, s, map[string]int{"a": 2, "b": 1, "c": 0})
