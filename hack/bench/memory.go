@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -72,6 +76,87 @@ func seedUnrelated(ctx context.Context, c client.Client, namespace string, n int
 		}
 		return nil
 	})
+}
+
+// seedSecrets creates n Secrets of 1 KiB of random data in namespace,
+// without labels, as a cluster holds for its other workloads: the operator
+// caches only the Secrets labelled for it, so they must cost it (almost)
+// no memory.
+func seedSecrets(ctx context.Context, c client.Client, namespace string, n int) error {
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
+		return err
+	}
+	return parallel(n, 32, func(i int) error {
+		data := make([]byte, 1024)
+		_, _ = rand.Read(data)
+		secret := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "unrelated-" + strconv.Itoa(i)},
+			Data:       map[string][]byte{"key": data},
+		}
+		if err := c.Create(ctx, secret); err != nil {
+			return fmt.Errorf("creating Secret %s: %w", secret.Name, err)
+		}
+		return nil
+	})
+}
+
+// memorySample is the operator's memory, in bytes.
+type memorySample struct {
+	rss, heapInuse float64
+}
+
+// sampleMemory reads the operator's RSS (/proc/<pid>/status) and Go heap in
+// use (its /metrics) 3 times, a second apart, and returns the medians: one
+// reading is noisy.
+func sampleMemory(ctx context.Context, pid int, metricsURL string) (memorySample, error) {
+	var rss, heap []float64
+	for i := range 3 {
+		if i > 0 {
+			if err := pause(ctx, time.Second); err != nil {
+				return memorySample{}, err
+			}
+		}
+		st, err := procStatus(pid, "VmRSS")
+		if err != nil {
+			return memorySample{}, err
+		}
+		m, err := scrape(metricsURL)
+		if err != nil {
+			return memorySample{}, fmt.Errorf("reading the operator's metrics: %w", err)
+		}
+		if !containsMetric(m, "go_memstats_heap_inuse_bytes") {
+			return memorySample{}, errors.New("the operator's /metrics has no go_memstats_heap_inuse_bytes")
+		}
+		rss, heap = append(rss, float64(st["VmRSS"])), append(heap, metricSum(m, "go_memstats_heap_inuse_bytes"))
+	}
+	slices.Sort(rss)
+	slices.Sort(heap)
+	return memorySample{rss: rss[1], heapInuse: heap[1]}, nil
+}
+
+// steadyMemory waits wait, then samples the operator's memory until its RSS
+// moves by less than half a MiB from one sample to the next (for at most a
+// minute more), and returns the last sample.
+func steadyMemory(ctx context.Context, pid int, metricsURL string, wait time.Duration) (memorySample, error) {
+	if err := pause(ctx, wait); err != nil {
+		return memorySample{}, err
+	}
+	last, err := sampleMemory(ctx, pid, metricsURL)
+	if err != nil {
+		return memorySample{}, err
+	}
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		next, err := sampleMemory(ctx, pid, metricsURL)
+		if err != nil {
+			return memorySample{}, err
+		}
+		steady := math.Abs(next.rss-last.rss) < 1<<19
+		last = next
+		if steady {
+			break
+		}
+	}
+	return last, nil
 }
 
 // seedRooms creates n Rooms of sdkAppID in namespace with the status a
