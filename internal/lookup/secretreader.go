@@ -26,32 +26,41 @@ func NewSecretReader(mgr manager.Manager) *SecretReader {
 }
 
 // UnlabelledSecretTTL is how long a Secret read from the API server (one
-// without SecretLabel, so not in the cache) is used before it is read again.
+// without SecretLabel, so not in the cache) is used before it is renewed.
 const UnlabelledSecretTTL = 30 * time.Second
 
 // SecretReader reads the Secrets roomsync uses. The manager's cache holds
 // only Secrets labelled SecretLabel=true, so that roomsync does not keep
 // every Secret of the cluster in memory; a Secret the cache does not have
-// is read from the API server and kept for UnlabelledSecretTTL, so that a
-// callback does not cost an API call. Its other reads go to the cache.
+// is read from the API server and kept: for TTL it is used as read; after
+// that it is still used, at once, while one read in the background renews
+// it. So a callback costs no API call, a change to such a Secret is seen
+// within about TTL, and an API server that cannot be reached (an outage)
+// leaves roomsync with the Secret it read last rather than with none. Its
+// other reads go to the cache.
 type SecretReader struct {
 	// Cache is the manager's client (reads from the cache).
 	Cache client.Reader
 	// API reads from the API server.
 	API client.Reader
 	Now func() time.Time
-	// TTL is how long a Secret read from the API server is used;
-	// UnlabelledSecretTTL when zero.
+	// TTL is how long a Secret read from the API server is used before it
+	// is renewed; UnlabelledSecretTTL when zero.
 	TTL time.Duration
 
 	mu   sync.Mutex
-	read map[client.ObjectKey]readSecretResult
+	read map[client.ObjectKey]*apiRead
 }
 
-type readSecretResult struct {
-	secret *corev1.Secret // nil: not found
-	at     time.Time
+// apiRead is what was last read of one Secret from the API server.
+type apiRead struct {
+	secret   *corev1.Secret // nil: not found
+	at       time.Time
+	renewing bool
 }
+
+// renewTimeout bounds a background read of a Secret.
+const renewTimeout = 10 * time.Second
 
 // Get implements client.Reader.
 func (r *SecretReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
@@ -63,35 +72,70 @@ func (r *SecretReader) Get(ctx context.Context, key client.ObjectKey, obj client
 	if !apierrors.IsNotFound(err) {
 		return err
 	}
-	now := r.Now()
+	notInCache := err
+
 	r.mu.Lock()
-	last, ok := r.read[key]
-	r.mu.Unlock()
-	ttl := r.TTL
-	if ttl == 0 {
-		ttl = UnlabelledSecretTTL
+	last, known := r.read[key]
+	if known && !last.renewing && r.Now().Sub(last.at) >= r.ttl() {
+		last.renewing = true
+		go r.renew(key)
 	}
-	if !ok || now.Sub(last.at) >= ttl {
-		fresh := &corev1.Secret{}
-		switch err := r.API.Get(ctx, key, fresh); {
-		case apierrors.IsNotFound(err):
-			fresh = nil
-		case err != nil:
+	var found *corev1.Secret
+	if known {
+		found = last.secret
+	}
+	r.mu.Unlock()
+
+	if !known {
+		if found, err = r.readFromAPI(ctx, key); err != nil {
 			return err
 		}
-		last = readSecretResult{secret: fresh, at: now}
+	}
+	if found == nil {
+		return notInCache
+	}
+	found.DeepCopyInto(secret)
+	return nil
+}
+
+func (r *SecretReader) ttl() time.Duration {
+	if r.TTL == 0 {
+		return UnlabelledSecretTTL
+	}
+	return r.TTL
+}
+
+// readFromAPI reads key from the API server and keeps what it read (nil:
+// not found).
+func (r *SecretReader) readFromAPI(ctx context.Context, key client.ObjectKey) (*corev1.Secret, error) {
+	fresh := &corev1.Secret{}
+	switch err := r.API.Get(ctx, key, fresh); {
+	case apierrors.IsNotFound(err):
+		fresh = nil
+	case err != nil:
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.read == nil {
+		r.read = map[client.ObjectKey]*apiRead{}
+	}
+	r.read[key] = &apiRead{secret: fresh, at: r.Now()}
+	return fresh, nil
+}
+
+// renew reads key again in the background. When the API server cannot
+// answer, what was read before stays in use, and is renewed again after TTL.
+func (r *SecretReader) renew(key client.ObjectKey) {
+	ctx, cancel := context.WithTimeout(context.Background(), renewTimeout)
+	defer cancel()
+	if _, err := r.readFromAPI(ctx, key); err != nil {
 		r.mu.Lock()
-		if r.read == nil {
-			r.read = map[client.ObjectKey]readSecretResult{}
+		if last, ok := r.read[key]; ok {
+			last.at, last.renewing = r.Now(), false
 		}
-		r.read[key] = last
 		r.mu.Unlock()
 	}
-	if last.secret == nil {
-		return err // the cache's NotFound
-	}
-	last.secret.DeepCopyInto(secret)
-	return nil
 }
 
 // List implements client.Reader: lists come from the cache.

@@ -163,15 +163,23 @@ func replayEvent(t *testing.T, ns string) string {
 
 // TestSpoolKeepsCallbacksThroughAnAPIServerOutage stops etcd and
 // kube-apiserver for a minute while two operators without leader election
-// take callbacks, 8 senders over 100 rooms each. The first answers every
-// callback 200 and, within healWithin of the API server's return, every
-// Room holds its newest event. The second is SIGKILLed during the outage
+// take callbacks, 8 senders over 100 rooms each. The first (whose ChatApp's
+// token Secret is not labelled for roomsync's cache) answers every callback
+// 200 and, within healWithin of the API server's return, every Room holds
+// its newest event. The second is SIGKILLed during the outage
 // and started again before the API server returns: what it answered 200
 // before it died is replayed after, and nothing OK'd is lost.
 func TestSpoolKeepsCallbacksThroughAnAPIServerOutage(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	nsA, appA := newPlainApp(t)
+	// The first ChatApp's token Secret lacks the roomsync label, so it is
+	// not in the cache: through the outage, the copy read before it must
+	// keep checking callbacks.
+	unlabel := client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"labels":null}}`))
+	if err := env.Client.Patch(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: nsA, Name: testenv.TokenSecret}}, unlabel); err != nil {
+		t.Fatal(err)
+	}
 	nsB, appB := newPlainApp(t)
 	dirB := t.TempDir()
 	argsB := []string{"--metrics-secure=false", "--spool-dir", dirB}
