@@ -120,10 +120,13 @@ func (s *Spooler) put(key string, app *chatv1alpha1.ChatApp, ev Event, writeErr 
 		if errors.Is(err, spool.ErrFull) {
 			err = ErrSpoolFull
 		}
-		if writeErr != nil {
+		switch {
+		case writeErr != nil:
 			return "", fmt.Errorf("%w, and the write failed: %w", err, writeErr)
+		case s.down.Load():
+			return "", fmt.Errorf("%w, and the API server is not taking writes", err)
 		}
-		return "", fmt.Errorf("%w, and the API server is not taking writes", err)
+		return "", fmt.Errorf("%w, and older events of room %q wait in it", err, ev.RoomID)
 	}
 	spoolEvents.WithLabelValues("spooled").Inc()
 	select {
