@@ -15,17 +15,64 @@ import (
 	"time"
 )
 
-// REST API commands roomsync calls.
+// REST API services: the part of the URL path before the command,
+// v4/<service>/<command>.
 const (
+	// ServiceRoom holds the room calls (create, read, update, destroy).
+	ServiceRoom = "room_engine_http_srv"
+	// ServiceMic holds the seat calls ("mic", not "srv").
+	ServiceMic = "room_engine_http_mic"
+	// ServiceConfig holds the callback configuration calls.
+	ServiceConfig = "room_config"
+)
+
+// REST API commands roomsync calls, each under its service.
+const (
+	// CommandGetRoomInfo (ServiceRoom) reads a room: trtc.io/document/60704.
 	CommandGetRoomInfo = "get_room_info"
+	// CommandCreateRoom (ServiceRoom) creates a room: trtc.io/document/60707.
+	// Tencent then sends Room.CallbackAfterCreateRoom.
+	CommandCreateRoom = "create_room"
+	// CommandUpdateRoom (ServiceRoom) is update_room_info, which changes a
+	// room's updatable fields: trtc.io/document/60705. Tencent then sends
+	// Room.CallbackAfterUpdateRoomInfo (the name CommandUpdateRoomInfo is
+	// that callback's older spelling).
+	CommandUpdateRoom = "update_room_info"
+	// CommandDestroyRoom (ServiceRoom) destroys a room:
+	// trtc.io/document/60706. Tencent then sends Room.CallbackAfterDestroyRoom.
+	CommandDestroyRoom = "destroy_room"
+	// CommandGetSeatList (ServiceMic) reads a room's seats:
+	// trtc.io/document/60719.
+	CommandGetSeatList = "get_seat_list"
+	// CommandSetCallback (ServiceConfig) creates the app's callback
+	// configuration (one URL per SDKAppID, and the commands sent to it).
+	CommandSetCallback = "set_callback"
+	// CommandUpdateCallback (ServiceConfig) replaces the app's callback
+	// configuration: trtc.io/document/60728.
+	CommandUpdateCallback = "update_callback"
+	// CommandGetCallback (ServiceConfig) reads the app's callback
+	// configuration: trtc.io/document/60730.
+	CommandGetCallback = "get_callback"
+	// CommandDeleteCallback (ServiceConfig) removes the app's callback
+	// configuration.
+	CommandDeleteCallback = "delete_callback"
 )
 
 // Tencent REST API error codes with a meaning of their own to roomsync.
 const (
 	// CodeInternalError: Tencent failed inside; another attempt may work.
 	CodeInternalError = 100001
+	// CodeBadParameter: the request is not valid (a required field missing,
+	// a value out of range); the same request will fail again. ErrorInfo
+	// says which.
+	CodeBadParameter = 100002
 	// CodeRoomNotFound: the room does not exist (any more).
 	CodeRoomNotFound = 100004
+	// CodeNoPermission: the identifier may not do this to the room.
+	CodeNoPermission = 100006
+	// CodeCallbackNotFound: the app has no callback configuration (answered
+	// by update_callback; create one with set_callback first).
+	CodeCallbackNotFound = 100301
 )
 
 // credentialCodes are the REST API's answers that say the administrator,
@@ -55,6 +102,9 @@ var (
 	// not what Tencent documents (not JSON, or without the part the call
 	// returns): see [BadAnswerError].
 	ErrBadAnswer = errors.New("REST API answer not as documented")
+	// ErrCallbackNotFound matches the error of a callback configuration call
+	// when the app has none.
+	ErrCallbackNotFound = errors.New("no callback configuration")
 )
 
 // BadAnswerError is an answer the client cannot read as Tencent documents
@@ -112,6 +162,8 @@ func (e *APIError) Is(target error) bool {
 		return e.Code == CodeRoomNotFound
 	case ErrCredentials:
 		return credentialCodes[e.Code]
+	case ErrCallbackNotFound:
+		return e.Code == CodeCallbackNotFound
 	}
 	return false
 }
@@ -147,7 +199,7 @@ func (e errRetry) Unwrap() error { return e.err }
 // Response.RoomInfo (trtc.io/document/60704, "Sample Response Packets").
 type getRoomInfoAnswer struct {
 	Response *struct {
-		RoomInfo *RoomInfo `json:"RoomInfo"`
+		RoomInfo *RoomDetails `json:"RoomInfo"`
 	} `json:"Response"`
 	roomID string // asked for
 }
@@ -167,16 +219,35 @@ func (a *getRoomInfoAnswer) check() error {
 // credentials were rejected, and ErrBadAnswer when the answer has no
 // Response.RoomInfo (or one about another room).
 func (c *RESTClient) GetRoomInfo(ctx context.Context, roomID string) (*RoomInfo, error) {
+	d, err := c.GetRoomDetails(ctx, roomID)
+	if err != nil {
+		return nil, err
+	}
+	return &d.RoomInfo, nil
+}
+
+// RoomDetails is what get_room_info tells of a room: its [RoomInfo] and
+// what only a read shows. It is a type of its own so that RoomInfo, which
+// callbacks carry and roomsync stores, keeps its shape.
+type RoomDetails struct {
+	RoomInfo
+	// MemberCount is the number of members in the room when it was read.
+	MemberCount *Int64 `json:"MemberCount"`
+}
+
+// GetRoomDetails is [RESTClient.GetRoomInfo] with the member count, and
+// fails alike.
+func (c *RESTClient) GetRoomDetails(ctx context.Context, roomID string) (*RoomDetails, error) {
 	a := &getRoomInfoAnswer{roomID: roomID}
-	if err := c.call(ctx, CommandGetRoomInfo, map[string]string{"RoomId": roomID}, a); err != nil {
+	if err := c.call(ctx, ServiceRoom, CommandGetRoomInfo, map[string]string{"RoomId": roomID}, a); err != nil {
 		return nil, err
 	}
 	return a.Response.RoomInfo, nil
 }
 
-// call POSTs body to command and decodes a successful answer into out,
-// trying again while the failure may pass.
-func (c *RESTClient) call(ctx context.Context, command string, body any, out answer) error {
+// call POSTs body to v4/service/command and decodes a successful answer
+// into out, trying again while the failure may pass.
+func (c *RESTClient) call(ctx context.Context, service, command string, body any, out answer) error {
 	data, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -184,7 +255,7 @@ func (c *RESTClient) call(ctx context.Context, command string, body any, out ans
 	attempts := max(c.Attempts, 1)
 	pause := c.Backoff
 	for attempt := 1; ; attempt++ {
-		err := c.attempt(ctx, command, data, out)
+		err := c.attempt(ctx, service, command, data, out)
 		var retry errRetry
 		if err == nil || !errors.As(err, &retry) || attempt == attempts {
 			if errors.As(err, &retry) {
@@ -202,7 +273,7 @@ func (c *RESTClient) call(ctx context.Context, command string, body any, out ans
 	}
 }
 
-func (c *RESTClient) attempt(ctx context.Context, command string, body []byte, out answer) error {
+func (c *RESTClient) attempt(ctx context.Context, service, command string, body []byte, out answer) error {
 	userSig, err := c.UserSig()
 	if err != nil {
 		return fmt.Errorf("%s: making a UserSig: %w", command, err)
@@ -213,7 +284,7 @@ func (c *RESTClient) attempt(ctx context.Context, command string, body []byte, o
 	q.Set("usersig", userSig)
 	q.Set("random", strconv.FormatUint(uint64(rand.Uint32()), 10))
 	q.Set("contenttype", "json")
-	u := strings.TrimSuffix(c.Endpoint, "/") + "/v4/room_engine_http_srv/" + command + "?" + q.Encode()
+	u := strings.TrimSuffix(c.Endpoint, "/") + "/v4/" + service + "/" + command + "?" + q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("%s: %w", command, err)
