@@ -64,7 +64,8 @@ func main() {
 	flag.StringVar(&certDir, "callback-cert-dir", "", "Directory with tls.crt and tls.key for the callback receiver; "+
 		"when they are there it serves HTTPS and reloads them when they change, otherwise plain HTTP.")
 	flag.DurationVar(&callbackTimeout, "callback-timeout", 1500*time.Millisecond, "How long a callback may take, "+
-		"API writes included, before it is answered 503. Keep it under Tencent's 2s.")
+		"API writes included. With a spool, an event whose write is not taken within 2/3 of it is spooled; without, "+
+		"the callback is answered 503 after it. Keep it under Tencent's 2s.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader among replicas for the controllers; "+
 		"the callback receiver runs on every replica either way.")
 	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; "+

@@ -152,9 +152,11 @@ type RoomRecording struct {
 // RoomStatus is the room as Tencent last described it, plus the conditions
 // the Room controller derives from it.
 //
-// Two writers share this status, each with its own server-side apply field
-// manager: the callback receiver owns the room-info and last* fields; the
-// Room controller owns observedGeneration and conditions.
+// Several writers share this status, each with its own field manager: the
+// callback receiver (JSON merge patches at the resourceVersion it read) owns
+// the room-info, membership, seat and last* fields; the Room controller owns
+// observedGeneration and conditions, the recording controller recording, and
+// the resync controller resync (server-side applies).
 type RoomStatus struct {
 	// observedGeneration is the metadata.generation the Room controller last
 	// reconciled. It is -1 until the controller has looked at the Room.
