@@ -47,12 +47,13 @@ func newManager(ctx context.Context, cfg *rest.Config, opts ctrl.Options) (ctrl.
 }
 
 // unreachable reports whether err says the API server could not be reached
-// or could not answer, rather than that something is misconfigured.
+// or could not answer, rather than that something is misconfigured. At
+// start a slow answer counts too (roomstore.Unreachable, which decides
+// whether to spool at once, leaves slowness out): either way, wait.
 func unreachable(err error) bool {
 	var netErr net.Error
-	return errors.As(err, &netErr) || utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) ||
-		utilnet.IsProbableEOF(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsTimeout(err) ||
-		apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err) ||
+	return roomstore.Unreachable(err) || (errors.As(err, &netErr) && netErr.Timeout()) ||
+		utilnet.IsProbableEOF(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
 		strings.Contains(err.Error(), "connection refused") // the REST mapper does not wrap it
 }
 

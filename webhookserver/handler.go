@@ -47,7 +47,8 @@ type AppResolver interface {
 	Accepted(app *chatv1alpha1.ChatApp, now time.Time)
 }
 
-// RoomWriter stores room events; roomstore.Store is the real one.
+// RoomWriter stores room events: roomstore.Store, or roomstore.Spooler when
+// a spool is configured.
 type RoomWriter interface {
 	Apply(ctx context.Context, app *chatv1alpha1.ChatApp, ev roomstore.Event) (roomstore.Outcome, error)
 }

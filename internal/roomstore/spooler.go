@@ -103,7 +103,7 @@ func (s *Spooler) Apply(ctx context.Context, app *chatv1alpha1.ChatApp, ev Event
 	if err == nil || !retriable(err) {
 		return outcome, err
 	}
-	if unreachable(err) || s.lastWrite.Load() < start.UnixNano() {
+	if Unreachable(err) || s.lastWrite.Load() < start.UnixNano() {
 		// Not one write was taken while this one waited.
 		s.down.Store(true)
 	}
@@ -140,9 +140,9 @@ func (s *Spooler) put(key string, app *chatv1alpha1.ChatApp, ev Event, writeErr 
 // replica replays its own spool.
 func (s *Spooler) NeedLeaderElection() bool { return false }
 
-// unreachable reports whether err says the API server could not be reached,
+// Unreachable reports whether err says the API server could not be reached,
 // or could not serve at all, rather than that it was slow.
-func unreachable(err error) bool {
+func Unreachable(err error) bool {
 	var netErr net.Error
 	return (errors.As(err, &netErr) && !netErr.Timeout()) ||
 		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) ||
