@@ -7,6 +7,7 @@ import (
 
 // ChatAppSpec describes one Tencent Cloud Chat application whose callbacks
 // this cluster accepts. Its rooms are mirrored into the ChatApp's namespace.
+// +kubebuilder:validation:XValidation:rule="!has(self.callbackRegistration) || has(self.restAPI)",message="callbackRegistration needs restAPI: roomsync registers the URL through the REST API"
 type ChatAppSpec struct {
 	// sdkAppID is the application's SDKAppID, as sent in the SdkAppid query
 	// parameter of every callback. When several ChatApps claim one sdkAppID,
@@ -50,6 +51,80 @@ type ChatAppSpec struct {
 	// chat.roomsync.io/resync-requested-at. No resync when absent.
 	// +optional
 	RestAPI *RestAPISpec `json:"restAPI,omitempty"`
+
+	// callbackRegistration makes roomsync register the app's callback URL
+	// with Tencent (room_config/set_callback or update_callback) and keep it
+	// there: on start, when this changes, and every resyncInterval, using
+	// restAPI. Removing it leaves Tencent's configuration as it is.
+	// +optional
+	CallbackRegistration *CallbackRegistration `json:"callbackRegistration,omitempty"`
+}
+
+// CallbackRegistration is the callback configuration roomsync keeps in
+// Tencent for the app.
+type CallbackRegistration struct {
+	// url is where Tencent sends the app's callbacks: this operator's
+	// receiver as Tencent reaches it, e.g.
+	// https://roomsync.example.com/callback.
+	// +required
+	// +kubebuilder:validation:MinLength=8
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('https://') || self.startsWith('http://')",message="url must be an http:// or https:// URL"
+	URL string `json:"url"`
+
+	// commands are the callbacks Tencent sends: every command roomsync
+	// handles when empty. Room.CallbackUpdateRoomInfo (the older spelling)
+	// and Room.CallbackAfterUpdateRoomInfo count as the same.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:Enum=Room.CallbackAfterCreateRoom;Room.CallbackAfterUpdateRoomInfo;Room.CallbackUpdateRoomInfo;Room.CallbackAfterDestroyRoom;Room.CallbackAfterMemberEnter;Room.CallbackAfterMemberLeave;Mic.CallbackAfterSeatInfoChanged
+	Commands []string `json:"commands,omitempty"`
+
+	// takeOver lets roomsync replace a callback URL that Tencent has and
+	// that is not url, for example another cluster's. Without it roomsync
+	// changes nothing then, and the CallbackRegistered condition names the
+	// URL Tencent has, so that two clusters do not fight over one app.
+	// +optional
+	// +kubebuilder:default=false
+	TakeOver bool `json:"takeOver,omitempty"`
+}
+
+// CallbackRegistrationStatus is the app's callback configuration as Tencent
+// last reported it.
+type CallbackRegistrationStatus struct {
+	// url is the callback URL Tencent has; empty when it has none.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	URL string `json:"url,omitempty"`
+
+	// commands are the callback commands Tencent sends to it.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=128
+	Commands []string `json:"commands,omitempty"`
+
+	// checkTime is when roomsync last read it.
+	// +optional
+	CheckTime *metav1.Time `json:"checkTime,omitempty"`
+
+	// reason says whether it matches spec.callbackRegistration: Registered,
+	// or CallbackURLTaken (another URL, and no takeOver), or why it could
+	// not be read or set (RESTAPICredentialsRejected, TencentRejected,
+	// TencentUnavailable, RESTAPIBadAnswer, SecretKeyNotFound).
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Reason string `json:"reason,omitempty"`
+
+	// message says it in words.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Message string `json:"message,omitempty"`
+
+	// observedGeneration is the metadata.generation it was checked for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 }
 
 // RestAPISpec is how to call the app's Tencent REST API.
@@ -278,6 +353,11 @@ type ChatAppStatus struct {
 	// resync is the state of the resyncs from the REST API (spec.restAPI).
 	// +optional
 	Resync *ChatAppResync `json:"resync,omitempty"`
+
+	// callbackRegistration is the app's callback configuration as Tencent
+	// last reported it (spec.callbackRegistration).
+	// +optional
+	CallbackRegistration *CallbackRegistrationStatus `json:"callbackRegistration,omitempty"`
 }
 
 // ChatApp is one Tencent Cloud Chat application whose room callbacks this
@@ -294,6 +374,7 @@ type ChatAppStatus struct {
 // +kubebuilder:printcolumn:name="Auto Create",type=boolean,JSONPath=`.spec.autoCreateRooms`,priority=1
 // +kubebuilder:printcolumn:name="Last Resync",type=date,JSONPath=`.status.resync.completionTime`,priority=1
 // +kubebuilder:printcolumn:name="Drifted",type=integer,JSONPath=`.status.resync.drifted`,priority=1
+// +kubebuilder:printcolumn:name="Callback URL",type=string,JSONPath=`.status.callbackRegistration.url`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

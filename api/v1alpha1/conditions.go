@@ -10,6 +10,12 @@ const (
 	// StalledCondition is True when the object cannot make progress without
 	// a human.
 	StalledCondition = "Stalled"
+	// SyncedCondition (Rooms with spec.settings) is True when the room in
+	// Tencent matches every field of spec.settings.
+	SyncedCondition = "Synced"
+	// CallbackRegisteredCondition (ChatApps with spec.callbackRegistration)
+	// is True when Tencent's callback configuration for the app matches it.
+	CallbackRegisteredCondition = "CallbackRegistered"
 )
 
 // Condition reasons of a Room.
@@ -24,7 +30,65 @@ const (
 	// DuplicateRoomIDReason: an older Room in the namespace has the same
 	// sdkAppID and roomID and receives the room's callbacks instead.
 	DuplicateRoomIDReason = "DuplicateRoomID"
+
+	// SettingsMatchReason (Synced=True): the room matches spec.settings.
+	SettingsMatchReason = "SettingsMatch"
+	// SettingsDifferReason (Synced=False): some managed settings differ;
+	// the message names them.
+	SettingsDifferReason = "SettingsDiffer"
+	// RoomNotObservedReason (Synced=False): the room has not been read or
+	// called back yet, or it does not exist.
+	RoomNotObservedReason = "RoomNotObserved"
+	// CreatingReason (Reconciling=True): roomsync is creating the room.
+	CreatingReason = "Creating"
+	// UpdatingReason (Reconciling=True): roomsync is bringing the room to a
+	// changed spec.settings.
+	UpdatingReason = "Updating"
+	// DriftRevertPendingReason (Synced=False): the room was changed in the
+	// app; roomsync changes it back at most once per resyncInterval.
+	DriftRevertPendingReason = "DriftRevertPending"
+	// RoomAlreadyExistsReason (Stalled): the room exists in Tencent and this
+	// Room did not create it; spec.adoptExisting lets it take over.
+	RoomAlreadyExistsReason = "RoomAlreadyExists"
+	// TencentRejectedReason (Stalled): Tencent refused a call with an error
+	// the same call would get again (bad parameter, no permission); the
+	// message has its ErrorCode and ErrorInfo.
+	TencentRejectedReason = "TencentRejected"
+	// TencentUnavailableReason: Tencent could not be reached, or failed
+	// inside; roomsync tries again with backoff.
+	TencentUnavailableReason = "TencentUnavailable"
+	// RESTAPINotConfiguredReason (Stalled): the Room manages its room but
+	// its ChatApp is missing or has no spec.restAPI.
+	RESTAPINotConfiguredReason = "RESTAPINotConfigured"
+	// CreateOnlySettingDiffersReason (Stalled): a create-only setting
+	// differs from the room, which update_room_info cannot change.
+	CreateOnlySettingDiffersReason = "CreateOnlySettingDiffers"
+	// RoomDestroyedInAppReason (Stalled): the room this Room created was
+	// destroyed in the app; roomsync does not create it again by itself.
+	RoomDestroyedInAppReason = "RoomDestroyedInApp"
 )
+
+// Event reasons of managed Rooms.
+const (
+	// RoomCreatedEvent: create_room made the room.
+	RoomCreatedEvent = "RoomCreated"
+	// RoomAdoptedEvent: an existing room was taken over (adoptExisting).
+	RoomAdoptedEvent = "RoomAdopted"
+	// DriftRevertedEvent: update_room_info changed back settings the app
+	// had changed.
+	DriftRevertedEvent = "DriftReverted"
+	// RoomUpdatedEvent: update_room_info brought the room to a changed spec.
+	RoomUpdatedEvent = "RoomUpdated"
+	// RoomDestroyedEvent: destroy_room destroyed the room with its Room.
+	RoomDestroyedEvent = "RoomDestroyed"
+	// OrphanedEvent: the Room went without its room being destroyed,
+	// because Tencent could not be asked.
+	OrphanedEvent = "Orphaned"
+)
+
+// DestroyRoomFinalizer keeps a Room whose managementPolicies include Delete
+// until its room is destroyed in Tencent (or cannot be).
+const DestroyRoomFinalizer = "chat.roomsync.io/destroy-room"
 
 // The Recording condition of a Room and its reasons.
 const (
@@ -62,6 +126,22 @@ const (
 	// documents the answer; the resync stopped and the next interval tries
 	// again. Not Stalled: it may pass.
 	RESTAPIBadAnswerReason = "RESTAPIBadAnswer"
+	// CallbackRegisteredReason: Tencent sends the app's callbacks to
+	// spec.callbackRegistration.url, with its commands.
+	CallbackRegisteredReason = "Registered"
+	// CallbackURLTakenReason: Tencent sends the app's callbacks to another
+	// URL and spec.callbackRegistration.takeOver is false.
+	CallbackURLTakenReason = "CallbackURLTaken"
+)
+
+// Event reasons of ChatApps.
+const (
+	// CallbackRegisteredEvent: roomsync set the app's callback
+	// configuration in Tencent.
+	CallbackRegisteredEvent = "CallbackRegistered"
+	// CallbackRestoredEvent: the configuration was changed outside roomsync
+	// (the console) and roomsync set it back.
+	CallbackRestoredEvent = "CallbackRestored"
 )
 
 // ResyncRequestedAtAnnotation asks for a resync of one Room from Tencent's

@@ -4,7 +4,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// RoomSpec identifies the Tencent room that a Room mirrors.
+// RoomSpec identifies the Tencent room that a Room mirrors, and says what
+// roomsync may do to it.
+// +kubebuilder:validation:XValidation:rule="!has(self.adoptExisting) || !self.adoptExisting || (has(self.managementPolicies) && self.managementPolicies.exists(p, p == 'Create' || p == '*'))",message="adoptExisting applies only with the Create management policy"
 type RoomSpec struct {
 	// sdkAppID is the SDKAppID of the Tencent Cloud Chat application that owns
 	// the room. A ChatApp with the same sdkAppID in the Room's namespace
@@ -22,6 +24,156 @@ type RoomSpec struct {
 	// +kubebuilder:validation:XValidation:rule="size(bytes(self)) <= 48",message="roomID must be at most 48 bytes of UTF-8"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="roomID is immutable"
 	RoomID string `json:"roomID"`
+
+	// managementPolicies says what roomsync may do to the room in Tencent,
+	// in Crossplane's words. Observe (always included) mirrors it; Create
+	// creates it when it does not exist; Update brings it back to settings
+	// when it differs; Delete destroys it when the Room is deleted. "*" is
+	// all four. The default is [Observe]: roomsync only watches.
+	// +optional
+	// +kubebuilder:default={"Observe"}
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=4
+	// +kubebuilder:validation:XValidation:rule="!('*' in self) || size(self) == 1",message="managementPolicies: \"*\" already means every policy and must stand alone"
+	// +kubebuilder:validation:XValidation:rule="'*' in self || 'Observe' in self",message="managementPolicies must include Observe: roomsync always mirrors the room it manages"
+	ManagementPolicies []ManagementPolicy `json:"managementPolicies,omitempty"`
+
+	// settings are the room's settings as create_room takes them. Only the
+	// fields set here are managed: with Create they are sent to create the
+	// room, with Update the updatable ones are kept as written. Those that
+	// update_room_info cannot change (roomType, ownerAccount, maxSeatCount,
+	// seatEnabled, scheduleStartTime, scheduleEndTime) are create-only and
+	// cannot change while the room exists. With Observe only, the Synced
+	// condition says whether Tencent matches them, and nothing is changed.
+	// +optional
+	Settings *RoomSettings `json:"settings,omitempty"`
+
+	// adoptExisting, with Create, lets this Room take over a room that
+	// already exists in Tencent and that it did not create: it is updated
+	// to settings and, with Delete, destroyed with the Room. Without it
+	// such a Room is Stalled (RoomAlreadyExists) and changes nothing.
+	// +optional
+	// +kubebuilder:default=false
+	AdoptExisting bool `json:"adoptExisting,omitempty"`
+}
+
+// ManagementPolicy is one thing roomsync may do to a room in Tencent.
+// +kubebuilder:validation:Enum=Observe;Create;Update;Delete;"*"
+type ManagementPolicy string
+
+// Management policies, as Crossplane names them.
+const (
+	// ManagementObserve mirrors the room (callbacks and resync).
+	ManagementObserve ManagementPolicy = "Observe"
+	// ManagementCreate creates the room when it does not exist.
+	ManagementCreate ManagementPolicy = "Create"
+	// ManagementUpdate keeps the room's updatable settings as declared.
+	ManagementUpdate ManagementPolicy = "Update"
+	// ManagementDelete destroys the room when the Room is deleted.
+	ManagementDelete ManagementPolicy = "Delete"
+	// ManagementAll is every policy.
+	ManagementAll ManagementPolicy = "*"
+)
+
+// Allows reports whether the Room's managementPolicies include p (or "*").
+func (s RoomSpec) Allows(p ManagementPolicy) bool {
+	for _, have := range s.ManagementPolicies {
+		if have == p || have == ManagementAll {
+			return true
+		}
+	}
+	return p == ManagementObserve
+}
+
+// Manages reports whether roomsync changes the room in Tencent at all:
+// whether the Room allows Create, Update or Delete.
+func (s RoomSpec) Manages() bool {
+	return s.Allows(ManagementCreate) || s.Allows(ManagementUpdate) || s.Allows(ManagementDelete)
+}
+
+// RoomSettings are the fields of Tencent's create_room
+// (trtc.io/document/60707) that a Room may declare. A field left out is
+// not managed: Tencent's default applies at creation and roomsync does not
+// change it afterwards.
+// +kubebuilder:validation:MinProperties=1
+// +kubebuilder:validation:XValidation:rule="!has(self.scheduleStartTime) || !has(self.scheduleEndTime) || self.scheduleStartTime < self.scheduleEndTime",message="scheduleEndTime must be after scheduleStartTime"
+type RoomSettings struct {
+	// roomName is the room's display name (RoomName), at most 100 bytes.
+	// +optional
+	// +kubebuilder:validation:MaxLength=100
+	// +kubebuilder:validation:XValidation:rule="size(bytes(self)) <= 100",message="roomName must be at most 100 bytes of UTF-8"
+	RoomName *string `json:"roomName,omitempty"`
+
+	// roomType is the kind of room (RoomType): Conference, as TUIRoomKit
+	// creates, unless set. Create-only.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	RoomType *string `json:"roomType,omitempty"`
+
+	// ownerAccount is the host's user ID (Owner_Account); Tencent makes the
+	// REST API's administrator the owner unless set. Create-only.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	OwnerAccount *string `json:"ownerAccount,omitempty"`
+
+	// maxMemberCount is the most members the room admits (MaxMemberCount).
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	MaxMemberCount *int64 `json:"maxMemberCount,omitempty"`
+
+	// maxSeatCount is the number of seats (MaxSeatCount). Create-only.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	MaxSeatCount *int64 `json:"maxSeatCount,omitempty"`
+
+	// seatEnabled makes the room use seats (IsSeatEnabled). Create-only.
+	// +optional
+	SeatEnabled *bool `json:"seatEnabled,omitempty"`
+
+	// takeSeatMode is how members take seats (TakeSeatMode): FreeToTake,
+	// ApplyToTake, or None (live rooms).
+	// +optional
+	// +kubebuilder:validation:Enum=FreeToTake;ApplyToTake;None
+	TakeSeatMode *string `json:"takeSeatMode,omitempty"`
+
+	// videoDisabled is IsVideoDisabled: video off for all members.
+	// +optional
+	VideoDisabled *bool `json:"videoDisabled,omitempty"`
+
+	// audioDisabled is IsAudioDisabled.
+	// +optional
+	AudioDisabled *bool `json:"audioDisabled,omitempty"`
+
+	// messageDisabled is IsMessageDisabled.
+	// +optional
+	MessageDisabled *bool `json:"messageDisabled,omitempty"`
+
+	// screenSharingDisabled is IsScreenSharingDisabled.
+	// +optional
+	ScreenSharingDisabled *bool `json:"screenSharingDisabled,omitempty"`
+
+	// cloudRecordingDisabled is IsCloudRecordingDisabled; false enables
+	// cloud recording (and so a recording Job, with ChatApp spec.recording).
+	// +optional
+	CloudRecordingDisabled *bool `json:"cloudRecordingDisabled,omitempty"`
+
+	// customInfo is free text the application attaches to the room
+	// (CustomInfo).
+	// +optional
+	// +kubebuilder:validation:MaxLength=8192
+	CustomInfo *string `json:"customInfo,omitempty"`
+
+	// scheduleStartTime and scheduleEndTime schedule the meeting, in Unix
+	// seconds (ScheduleStartTime, ScheduleEndTime). Create-only.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	ScheduleStartTime *int64 `json:"scheduleStartTime,omitempty"`
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	ScheduleEndTime *int64 `json:"scheduleEndTime,omitempty"`
 }
 
 // CloudRecording says whether cloud recording is enabled for a room.
@@ -119,6 +271,80 @@ type RoomResync struct {
 	HandledRequest string `json:"handledRequest,omitempty"`
 }
 
+// RoomManagement is what roomsync did to the room in Tencent, as
+// spec.managementPolicies allow. The management controller owns it.
+type RoomManagement struct {
+	// createRequestedTime is when roomsync decided to create the room. It is
+	// written before create_room is called, so that a room found existing
+	// afterwards is known to be this Room's own even if the call's answer
+	// was lost.
+	// +optional
+	CreateRequestedTime *metav1.Time `json:"createRequestedTime,omitempty"`
+
+	// createdTime is when get_room_info confirmed the room create_room made.
+	// +optional
+	CreatedTime *metav1.Time `json:"createdTime,omitempty"`
+
+	// adoptedTime is when roomsync took over a room that already existed
+	// (spec.adoptExisting).
+	// +optional
+	AdoptedTime *metav1.Time `json:"adoptedTime,omitempty"`
+
+	// observedGeneration is the metadata.generation whose settings were
+	// last brought to Tencent (by create_room or update_room_info).
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// lastUpdateTime is when update_room_info was last called, and
+	// updatedFields the settings it changed back.
+	// +optional
+	LastUpdateTime *metav1.Time `json:"lastUpdateTime,omitempty"`
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=64
+	UpdatedFields []string `json:"updatedFields,omitempty"`
+
+	// failure is why the last step failed, until one works.
+	// +optional
+	Failure *ManagementFailure `json:"failure,omitempty"`
+}
+
+// ManagementFailure is a call to Tencent (or the lack of a way to make one)
+// that failed.
+type ManagementFailure struct {
+	// reason is a condition reason: RoomAlreadyExists, TencentRejected,
+	// RESTAPINotConfigured, RESTAPICredentialsRejected and
+	// CreateOnlySettingDiffers need a human (the Room is Stalled);
+	// TencentUnavailable is tried again with backoff.
+	// +required
+	// +kubebuilder:validation:MaxLength=64
+	Reason string `json:"reason"`
+
+	// command is the REST API command that failed, if one was called.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Command string `json:"command,omitempty"`
+
+	// errorCode is Tencent's ErrorCode, when Tencent answered.
+	// +optional
+	ErrorCode int64 `json:"errorCode,omitempty"`
+
+	// message says what failed; with Tencent's ErrorInfo when it answered.
+	// +required
+	// +kubebuilder:validation:MaxLength=1024
+	Message string `json:"message"`
+
+	// time is when it failed.
+	// +required
+	Time metav1.Time `json:"time"`
+
+	// observedGeneration is the metadata.generation it failed at: a change
+	// of spec tries again at once.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+}
+
 // RoomRecording is the state of a room's recording sessions. The recording
 // controller owns it.
 type RoomRecording struct {
@@ -164,8 +390,11 @@ type RoomStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// conditions describe the Room's state: Ready is True once room info has
-	// been received from a callback; Stalled is True when the Room cannot be
-	// updated without a human (for example a duplicate roomID).
+	// been received (and, for a Room that manages the room, Tencent matches
+	// its settings); Synced is True when Tencent matches spec.settings;
+	// Reconciling is True while roomsync creates or updates the room;
+	// Stalled is True when the Room cannot make progress without a human
+	// (a duplicate roomID, an error Tencent will give again).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -294,6 +523,11 @@ type RoomStatus struct {
 	// +optional
 	Recording *RoomRecording `json:"recording,omitempty"`
 
+	// management is what roomsync did to the room in Tencent
+	// (spec.managementPolicies).
+	// +optional
+	Management *RoomManagement `json:"management,omitempty"`
+
 	// resync is when roomsync last read the room from Tencent's REST API
 	// (see ChatApp spec.restAPI), and what it found.
 	// +optional
@@ -333,6 +567,12 @@ type RoomStatus struct {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.phase) || oldSelf.status.phase != 'Active' || !has(self.spec.settings) || !has(self.spec.settings.roomType) || (has(oldSelf.spec.settings) && has(oldSelf.spec.settings.roomType) && self.spec.settings.roomType == oldSelf.spec.settings.roomType) || (has(oldSelf.status.roomType) && self.spec.settings.roomType == oldSelf.status.roomType)",message="spec.settings.roomType is create-only (update_room_info cannot change it): while the room exists it can only be set to what the room has, status.roomType"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.phase) || oldSelf.status.phase != 'Active' || !has(self.spec.settings) || !has(self.spec.settings.ownerAccount) || (has(oldSelf.spec.settings) && has(oldSelf.spec.settings.ownerAccount) && self.spec.settings.ownerAccount == oldSelf.spec.settings.ownerAccount) || (has(oldSelf.status.ownerAccount) && self.spec.settings.ownerAccount == oldSelf.status.ownerAccount)",message="spec.settings.ownerAccount is create-only (update_room_info cannot change it): while the room exists it can only be set to what the room has, status.ownerAccount"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.phase) || oldSelf.status.phase != 'Active' || !has(self.spec.settings) || !has(self.spec.settings.maxSeatCount) || (has(oldSelf.spec.settings) && has(oldSelf.spec.settings.maxSeatCount) && self.spec.settings.maxSeatCount == oldSelf.spec.settings.maxSeatCount) || (has(oldSelf.status.maxSeatCount) && self.spec.settings.maxSeatCount == oldSelf.status.maxSeatCount)",message="spec.settings.maxSeatCount is create-only (update_room_info cannot change it): while the room exists it can only be set to what the room has, status.maxSeatCount"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.phase) || oldSelf.status.phase != 'Active' || !has(self.spec.settings) || !has(self.spec.settings.seatEnabled) || (has(oldSelf.spec.settings) && has(oldSelf.spec.settings.seatEnabled) && self.spec.settings.seatEnabled == oldSelf.spec.settings.seatEnabled) || (has(oldSelf.status.seatEnabled) && self.spec.settings.seatEnabled == oldSelf.status.seatEnabled)",message="spec.settings.seatEnabled is create-only (update_room_info cannot change it): while the room exists it can only be set to what the room has, status.seatEnabled"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.phase) || oldSelf.status.phase != 'Active' || !has(self.spec.settings) || !has(self.spec.settings.scheduleStartTime) || (has(oldSelf.spec.settings) && has(oldSelf.spec.settings.scheduleStartTime) && self.spec.settings.scheduleStartTime == oldSelf.spec.settings.scheduleStartTime) || (has(oldSelf.status.scheduleStartTime) && self.spec.settings.scheduleStartTime == oldSelf.status.scheduleStartTime)",message="spec.settings.scheduleStartTime is create-only (update_room_info cannot change it): while the room exists it can only be set to what the room has, status.scheduleStartTime"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.phase) || oldSelf.status.phase != 'Active' || !has(self.spec.settings) || !has(self.spec.settings.scheduleEndTime) || (has(oldSelf.spec.settings) && has(oldSelf.spec.settings.scheduleEndTime) && self.spec.settings.scheduleEndTime == oldSelf.spec.settings.scheduleEndTime) || (has(oldSelf.status.scheduleEndTime) && self.spec.settings.scheduleEndTime == oldSelf.status.scheduleEndTime)",message="spec.settings.scheduleEndTime is create-only (update_room_info cannot change it): while the room exists it can only be set to what the room has, status.scheduleEndTime"
 // +kubebuilder:resource:path=rooms,shortName=rm,categories=roomsync
 // +kubebuilder:selectablefield:JSONPath=`.spec.roomID`
 // +kubebuilder:selectablefield:JSONPath=`.spec.sdkAppID`
@@ -342,6 +582,8 @@ type RoomStatus struct {
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.memberCount`
 // +kubebuilder:printcolumn:name="Max Members",type=integer,JSONPath=`.status.maxMemberCount`
+// +kubebuilder:printcolumn:name="Policies",type=string,JSONPath=`.spec.managementPolicies`,priority=1
+// +kubebuilder:printcolumn:name="Synced",type=string,JSONPath=`.status.conditions[?(@.type=="Synced")].status`,priority=1
 // +kubebuilder:printcolumn:name="Recording",type=string,JSONPath=`.status.cloudRecording`
 // +kubebuilder:printcolumn:name="SDKAppID",type=integer,JSONPath=`.spec.sdkAppID`,priority=1
 // +kubebuilder:printcolumn:name="Room Name",type=string,JSONPath=`.status.roomName`,priority=1

@@ -34,6 +34,10 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 	// Group=chat.roomsync.io, Version=v1alpha1
 	case v1alpha1.SchemeGroupVersion.WithKind("CallbackAuth"):
 		return &apiv1alpha1.CallbackAuthApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("CallbackRegistration"):
+		return &apiv1alpha1.CallbackRegistrationApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("CallbackRegistrationStatus"):
+		return &apiv1alpha1.CallbackRegistrationStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ChatApp"):
 		return &apiv1alpha1.ChatAppApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ChatAppResync"):
@@ -44,6 +48,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &apiv1alpha1.ChatAppStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("DeletedRoom"):
 		return &apiv1alpha1.DeletedRoomApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ManagementFailure"):
+		return &apiv1alpha1.ManagementFailureApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RecordingSpec"):
 		return &apiv1alpha1.RecordingSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RestAPISpec"):
@@ -54,6 +60,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &apiv1alpha1.RoomApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomDestroy"):
 		return &apiv1alpha1.RoomDestroyApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RoomManagement"):
+		return &apiv1alpha1.RoomManagementApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomMembers"):
 		return &apiv1alpha1.RoomMembersApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomRecording"):
@@ -62,6 +70,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &apiv1alpha1.RoomResyncApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomSeats"):
 		return &apiv1alpha1.RoomSeatsApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RoomSettings"):
+		return &apiv1alpha1.RoomSettingsApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomSpec"):
 		return &apiv1alpha1.RoomSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoomStatus"):

@@ -49,6 +49,46 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: tokenSecretRef
       type:
         namedType: com.github.roomsync.roomsync.api.v1alpha1.TokenSecretReference
+- name: com.github.roomsync.roomsync.api.v1alpha1.CallbackRegistration
+  map:
+    fields:
+    - name: commands
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: associative
+    - name: takeOver
+      type:
+        scalar: boolean
+      default: false
+    - name: url
+      type:
+        scalar: string
+- name: com.github.roomsync.roomsync.api.v1alpha1.CallbackRegistrationStatus
+  map:
+    fields:
+    - name: checkTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: commands
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
+    - name: message
+      type:
+        scalar: string
+    - name: observedGeneration
+      type:
+        scalar: numeric
+    - name: reason
+      type:
+        scalar: string
+    - name: url
+      type:
+        scalar: string
 - name: com.github.roomsync.roomsync.api.v1alpha1.ChatApp
   map:
     fields:
@@ -100,6 +140,9 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: callbackAuth
       type:
         namedType: com.github.roomsync.roomsync.api.v1alpha1.CallbackAuth
+    - name: callbackRegistration
+      type:
+        namedType: com.github.roomsync.roomsync.api.v1alpha1.CallbackRegistration
     - name: recording
       type:
         namedType: com.github.roomsync.roomsync.api.v1alpha1.RecordingSpec
@@ -116,6 +159,9 @@ var schemaYAML = typed.YAMLObject(`types:
 - name: com.github.roomsync.roomsync.api.v1alpha1.ChatAppStatus
   map:
     fields:
+    - name: callbackRegistration
+      type:
+        namedType: com.github.roomsync.roomsync.api.v1alpha1.CallbackRegistrationStatus
     - name: conditions
       type:
         list:
@@ -158,6 +204,29 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: roomID
       type:
         scalar: string
+- name: com.github.roomsync.roomsync.api.v1alpha1.ManagementFailure
+  map:
+    fields:
+    - name: command
+      type:
+        scalar: string
+    - name: errorCode
+      type:
+        scalar: numeric
+    - name: message
+      type:
+        scalar: string
+    - name: observedGeneration
+      type:
+        scalar: numeric
+    - name: reason
+      type:
+        scalar: string
+    - name: time
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+- name: com.github.roomsync.roomsync.api.v1alpha1.ManagementPolicy
+  scalar: string
 - name: com.github.roomsync.roomsync.api.v1alpha1.RecordingSpec
   map:
     fields:
@@ -240,6 +309,33 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: time
       type:
         namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+- name: com.github.roomsync.roomsync.api.v1alpha1.RoomManagement
+  map:
+    fields:
+    - name: adoptedTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: createRequestedTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: createdTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: failure
+      type:
+        namedType: com.github.roomsync.roomsync.api.v1alpha1.ManagementFailure
+    - name: lastUpdateTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: observedGeneration
+      type:
+        scalar: numeric
+    - name: updatedFields
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
 - name: com.github.roomsync.roomsync.api.v1alpha1.RoomMembers
   map:
     fields:
@@ -305,15 +401,78 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: total
       type:
         scalar: numeric
+- name: com.github.roomsync.roomsync.api.v1alpha1.RoomSettings
+  map:
+    fields:
+    - name: audioDisabled
+      type:
+        scalar: boolean
+    - name: cloudRecordingDisabled
+      type:
+        scalar: boolean
+    - name: customInfo
+      type:
+        scalar: string
+    - name: maxMemberCount
+      type:
+        scalar: numeric
+    - name: maxSeatCount
+      type:
+        scalar: numeric
+    - name: messageDisabled
+      type:
+        scalar: boolean
+    - name: ownerAccount
+      type:
+        scalar: string
+    - name: roomName
+      type:
+        scalar: string
+    - name: roomType
+      type:
+        scalar: string
+    - name: scheduleEndTime
+      type:
+        scalar: numeric
+    - name: scheduleStartTime
+      type:
+        scalar: numeric
+    - name: screenSharingDisabled
+      type:
+        scalar: boolean
+    - name: seatEnabled
+      type:
+        scalar: boolean
+    - name: takeSeatMode
+      type:
+        scalar: string
+    - name: videoDisabled
+      type:
+        scalar: boolean
 - name: com.github.roomsync.roomsync.api.v1alpha1.RoomSpec
   map:
     fields:
+    - name: adoptExisting
+      type:
+        scalar: boolean
+      default: false
+    - name: managementPolicies
+      type:
+        list:
+          elementType:
+            namedType: com.github.roomsync.roomsync.api.v1alpha1.ManagementPolicy
+          elementRelationship: associative
+      default:
+      - Observe
     - name: roomID
       type:
         scalar: string
     - name: sdkAppID
       type:
         scalar: numeric
+    - name: settings
+      type:
+        namedType: com.github.roomsync.roomsync.api.v1alpha1.RoomSettings
 - name: com.github.roomsync.roomsync.api.v1alpha1.RoomStatus
   map:
     fields:
@@ -361,6 +520,9 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: lastOptPlatform
       type:
         scalar: string
+    - name: management
+      type:
+        namedType: com.github.roomsync.roomsync.api.v1alpha1.RoomManagement
     - name: maxMemberCount
       type:
         scalar: numeric

@@ -53,6 +53,11 @@ type ChatAppSpecApplyConfiguration struct {
 	// starts, every resyncInterval, and for a Room annotated with
 	// chat.roomsync.io/resync-requested-at. No resync when absent.
 	RestAPI *RestAPISpecApplyConfiguration `json:"restAPI,omitempty"`
+	// callbackRegistration makes roomsync register the app's callback URL
+	// with Tencent (room_config/set_callback or update_callback) and keep it
+	// there: on start, when this changes, and every resyncInterval, using
+	// restAPI. Removing it leaves Tencent's configuration as it is.
+	CallbackRegistration *CallbackRegistrationApplyConfiguration `json:"callbackRegistration,omitempty"`
 }
 
 // ChatAppSpecApplyConfiguration constructs a declarative configuration of the ChatAppSpec type for use with
@@ -106,5 +111,13 @@ func (b *ChatAppSpecApplyConfiguration) WithRecording(value *RecordingSpecApplyC
 // If called multiple times, the RestAPI field is set to the value of the last call.
 func (b *ChatAppSpecApplyConfiguration) WithRestAPI(value *RestAPISpecApplyConfiguration) *ChatAppSpecApplyConfiguration {
 	b.RestAPI = value
+	return b
+}
+
+// WithCallbackRegistration sets the CallbackRegistration field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the CallbackRegistration field is set to the value of the last call.
+func (b *ChatAppSpecApplyConfiguration) WithCallbackRegistration(value *CallbackRegistrationApplyConfiguration) *ChatAppSpecApplyConfiguration {
+	b.CallbackRegistration = value
 	return b
 }

@@ -46,6 +46,9 @@ type ChatAppStatusApplyConfiguration struct {
 	DeletedRooms []DeletedRoomApplyConfiguration `json:"deletedRooms,omitempty"`
 	// resync is the state of the resyncs from the REST API (spec.restAPI).
 	Resync *ChatAppResyncApplyConfiguration `json:"resync,omitempty"`
+	// callbackRegistration is the app's callback configuration as Tencent
+	// last reported it (spec.callbackRegistration).
+	CallbackRegistration *CallbackRegistrationStatusApplyConfiguration `json:"callbackRegistration,omitempty"`
 }
 
 // ChatAppStatusApplyConfiguration constructs a declarative configuration of the ChatAppStatus type for use with
@@ -109,5 +112,13 @@ func (b *ChatAppStatusApplyConfiguration) WithDeletedRooms(values ...*DeletedRoo
 // If called multiple times, the Resync field is set to the value of the last call.
 func (b *ChatAppStatusApplyConfiguration) WithResync(value *ChatAppResyncApplyConfiguration) *ChatAppStatusApplyConfiguration {
 	b.Resync = value
+	return b
+}
+
+// WithCallbackRegistration sets the CallbackRegistration field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the CallbackRegistration field is set to the value of the last call.
+func (b *ChatAppStatusApplyConfiguration) WithCallbackRegistration(value *CallbackRegistrationStatusApplyConfiguration) *ChatAppStatusApplyConfiguration {
+	b.CallbackRegistration = value
 	return b
 }

@@ -18,10 +18,15 @@ limitations under the License.
 
 package v1alpha1
 
+import (
+	apiv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+)
+
 // RoomSpecApplyConfiguration represents a declarative configuration of the RoomSpec type for use
 // with apply.
 //
-// RoomSpec identifies the Tencent room that a Room mirrors.
+// RoomSpec identifies the Tencent room that a Room mirrors, and says what
+// roomsync may do to it.
 type RoomSpecApplyConfiguration struct {
 	// sdkAppID is the SDKAppID of the Tencent Cloud Chat application that owns
 	// the room. A ChatApp with the same sdkAppID in the Room's namespace
@@ -30,6 +35,25 @@ type RoomSpecApplyConfiguration struct {
 	// roomID is Tencent's RoomId: any UTF-8 text of at most 48 bytes. It need
 	// not be a valid Kubernetes name; callbacks find a Room by this field.
 	RoomID *string `json:"roomID,omitempty"`
+	// managementPolicies says what roomsync may do to the room in Tencent,
+	// in Crossplane's words. Observe (always included) mirrors it; Create
+	// creates it when it does not exist; Update brings it back to settings
+	// when it differs; Delete destroys it when the Room is deleted. "*" is
+	// all four. The default is [Observe]: roomsync only watches.
+	ManagementPolicies []apiv1alpha1.ManagementPolicy `json:"managementPolicies,omitempty"`
+	// settings are the room's settings as create_room takes them. Only the
+	// fields set here are managed: with Create they are sent to create the
+	// room, with Update the updatable ones are kept as written. Those that
+	// update_room_info cannot change (roomType, ownerAccount, maxSeatCount,
+	// seatEnabled, scheduleStartTime, scheduleEndTime) are create-only and
+	// cannot change while the room exists. With Observe only, the Synced
+	// condition says whether Tencent matches them, and nothing is changed.
+	Settings *RoomSettingsApplyConfiguration `json:"settings,omitempty"`
+	// adoptExisting, with Create, lets this Room take over a room that
+	// already exists in Tencent and that it did not create: it is updated
+	// to settings and, with Delete, destroyed with the Room. Without it
+	// such a Room is Stalled (RoomAlreadyExists) and changes nothing.
+	AdoptExisting *bool `json:"adoptExisting,omitempty"`
 }
 
 // RoomSpecApplyConfiguration constructs a declarative configuration of the RoomSpec type for use with
@@ -51,5 +75,31 @@ func (b *RoomSpecApplyConfiguration) WithSDKAppID(value int64) *RoomSpecApplyCon
 // If called multiple times, the RoomID field is set to the value of the last call.
 func (b *RoomSpecApplyConfiguration) WithRoomID(value string) *RoomSpecApplyConfiguration {
 	b.RoomID = &value
+	return b
+}
+
+// WithManagementPolicies adds the given value to the ManagementPolicies field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the ManagementPolicies field.
+func (b *RoomSpecApplyConfiguration) WithManagementPolicies(values ...apiv1alpha1.ManagementPolicy) *RoomSpecApplyConfiguration {
+	for i := range values {
+		b.ManagementPolicies = append(b.ManagementPolicies, values[i])
+	}
+	return b
+}
+
+// WithSettings sets the Settings field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Settings field is set to the value of the last call.
+func (b *RoomSpecApplyConfiguration) WithSettings(value *RoomSettingsApplyConfiguration) *RoomSpecApplyConfiguration {
+	b.Settings = value
+	return b
+}
+
+// WithAdoptExisting sets the AdoptExisting field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the AdoptExisting field is set to the value of the last call.
+func (b *RoomSpecApplyConfiguration) WithAdoptExisting(value bool) *RoomSpecApplyConfiguration {
+	b.AdoptExisting = &value
 	return b
 }

@@ -39,8 +39,11 @@ type RoomStatusApplyConfiguration struct {
 	// reconciled. It is -1 until the controller has looked at the Room.
 	ObservedGeneration *int64 `json:"observedGeneration,omitempty"`
 	// conditions describe the Room's state: Ready is True once room info has
-	// been received from a callback; Stalled is True when the Room cannot be
-	// updated without a human (for example a duplicate roomID).
+	// been received (and, for a Room that manages the room, Tencent matches
+	// its settings); Synced is True when Tencent matches spec.settings;
+	// Reconciling is True while roomsync creates or updates the room;
+	// Stalled is True when the Room cannot make progress without a human
+	// (a duplicate roomID, an error Tencent will give again).
 	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
 	// roomName is the room's RoomName.
 	RoomName *string `json:"roomName,omitempty"`
@@ -103,6 +106,9 @@ type RoomStatusApplyConfiguration struct {
 	// recording is the state of the room's recording sessions (see
 	// ChatApp spec.recording).
 	Recording *RoomRecordingApplyConfiguration `json:"recording,omitempty"`
+	// management is what roomsync did to the room in Tencent
+	// (spec.managementPolicies).
+	Management *RoomManagementApplyConfiguration `json:"management,omitempty"`
 	// resync is when roomsync last read the room from Tencent's REST API
 	// (see ChatApp spec.restAPI), and what it found.
 	Resync *RoomResyncApplyConfiguration `json:"resync,omitempty"`
@@ -353,6 +359,14 @@ func (b *RoomStatusApplyConfiguration) WithDestroyed(value *RoomDestroyApplyConf
 // If called multiple times, the Recording field is set to the value of the last call.
 func (b *RoomStatusApplyConfiguration) WithRecording(value *RoomRecordingApplyConfiguration) *RoomStatusApplyConfiguration {
 	b.Recording = value
+	return b
+}
+
+// WithManagement sets the Management field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Management field is set to the value of the last call.
+func (b *RoomStatusApplyConfiguration) WithManagement(value *RoomManagementApplyConfiguration) *RoomStatusApplyConfiguration {
+	b.Management = value
 	return b
 }
 
