@@ -168,11 +168,14 @@ func main() {
 	// One Store for callbacks and resyncs: events for a room take turns in
 	// it, whichever way they came.
 	store := roomstore.New(mgr.GetClient(), mgr.GetAPIReader())
+	// One REST API client per ChatApp, so one request budget per app, for
+	// every controller that calls Tencent.
+	apis := &controllers.RESTAPIs{Secrets: secrets, HTTP: &http.Client{Timeout: 5 * time.Second}}
 	if err := (&controllers.ResyncReconciler{
 		Client:   mgr.GetClient(),
 		Store:    store,
 		Secrets:  secrets,
-		HTTP:     &http.Client{Timeout: 5 * time.Second},
+		APIs:     apis,
 		Recorder: mgr.GetEventRecorder("roomsync-resync"),
 		Context:  ctx,
 	}).SetupWithManager(mgr); err != nil {

@@ -75,11 +75,13 @@ func startManager(ctx context.Context) error {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
+	store := roomstore.New(mgr.GetClient(), mgr.GetAPIReader())
+	apis := &controllers.RESTAPIs{Secrets: secrets, HTTP: &http.Client{Timeout: 5 * time.Second}}
 	if err := (&controllers.ResyncReconciler{
 		Client:   mgr.GetClient(),
-		Store:    roomstore.New(mgr.GetClient(), mgr.GetAPIReader()),
+		Store:    store,
 		Secrets:  secrets,
-		HTTP:     &http.Client{Timeout: 5 * time.Second},
+		APIs:     apis,
 		Recorder: mgr.GetEventRecorder("roomsync-resync"),
 		Context:  ctx,
 	}).SetupWithManager(mgr); err != nil {

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -74,8 +72,8 @@ type ResyncReconciler struct {
 	Store *roomstore.Store
 	// Secrets reads the secret key Secrets (lookup.SecretReader).
 	Secrets client.Reader
-	// HTTP calls the REST API; each attempt is bounded by its Timeout.
-	HTTP     *http.Client
+	// APIs gives the ChatApps' REST API clients.
+	APIs     *RESTAPIs
 	Recorder recorder.EventRecorder
 	// Context bounds the workers' lives: the manager's.
 	Context context.Context
@@ -93,13 +91,14 @@ type ResyncReconciler struct {
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 
 // resyncConfig is what a worker runs with; a change restarts the worker.
+// The client itself comes from RESTAPIs, which makes a new one when the
+// credentials change.
 type resyncConfig struct {
-	uid               types.UID
-	sdkAppID          int64
-	endpoint, admin   string
-	secretKey         string
-	interval          time.Duration
-	requestsPerSecond int32
+	uid      types.UID
+	interval time.Duration
+	// secretKey is here so that a new key restarts the resync: a resync
+	// stopped by rejected credentials tries again with it.
+	secretKey string
 }
 
 // reconcileApp starts, restarts or stops the worker of a ChatApp.
@@ -108,11 +107,13 @@ func (r *ResyncReconciler) reconcileApp(ctx context.Context, req ctrl.Request) (
 	if err := r.Get(ctx, req.NamespacedName, app); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.stop(req.NamespacedName)
+			r.APIs.Forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if app.Spec.RestAPI == nil || !app.DeletionTimestamp.IsZero() {
 		r.stop(req.NamespacedName)
+		r.APIs.Forget(req.NamespacedName)
 		if app.Spec.RestAPI == nil && app.Status.Resync != nil {
 			// No resync any more: drop what status.resync said of the last.
 			apply := chatac.ChatApp(app.Name, app.Namespace).WithStatus(chatac.ChatAppStatus())
@@ -140,22 +141,11 @@ func (r *ResyncReconciler) reconcileApp(ctx context.Context, req ctrl.Request) (
 
 // config reads the worker's configuration, the secret key included.
 func (r *ResyncReconciler) config(ctx context.Context, app *chatv1alpha1.ChatApp) (resyncConfig, error) {
-	spec := app.Spec.RestAPI
 	key, err := lookup.RESTSecretKey(ctx, r.Secrets, app)
 	if err != nil {
 		return resyncConfig{}, err
 	}
-	cfg := resyncConfig{
-		uid: app.UID, sdkAppID: app.Spec.SDKAppID, endpoint: spec.Endpoint, admin: spec.Administrator,
-		secretKey: key, interval: 10 * time.Minute, requestsPerSecond: 20,
-	}
-	if spec.ResyncInterval != nil {
-		cfg.interval = spec.ResyncInterval.Duration
-	}
-	if spec.RequestsPerSecond != nil {
-		cfg.requestsPerSecond = *spec.RequestsPerSecond
-	}
-	return cfg, nil
+	return resyncConfig{uid: app.UID, interval: resyncInterval(app.Spec.RestAPI), secretKey: key}, nil
 }
 
 // ensure runs a worker with cfg for app, replacing one with another config.
@@ -284,8 +274,8 @@ func withFailure(st *chatv1alpha1.ChatAppResync, reason, msg string) *chatv1alph
 // ChatApp (restarted when the ChatApp or its secret key Secret changes),
 // the other acts on resync-requested-at annotations.
 func (r *ResyncReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Context == nil || r.Store == nil || r.HTTP == nil || r.Secrets == nil {
-		return errors.New("the resync controller needs a Context, a Store, Secrets and an HTTP client")
+	if r.Context == nil || r.Store == nil || r.APIs == nil || r.Secrets == nil {
+		return errors.New("the resync controller needs a Context, a Store, Secrets and RESTAPIs")
 	}
 	if err := ctrl.NewControllerManagedBy(mgr).
 		Named("resync").
@@ -305,25 +295,14 @@ func (r *ResyncReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // resyncWorker resyncs one ChatApp's Rooms.
 type resyncWorker struct {
-	r       *ResyncReconciler
-	app     types.NamespacedName
-	cfg     resyncConfig
-	rest    *tencent.RESTClient
-	limiter *rate.Limiter // shared by full and on-demand resyncs
-	cancel  context.CancelFunc
+	r      *ResyncReconciler
+	app    types.NamespacedName
+	cfg    resyncConfig
+	cancel context.CancelFunc
 }
 
 func newResyncWorker(r *ResyncReconciler, app types.NamespacedName, cfg resyncConfig, cancel context.CancelFunc) *resyncWorker {
-	sigs := &tencent.UserSigCache{SDKAppID: cfg.sdkAppID, Key: cfg.secretKey, Identifier: cfg.admin, Lifetime: 24 * time.Hour, Now: time.Now}
-	return &resyncWorker{
-		r: r, app: app, cfg: cfg, cancel: cancel,
-		limiter: rate.NewLimiter(rate.Limit(cfg.requestsPerSecond), 1),
-		rest: &tencent.RESTClient{
-			Endpoint: cfg.endpoint, SDKAppID: cfg.sdkAppID, Identifier: cfg.admin,
-			UserSig: sigs.Get, HTTP: r.HTTP, Attempts: 3, Backoff: 500 * time.Millisecond,
-			Observe: func(command, code string) { restRequestsTotal.WithLabelValues(command, code).Inc() },
-		},
-	}
+	return &resyncWorker{r: r, app: app, cfg: cfg, cancel: cancel}
 }
 
 // run resyncs every Room now, then every interval (±10%), until ctx ends.
@@ -440,11 +419,12 @@ func (w *resyncWorker) resyncRoom(ctx context.Context, app *chatv1alpha1.ChatApp
 	return drift, w.r.writeRoomRead(ctx, room, drift)
 }
 
-// read waits for the rate limit, reads room's room from the REST API and
+// read reads room's room from the REST API (within the app's budget) and
 // applies it as an event timestamped when the request was sent. It reports
 // whether the Room had drifted.
 func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room) (bool, error) {
-	if err := w.limiter.Wait(ctx); err != nil {
+	rest, err := w.r.APIs.For(ctx, app)
+	if err != nil {
 		return false, err
 	}
 	// A full resync listed its Rooms minutes ago, maybe: judge drift against
@@ -452,9 +432,12 @@ func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room
 	if err := w.r.Get(ctx, client.ObjectKeyFromObject(room), room); err != nil {
 		return false, err // NotFound: the Room went meanwhile
 	}
+	// Taken before the client waits for the request budget: a read stamped
+	// a little early loses to a callback it may already reflect, which is
+	// the safe way to be wrong.
 	sent := time.Now()
-	ev := roomstore.Event{RoomID: room.Spec.RoomID, EventTime: sent.UnixMilli(), Command: roomstore.CommandResync, Operator: w.cfg.admin}
-	info, err := w.rest.GetRoomInfo(ctx, room.Spec.RoomID)
+	ev := roomstore.Event{RoomID: room.Spec.RoomID, EventTime: sent.UnixMilli(), Command: roomstore.CommandResync, Operator: app.Spec.RestAPI.Administrator}
+	info, err := rest.GetRoomInfo(ctx, room.Spec.RoomID)
 	switch {
 	case errors.Is(err, tencent.ErrRoomNotFound):
 		ev.Destroy = &roomstore.DestroyChange{Received: time.Now()}

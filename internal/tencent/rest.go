@@ -183,6 +183,9 @@ type RESTClient struct {
 	// attempts, doubled each time, with jitter.
 	Attempts int
 	Backoff  time.Duration
+	// Wait, when set, is waited on before every attempt: the app's request
+	// budget (a rate.Limiter's Wait). Its error ends the call.
+	Wait func(ctx context.Context) error
 	// Observe, when set, is told the outcome of every attempt: the command
 	// and Tencent's ErrorCode, or "http_<status>", "network" or
 	// "bad_answer" (an OK answer without what Tencent documents in it).
@@ -274,6 +277,11 @@ func (c *RESTClient) call(ctx context.Context, service, command string, body any
 }
 
 func (c *RESTClient) attempt(ctx context.Context, service, command string, body []byte, out answer) error {
+	if c.Wait != nil {
+		if err := c.Wait(ctx); err != nil {
+			return fmt.Errorf("%s: waiting for the request budget: %w", command, err)
+		}
+	}
 	userSig, err := c.UserSig()
 	if err != nil {
 		return fmt.Errorf("%s: making a UserSig: %w", command, err)
