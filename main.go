@@ -182,6 +182,14 @@ func main() {
 		log.Error(err, "Setting up the resync controller")
 		os.Exit(1)
 	}
+	if err := (&controllers.CallbackRegistrationReconciler{
+		Client:   mgr.GetClient(),
+		APIs:     apis,
+		Recorder: mgr.GetEventRecorder("roomsync-callback-registration"),
+	}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "Setting up the callback registration controller")
+		os.Exit(1)
+	}
 
 	receiver := &webhookserver.Server{
 		Addr:             callbackAddr,

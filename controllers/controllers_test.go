@@ -88,6 +88,10 @@ func startManager(ctx context.Context) error {
 		cancel()
 		return err
 	}
+	if err := (&controllers.CallbackRegistrationReconciler{Client: mgr.GetClient(), APIs: apis, Recorder: mgr.GetEventRecorder("roomsync-callback-registration")}).SetupWithManager(mgr); err != nil {
+		cancel()
+		return err
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -59,6 +59,14 @@ func (s *Server) CallbackConfig() (tencent.CallbackConfig, bool) {
 	return tencent.CallbackConfig{URL: s.callback.URL, Commands: slices.Clone(s.callback.Commands)}, true
 }
 
+// SetCallbackConfig gives the app cfg as its callback configuration, as a
+// change in Tencent's console would: no request, no callback.
+func (s *Server) SetCallbackConfig(cfg tencent.CallbackConfig) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.callback = &tencent.CallbackConfig{URL: cfg.URL, Commands: append([]string{}, cfg.Commands...)}
+}
+
 // configOf reads the body of set_callback and update_callback: Url, which
 // must start with http:// or https://, and CallbackCommandList, both
 // mandatory.
