@@ -190,6 +190,16 @@ func main() {
 		log.Error(err, "Setting up the callback registration controller")
 		os.Exit(1)
 	}
+	if err := (&controllers.RoomManagementReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Store:     store,
+		APIs:      apis,
+		Recorder:  mgr.GetEventRecorder("roomsync-management"),
+	}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "Setting up the room management controller")
+		os.Exit(1)
+	}
 
 	receiver := &webhookserver.Server{
 		Addr:             callbackAddr,

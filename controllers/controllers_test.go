@@ -88,6 +88,16 @@ func startManager(ctx context.Context) error {
 		cancel()
 		return err
 	}
+	if err := (&controllers.RoomManagementReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Store:     store,
+		APIs:      apis,
+		Recorder:  mgr.GetEventRecorder("roomsync-management"),
+	}).SetupWithManager(mgr); err != nil {
+		cancel()
+		return err
+	}
 	if err := (&controllers.CallbackRegistrationReconciler{Client: mgr.GetClient(), APIs: apis, Recorder: mgr.GetEventRecorder("roomsync-callback-registration")}).SetupWithManager(mgr); err != nil {
 		cancel()
 		return err

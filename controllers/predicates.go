@@ -23,7 +23,9 @@ var roomConditionsInputsChanged = roomUpdate(func(old, cur *chatv1alpha1.Room) b
 		!equality.Semantic.DeepEqual(old.Status.Destroyed, cur.Status.Destroyed) ||
 		(old.Status.LastEventTime == 0) != (cur.Status.LastEventTime == 0) ||
 		old.Status.ObservedGeneration != cur.Status.ObservedGeneration ||
-		!equality.Semantic.DeepEqual(old.Status.Conditions, cur.Status.Conditions)
+		!equality.Semantic.DeepEqual(old.Status.Conditions, cur.Status.Conditions) ||
+		!equality.Semantic.DeepEqual(old.Status.Management, cur.Status.Management) ||
+		(cur.Spec.Settings != nil && diffSettings(old.Spec.Settings, &old.Status).String() != diffSettings(cur.Spec.Settings, &cur.Status).String())
 })
 
 // recordingInputsChanged passes the updates that may change what the

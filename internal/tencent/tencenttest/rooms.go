@@ -25,7 +25,9 @@ var updateFields = []string{
 	"IsMessageDisabled", "IsScreenSharingDisabled", "IsCloudRecordingDisabled", "CustomInfo",
 }
 
-// createRoom stores the room and sends Room.CallbackAfterCreateRoom.
+// createRoom stores the room and sends Room.CallbackAfterCreateRoom. A
+// request without RoomId, or with a RoomType other than "Conference", is
+// answered 100002.
 //
 // Tencent documents no ErrorCode for a RoomId that already exists. The fake
 // answers 100002 (invalid parameter), the nearest documented failure, and
@@ -35,7 +37,8 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request, body map[str
 	req, _ := body["RoomInfo"].(map[string]any)
 	roomID, ok := req["RoomId"].(string)
 	roomType, typed := req["RoomType"].(string)
-	if !ok || roomID == "" || len(roomID) > 48 || !typed || roomType == "" {
+	// The page documents RoomType as required and "Conference".
+	if !ok || roomID == "" || len(roomID) > 48 || !typed || roomType != tencent.RoomTypeConference {
 		s.answerError(w, r, CodeBadParameter)
 		return
 	}
