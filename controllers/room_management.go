@@ -192,6 +192,14 @@ func (r *RoomManagementReconciler) create(ctx context.Context, app *chatv1alpha1
 		return err
 	}
 	if err := rest.CreateRoom(ctx, createRequest(room.Spec.RoomID, room.Spec.Settings), nil); err != nil {
+		var refused *tencent.APIError
+		if errors.As(err, &refused) && refused.Code != tencent.CodeInternalError {
+			// Tencent answered, and made nothing: a room with this id that
+			// appears later is not this Room's.
+			if rerr := r.record(ctx, room, func(m *chatv1alpha1.RoomManagement) { m.CreateRequestedTime = nil }); rerr != nil {
+				return rerr
+			}
+		}
 		return failure(tencent.CommandCreateRoom, err)
 	}
 	if err := r.confirm(ctx, app, rest, room); err != nil {
