@@ -353,6 +353,7 @@ func withControllersPart(st, from chatv1alpha1.RoomStatus) chatv1alpha1.RoomStat
 	st.Conditions = from.Conditions                 // the controllers'
 	st.Recording = from.Recording                   // the recording controller's
 	st.Resync = from.Resync                         // the resync controller's
+	st.Management = from.Management                 // the room management controller's
 	return st
 }
 

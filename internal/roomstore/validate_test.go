@@ -35,7 +35,7 @@ func crdRules(t *testing.T) map[string]int64 {
 		t.Fatal(err)
 	}
 	rules := map[string]int64{}
-	controllers := map[string]bool{"conditions": true, "recording": true, "resync": true, "observedGeneration": true}
+	controllers := map[string]bool{"conditions": true, "recording": true, "resync": true, "management": true, "observedGeneration": true}
 	var walk func(prefix string, props map[string]schema)
 	walk = func(prefix string, props map[string]schema) {
 		for name, s := range props {
