@@ -48,14 +48,14 @@ func TestDeclaredRooms(t *testing.T) {
 		cfg, ok := fake.CallbackConfig()
 		return ok && cfg.URL == callbackURL && app.Status.CallbackRegistration != nil &&
 			app.Status.CallbackRegistration.URL == callbackURL &&
-			hasCondition(app.Status.Conditions, chatv1alpha1.CallbackRegisteredCondition, metav1.ConditionTrue)
+			isTrue(app.Status.Conditions, chatv1alpha1.CallbackRegisteredCondition)
 	})
 
 	// The declared room is created, comes back by callback, and is Ready.
 	board := &chatv1alpha1.Room{ObjectMeta: metav1.ObjectMeta{Namespace: declaredNamespace, Name: "board-meeting"}}
 	waitFor(t, board, "the declared room is created, Ready and Synced", func() bool {
-		return hasCondition(board.Status.Conditions, chatv1alpha1.ReadyCondition, metav1.ConditionTrue) &&
-			hasCondition(board.Status.Conditions, chatv1alpha1.SyncedCondition, metav1.ConditionTrue)
+		return isTrue(board.Status.Conditions, chatv1alpha1.ReadyCondition) &&
+			isTrue(board.Status.Conditions, chatv1alpha1.SyncedCondition)
 	})
 	if info, ok := fake.Room("board-meeting-2026"); !ok || info["RoomName"] != "Board meeting" || info["TakeSeatMode"] != "ApplyToTake" {
 		t.Errorf("room in Tencent %v, want it created with the sample's settings", info)
@@ -102,7 +102,7 @@ func TestDeclaredRooms(t *testing.T) {
 	// Deleting: with Delete the room is destroyed, without it kept.
 	kept := declareRoom(t, "kept", "kept", `managementPolicies: [Observe, Create, Update]`)
 	waitFor(t, kept, "the kept room is created", func() bool {
-		return hasCondition(kept.Status.Conditions, chatv1alpha1.ReadyCondition, metav1.ConditionTrue)
+		return isTrue(kept.Status.Conditions, chatv1alpha1.ReadyCondition)
 	})
 	kubectl(t, "delete", "room", "kept", "board-meeting", "someone-elses", "-n", declaredNamespace, "--wait", "--timeout=30s")
 	if _, ok := fake.Room("board-meeting-2026"); ok {
@@ -141,7 +141,7 @@ func TestDeclaredRooms(t *testing.T) {
 	// The ChatApp goes first: the Room is not held forever.
 	orphan := declareRoom(t, "orphan", "orphan", `managementPolicies: ["*"]`)
 	waitFor(t, orphan, "the orphan's room is created", func() bool {
-		return hasCondition(orphan.Status.Conditions, chatv1alpha1.ReadyCondition, metav1.ConditionTrue)
+		return isTrue(orphan.Status.Conditions, chatv1alpha1.ReadyCondition)
 	})
 	kubectl(t, "delete", "chatapp", "conference", "-n", declaredNamespace, "--wait", "--timeout=30s")
 	kubectl(t, "delete", "room", "orphan", "webinar", "-n", declaredNamespace, "--wait", "--timeout=30s")
@@ -226,9 +226,9 @@ func waitUntil(t *testing.T, what string, check func() bool) {
 	}
 }
 
-func hasCondition(conds []metav1.Condition, condType string, status metav1.ConditionStatus) bool {
-	c := meta.FindStatusCondition(conds, condType)
-	return c != nil && c.Status == status
+// isTrue reports whether conds has condType True.
+func isTrue(conds []metav1.Condition, condType string) bool {
+	return meta.IsStatusConditionTrue(conds, condType)
 }
 
 func conditionReason(conds []metav1.Condition, condType string) string {
