@@ -151,13 +151,13 @@ func (r *CallbackRegistrationReconciler) register(ctx context.Context, app *chat
 		}
 	}
 	// Report what Tencent has now, not what was asked for.
-	after, found, err := readCallback(ctx, rest)
+	after, stored, err := readCallback(ctx, rest)
 	if err != nil {
 		return callbackFailed(err)
 	}
-	if !found || !callbackMatches(spec, after) {
+	if !stored || !callbackMatches(spec, after) {
 		return &callbackResult{have: &after, reason: chatv1alpha1.RESTAPIBadAnswerReason, message: fmt.Sprintf(
-			"Tencent answered OK to setting the callback configuration, but get_callback then answered %s", describeCallback(after, found))}, nil
+			"Tencent answered OK to setting the callback configuration, but get_callback then answered %s", describeCallback(after, stored))}, nil
 	}
 	res := &callbackResult{have: &after, reason: chatv1alpha1.CallbackRegisteredReason, message: callbackRegisteredMessage(after), eventType: corev1.EventTypeNormal}
 	res.eventReason, res.eventNote = callbackWriteEvent(spec, app.Status.CallbackRegistration, have, found)

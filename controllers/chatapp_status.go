@@ -3,7 +3,9 @@ package controllers
 import (
 	"errors"
 	"fmt"
+	"strings"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
@@ -11,12 +13,29 @@ import (
 )
 
 // chatAppConditionTypes are the condition types the ChatApp controller owns.
-var chatAppConditionTypes = []string{chatv1alpha1.ReadyCondition, chatv1alpha1.StalledCondition}
+var chatAppConditionTypes = []string{
+	chatv1alpha1.ReadyCondition, chatv1alpha1.StalledCondition,
+	chatv1alpha1.ReconcilingCondition, chatv1alpha1.CallbackRegisteredCondition,
+}
+
+// CallbackCheckPendingReason (CallbackRegistered=Unknown, Reconciling=True):
+// the callback registration controller has not compared Tencent's
+// configuration with the ChatApp's current generation yet.
+const CallbackCheckPendingReason = "CheckPending"
 
 // chatAppConditions decides a ChatApp's conditions from the ChatApp, the
 // holder of its sdkAppID (the oldest ChatApp claiming it) and the result of
-// reading its callback token (nil error: readable, or not needed).
+// reading its callback token (nil error: readable, or not needed). With
+// spec.callbackRegistration, CallbackRegistered comes from
+// status.callbackRegistration, which the callback registration controller
+// writes.
 func chatAppConditions(app, holder *chatv1alpha1.ChatApp, tokenErr error) []metav1.Condition {
+	conds := chatAppReadiness(app, holder, tokenErr)
+	return append(conds, callbackConditions(app, !meta.IsStatusConditionTrue(conds, chatv1alpha1.StalledCondition))...)
+}
+
+// chatAppReadiness decides Ready and Stalled.
+func chatAppReadiness(app, holder *chatv1alpha1.ChatApp, tokenErr error) []metav1.Condition {
 	gen := app.Generation
 	stalled := func(reason, msg string) []metav1.Condition {
 		return []metav1.Condition{
@@ -36,6 +55,9 @@ func chatAppConditions(app, holder *chatv1alpha1.ChatApp, tokenErr error) []meta
 	case resyncStalled(app):
 		f := app.Status.Resync.Failure
 		return stalled(f.Reason, f.Message+": resync from the REST API is stopped until the next interval or a change of the ChatApp or its Secret")
+	case callbackStalled(app):
+		c := callbackRegisteredCondition(app)
+		return stalled(c.Reason, c.Message)
 	}
 	msg := fmt.Sprintf("Accepting callbacks for sdkAppID %d", app.Spec.SDKAppID)
 	if app.Spec.CallbackAuth == nil {
@@ -57,6 +79,69 @@ func resyncStalled(app *chatv1alpha1.ChatApp) bool {
 	}
 	switch app.Status.Resync.Failure.Reason {
 	case chatv1alpha1.RESTAPICredentialsRejectedReason, chatv1alpha1.SecretKeyNotFoundReason:
+		return true
+	}
+	return false
+}
+
+// callbackConditions are CallbackRegistered and, while the callback
+// registration has not looked at the current generation, Reconciling (unless
+// the ChatApp is Stalled anyway). None without spec.callbackRegistration.
+func callbackConditions(app *chatv1alpha1.ChatApp, mayReconcile bool) []metav1.Condition {
+	if app.Spec.CallbackRegistration == nil {
+		return nil
+	}
+	c := callbackRegisteredCondition(app)
+	conds := []metav1.Condition{c}
+	if c.Reason == CallbackCheckPendingReason && mayReconcile {
+		conds = append(conds, condition(chatv1alpha1.ReconcilingCondition, metav1.ConditionTrue, c.Reason, c.Message, app.Generation))
+	}
+	return conds
+}
+
+// callbackRegisteredCondition says whether Tencent's callback configuration
+// matches spec.callbackRegistration (which must be set), as
+// status.callbackRegistration last reported it.
+func callbackRegisteredCondition(app *chatv1alpha1.ChatApp) metav1.Condition {
+	spec, st, gen := app.Spec.CallbackRegistration, app.Status.CallbackRegistration, app.Generation
+	switch {
+	case st == nil || st.ObservedGeneration != gen:
+		return condition(chatv1alpha1.CallbackRegisteredCondition, metav1.ConditionUnknown, CallbackCheckPendingReason,
+			"roomsync has not compared Tencent's callback configuration with spec.callbackRegistration yet", gen)
+	case st.Reason == chatv1alpha1.CallbackRegisteredReason && callbackStatusMatches(spec, st):
+		return condition(chatv1alpha1.CallbackRegisteredCondition, metav1.ConditionTrue, chatv1alpha1.CallbackRegisteredReason,
+			fmt.Sprintf("Tencent sends the app's callbacks to %s: %s", st.URL, strings.Join(st.Commands, ", ")), gen)
+	case st.Reason == chatv1alpha1.CallbackURLTakenReason:
+		return condition(chatv1alpha1.CallbackRegisteredCondition, metav1.ConditionFalse, st.Reason, urlTakenMessage(spec, st.URL), gen)
+	case st.Reason == "" || st.Reason == chatv1alpha1.CallbackRegisteredReason:
+		// Not written by this version of roomsync.
+		return condition(chatv1alpha1.CallbackRegisteredCondition, metav1.ConditionUnknown, CallbackCheckPendingReason,
+			"status.callbackRegistration does not say whether Tencent's configuration matches spec.callbackRegistration", gen)
+	}
+	return condition(chatv1alpha1.CallbackRegisteredCondition, metav1.ConditionFalse, st.Reason, callbackFailureMessage(st), gen)
+}
+
+// callbackFailureMessage says why the callback configuration could not be
+// checked, and when roomsync tries again.
+func callbackFailureMessage(st *chatv1alpha1.CallbackRegistrationStatus) string {
+	switch st.Reason {
+	case chatv1alpha1.SDKAppIDConflictReason:
+		return st.Message
+	case chatv1alpha1.TencentUnavailableReason:
+		return "Tencent's callback configuration could not be read or set: " + st.Message + "; roomsync tries again with backoff"
+	}
+	return "Tencent's callback configuration could not be read or set: " + st.Message +
+		"; roomsync tries again at the next resyncInterval, or when the ChatApp or its Secret changes"
+}
+
+// callbackStalled reports whether the callback registration needs a human:
+// another URL in Tencent without takeOver, or rejected credentials.
+func callbackStalled(app *chatv1alpha1.ChatApp) bool {
+	if app.Spec.CallbackRegistration == nil {
+		return false
+	}
+	switch callbackRegisteredCondition(app).Reason {
+	case chatv1alpha1.CallbackURLTakenReason, chatv1alpha1.RESTAPICredentialsRejectedReason:
 		return true
 	}
 	return false

@@ -1,7 +1,9 @@
 package controllers
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
 	"github.com/roomsync/roomsync/internal/lookup"
+	"github.com/roomsync/roomsync/internal/tencent"
 )
 
 func TestRoomConditions(t *testing.T) {
@@ -65,6 +68,22 @@ func TestChatAppConditions(t *testing.T) {
 		a.Status.Resync = &chatv1alpha1.ChatAppResync{Failure: &chatv1alpha1.ResyncFailure{Reason: reason, Message: "get_room_info: ErrorCode 70009"}}
 		return a
 	}
+	// registering has spec.callbackRegistration for every command; st is
+	// what status.callbackRegistration says (nil: nothing yet).
+	registering := func(st *chatv1alpha1.CallbackRegistrationStatus) *chatv1alpha1.ChatApp {
+		a := app("a", false)
+		a.Spec.RestAPI = &chatv1alpha1.RestAPISpec{Endpoint: "https://example.com"}
+		a.Spec.CallbackRegistration = &chatv1alpha1.CallbackRegistration{URL: "https://us.example/cb"}
+		a.Status.CallbackRegistration = st
+		return a
+	}
+	reported := func(reason, url string, gen int64, commands ...string) *chatv1alpha1.CallbackRegistrationStatus {
+		return &chatv1alpha1.CallbackRegistrationStatus{URL: url, Commands: commands, Reason: reason, Message: "ErrorCode 70009: bad sig", ObservedGeneration: gen}
+	}
+	every := []string{
+		tencent.CommandAfterCreateRoom, tencent.CommandUpdateRoomInfo, tencent.CommandAfterDestroyRoom,
+		tencent.CommandAfterMemberEnter, tencent.CommandAfterMemberLeave, tencent.CommandAfterSeatInfoChanged,
+	}
 	for _, tc := range []struct {
 		name        string
 		app, holder *chatv1alpha1.ChatApp
@@ -73,6 +92,11 @@ func TestChatAppConditions(t *testing.T) {
 		reason      string
 		stalled     bool
 		message     string
+		// callback is CallbackRegistered's "Status/Reason" ("" when absent),
+		// callbackMessage a part of its message; reconciling whether
+		// Reconciling is True.
+		callback, callbackMessage string
+		reconciling               bool
 	}{
 		{name: "no auth", app: app("a", false), holder: app("a", false), ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason, message: "without authentication"},
 		{name: "auth with a readable token", app: app("a", true), holder: app("a", true), ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason, message: "Secret s"},
@@ -87,14 +111,156 @@ func TestChatAppConditions(t *testing.T) {
 			ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason, message: "without authentication"},
 		{name: "conflict outranks a missing Secret", app: app("b", true), holder: app("a", false), tokenErr: lookup.ErrTokenSecretNotFound,
 			ready: metav1.ConditionFalse, reason: chatv1alpha1.SDKAppIDConflictReason, stalled: true},
+
+		{name: "callback registration not checked yet", app: registering(nil), holder: app("a", false),
+			ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason,
+			callback: "Unknown/" + CallbackCheckPendingReason, reconciling: true},
+		{name: "callback registration checked for an older generation", app: registering(reported(chatv1alpha1.CallbackURLTakenReason, "https://them.example/cb", 1)), holder: app("a", false),
+			ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason,
+			callback: "Unknown/" + CallbackCheckPendingReason, reconciling: true},
+		{name: "callback registered, older spelling", app: registering(reported(chatv1alpha1.CallbackRegisteredReason, "https://us.example/cb", 2, every...)), holder: app("a", false),
+			ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason,
+			callback: "True/" + chatv1alpha1.CallbackRegisteredReason, callbackMessage: "https://us.example/cb"},
+		{name: "callback URL taken", app: registering(reported(chatv1alpha1.CallbackURLTakenReason, "https://them.example/cb", 2, every...)), holder: app("a", false),
+			ready: metav1.ConditionFalse, reason: chatv1alpha1.CallbackURLTakenReason, stalled: true, message: "takeOver",
+			callback: "False/" + chatv1alpha1.CallbackURLTakenReason, callbackMessage: "https://them.example/cb"},
+		{name: "callback registration with rejected credentials", app: registering(reported(chatv1alpha1.RESTAPICredentialsRejectedReason, "", 2)), holder: app("a", false),
+			ready: metav1.ConditionFalse, reason: chatv1alpha1.RESTAPICredentialsRejectedReason, stalled: true, message: "70009",
+			callback: "False/" + chatv1alpha1.RESTAPICredentialsRejectedReason, callbackMessage: "70009"},
+		{name: "Tencent unavailable: not Stalled", app: registering(reported(chatv1alpha1.TencentUnavailableReason, "https://us.example/cb", 2, every...)), holder: app("a", false),
+			ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason,
+			callback: "False/" + chatv1alpha1.TencentUnavailableReason, callbackMessage: "backoff"},
+		{name: "Tencent rejected the configuration: not Stalled", app: registering(reported(chatv1alpha1.TencentRejectedReason, "", 2)), holder: app("a", false),
+			ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason,
+			callback: "False/" + chatv1alpha1.TencentRejectedReason, callbackMessage: "ErrorCode"},
+		{name: "a conflict outranks the callback registration", app: registering(nil), holder: app("b", false),
+			ready: metav1.ConditionFalse, reason: chatv1alpha1.SDKAppIDConflictReason, stalled: true,
+			callback: "Unknown/" + CallbackCheckPendingReason},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conds := chatAppConditions(tc.app, tc.holder, tc.tokenErr)
+			if got := meta.IsStatusConditionTrue(conds, chatv1alpha1.ReconcilingCondition); got != tc.reconciling {
+				t.Errorf("Reconciling = %v, want %v", got, tc.reconciling)
+			}
+			meta.RemoveStatusCondition(&conds, chatv1alpha1.ReconcilingCondition)
 			checkConditions(t, conds, tc.ready, tc.reason, tc.stalled, tc.app.Generation)
 			if msg := meta.FindStatusCondition(conds, chatv1alpha1.ReadyCondition).Message; !strings.Contains(msg, tc.message) {
 				t.Errorf("Ready message %q does not mention %q", msg, tc.message)
 			}
+			c := meta.FindStatusCondition(conds, chatv1alpha1.CallbackRegisteredCondition)
+			switch {
+			case c == nil && tc.callback != "":
+				t.Errorf("no CallbackRegistered, want %s", tc.callback)
+			case c != nil && string(c.Status)+"/"+c.Reason != tc.callback:
+				t.Errorf("CallbackRegistered = %s/%s, want %q", c.Status, c.Reason, tc.callback)
+			case c != nil && (c.Message == "" || !strings.Contains(c.Message, tc.callbackMessage) || c.ObservedGeneration != tc.app.Generation):
+				t.Errorf("CallbackRegistered message %q (generation %d) does not mention %q", c.Message, c.ObservedGeneration, tc.callbackMessage)
+			}
 		})
+	}
+}
+
+func TestPlanCallback(t *testing.T) {
+	const ours, theirs = "https://us.example/cb", "https://them.example/cb"
+	every := []string{
+		tencent.CommandAfterSeatInfoChanged, tencent.CommandAfterCreateRoom, tencent.CommandAfterUpdateRoomInfo,
+		tencent.CommandAfterDestroyRoom, tencent.CommandAfterMemberEnter, tencent.CommandAfterMemberLeave,
+	}
+	everyOld := slices.Clone(every)
+	everyOld[2] = tencent.CommandUpdateRoomInfo
+	spec := func(takeOver bool, commands ...string) *chatv1alpha1.CallbackRegistration {
+		return &chatv1alpha1.CallbackRegistration{URL: ours, Commands: commands, TakeOver: takeOver}
+	}
+	cfg := func(url string, commands ...string) tencent.CallbackConfig {
+		return tencent.CallbackConfig{URL: url, Commands: commands}
+	}
+	for _, tc := range []struct {
+		name  string
+		spec  *chatv1alpha1.CallbackRegistration
+		have  tencent.CallbackConfig
+		found bool
+		want  callbackAction
+	}{
+		{name: "none in Tencent", spec: spec(false), want: callbackSet},
+		{name: "ours, every command, in another order", spec: spec(false), have: cfg(ours, every...), found: true, want: callbackNothing},
+		{name: "ours, with the older spelling", spec: spec(false), have: cfg(ours, everyOld...), found: true, want: callbackNothing},
+		{name: "ours, both spellings listed", spec: spec(false), have: cfg(ours, append(slices.Clone(every), tencent.CommandUpdateRoomInfo)...), found: true, want: callbackNothing},
+		{name: "spec in the older spelling", spec: spec(false, tencent.CommandUpdateRoomInfo), have: cfg(ours, tencent.CommandAfterUpdateRoomInfo), found: true, want: callbackNothing},
+		{name: "ours, a command missing", spec: spec(false), have: cfg(ours, every[1:]...), found: true, want: callbackUpdate},
+		{name: "ours, a command too many", spec: spec(false, tencent.CommandAfterCreateRoom), have: cfg(ours, every...), found: true, want: callbackUpdate},
+		{name: "ours, no commands", spec: spec(false), have: cfg(ours), found: true, want: callbackUpdate},
+		{name: "a configuration without a URL", spec: spec(false), have: cfg("", every...), found: true, want: callbackUpdate},
+		{name: "another URL", spec: spec(false), have: cfg(theirs, every...), found: true, want: callbackRefuse},
+		{name: "our URL but for a trailing slash is another", spec: spec(false), have: cfg(ours+"/", every...), found: true, want: callbackRefuse},
+		{name: "another URL, takeOver", spec: spec(true), have: cfg(theirs, every...), found: true, want: callbackUpdate},
+		{name: "ours, takeOver, nothing to take", spec: spec(true), have: cfg(ours, every...), found: true, want: callbackNothing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := planCallback(tc.spec, tc.have, tc.found); got != tc.want {
+				t.Errorf("planCallback = %d, want %d", got, tc.want)
+			}
+		})
+	}
+	if got := wantedCommands(spec(false)); !slices.Equal(got, defaultCallbackCommands) || slices.Contains(got, tencent.CommandUpdateRoomInfo) {
+		t.Errorf("default commands %v", got)
+	}
+	if got := wantedCommands(spec(false, tencent.CommandUpdateRoomInfo, tencent.CommandAfterUpdateRoomInfo, tencent.CommandAfterCreateRoom)); !slices.Equal(got, []string{tencent.CommandUpdateRoomInfo, tencent.CommandAfterCreateRoom}) {
+		t.Errorf("commands sent for a spec with both spellings: %v", got)
+	}
+}
+
+func TestCallbackWriteEvent(t *testing.T) {
+	const ours, theirs = "https://us.example/cb", "https://them.example/cb"
+	spec := &chatv1alpha1.CallbackRegistration{URL: ours}
+	registered := &chatv1alpha1.CallbackRegistrationStatus{URL: ours, Commands: defaultCallbackCommands, Reason: chatv1alpha1.CallbackRegisteredReason}
+	otherCommands := &chatv1alpha1.CallbackRegistrationStatus{URL: ours, Commands: []string{tencent.CommandAfterCreateRoom}, Reason: chatv1alpha1.CallbackRegisteredReason}
+	taken := &chatv1alpha1.CallbackRegistrationStatus{URL: theirs, Reason: chatv1alpha1.CallbackURLTakenReason}
+	unavailable := &chatv1alpha1.CallbackRegistrationStatus{URL: ours, Commands: defaultCallbackCommands, Reason: chatv1alpha1.TencentUnavailableReason}
+	console := tencent.CallbackConfig{URL: ours, Commands: []string{tencent.CommandAfterCreateRoom}}
+	for _, tc := range []struct {
+		name   string
+		before *chatv1alpha1.CallbackRegistrationStatus
+		have   tencent.CallbackConfig
+		found  bool
+		want   string
+		note   string
+	}{
+		{name: "first registration", want: chatv1alpha1.CallbackRegisteredEvent, note: ours},
+		{name: "commands changed in the console", before: registered, have: console, found: true, want: chatv1alpha1.CallbackRestoredEvent, note: "outside roomsync"},
+		{name: "deleted in the console", before: registered, want: chatv1alpha1.CallbackRestoredEvent, note: "no configuration"},
+		{name: "the spec's commands changed", before: otherCommands, have: console, found: true, want: chatv1alpha1.CallbackRegisteredEvent},
+		{name: "taken over", before: taken, have: tencent.CallbackConfig{URL: theirs}, found: true, want: chatv1alpha1.CallbackRegisteredEvent, note: "replacing " + theirs},
+		{name: "after a failed check, not known to have been ours", before: unavailable, have: console, found: true, want: chatv1alpha1.CallbackRegisteredEvent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reason, note := callbackWriteEvent(spec, tc.before, tc.have, tc.found)
+			if reason != tc.want || !strings.Contains(note, tc.note) {
+				t.Errorf("Event %s %q, want %s mentioning %q", reason, note, tc.want, tc.note)
+			}
+		})
+	}
+	if callbackRefusalEvent(nil, theirs) == "" || callbackRefusalEvent(taken, theirs) != "" || callbackRefusalEvent(taken, "https://third.example/cb") == "" {
+		t.Error("a refusal is not warned of once per URL")
+	}
+}
+
+func TestCallbackFailed(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		reason string
+		retry  bool
+	}{
+		{err: fmt.Errorf("%w: Secret ns/s does not exist", lookup.ErrSecretKeyNotFound), reason: chatv1alpha1.SecretKeyNotFoundReason},
+		{err: &tencent.APIError{Command: "get_callback", Code: 70009, Info: "bad sig"}, reason: chatv1alpha1.RESTAPICredentialsRejectedReason},
+		{err: &tencent.BadAnswerError{Command: "get_callback", Why: "no Response.Url"}, reason: chatv1alpha1.RESTAPIBadAnswerReason},
+		{err: &tencent.APIError{Command: "set_callback", Code: 100002, Info: "invalid Url"}, reason: chatv1alpha1.TencentRejectedReason},
+		{err: &tencent.APIError{Command: "set_callback", Code: tencent.CodeInternalError, Info: "internal"}, reason: chatv1alpha1.TencentUnavailableReason, retry: true},
+		{err: errors.New("get_callback: dial tcp: connection refused"), reason: chatv1alpha1.TencentUnavailableReason, retry: true},
+	} {
+		res, err := callbackFailed(fmt.Errorf("wrapped: %w", tc.err))
+		if res.reason != tc.reason || (err != nil) != tc.retry || !strings.Contains(res.message, tc.err.Error()) {
+			t.Errorf("%v: reason %s, error %v, message %q; want %s, retry %v", tc.err, res.reason, err, res.message, tc.reason, tc.retry)
+		}
 	}
 }
 

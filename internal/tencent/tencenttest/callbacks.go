@@ -67,6 +67,14 @@ func (s *Server) SetCallbackConfig(cfg tencent.CallbackConfig) {
 	s.callback = &tencent.CallbackConfig{URL: cfg.URL, Commands: append([]string{}, cfg.Commands...)}
 }
 
+// DeleteCallbackConfig removes the app's callback configuration, as the
+// console would: no request, no callback.
+func (s *Server) DeleteCallbackConfig() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.callback = nil
+}
+
 // configOf reads the body of set_callback and update_callback: Url, which
 // must start with http:// or https://, and CallbackCommandList, both
 // mandatory.
