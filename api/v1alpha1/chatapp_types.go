@@ -112,7 +112,9 @@ type CallbackRegistrationStatus struct {
 	// reason says whether it matches spec.callbackRegistration: Registered,
 	// or CallbackURLTaken (another URL, and no takeOver), or why it could
 	// not be read or set (RESTAPICredentialsRejected, TencentRejected,
-	// TencentUnavailable, RESTAPIBadAnswer, SecretKeyNotFound).
+	// TencentUnavailable, RESTAPIBadAnswer, SecretKeyNotFound), or
+	// SDKAppIDConflict (an older ChatApp holds the sdkAppID and registers
+	// instead).
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	Reason string `json:"reason,omitempty"`

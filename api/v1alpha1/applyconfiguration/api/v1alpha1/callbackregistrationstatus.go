@@ -37,7 +37,9 @@ type CallbackRegistrationStatusApplyConfiguration struct {
 	// reason says whether it matches spec.callbackRegistration: Registered,
 	// or CallbackURLTaken (another URL, and no takeOver), or why it could
 	// not be read or set (RESTAPICredentialsRejected, TencentRejected,
-	// TencentUnavailable, RESTAPIBadAnswer, SecretKeyNotFound).
+	// TencentUnavailable, RESTAPIBadAnswer, SecretKeyNotFound), or
+	// SDKAppIDConflict (an older ChatApp holds the sdkAppID and registers
+	// instead).
 	Reason *string `json:"reason,omitempty"`
 	// message says it in words.
 	Message *string `json:"message,omitempty"`
