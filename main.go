@@ -168,6 +168,7 @@ func main() {
 	// One Store for callbacks and resyncs: events for a room take turns in
 	// it, whichever way they came.
 	store := roomstore.New(mgr.GetClient(), mgr.GetAPIReader())
+	instance := instanceName(leaderElectionNamespace)
 	// One REST API client per ChatApp, so one request budget per app, for
 	// every controller that calls Tencent.
 	apis := &controllers.RESTAPIs{Secrets: secrets, HTTP: &http.Client{Timeout: 5 * time.Second}}
@@ -196,8 +197,19 @@ func main() {
 		Store:     store,
 		APIs:      apis,
 		Recorder:  mgr.GetEventRecorder("roomsync-management"),
+		Instance:  instance,
 	}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "Setting up the room management controller")
+		os.Exit(1)
+	}
+	if err := mgr.Add(&controllers.UnwatchedRoomReleaser{
+		APIReader: mgr.GetAPIReader(),
+		Client:    mgr.GetClient(),
+		Recorder:  mgr.GetEventRecorder("roomsync-management"),
+		Watched:   watched(namespaces),
+		Instance:  instance,
+	}); err != nil {
+		log.Error(err, "Adding the release of Rooms no longer watched")
 		os.Exit(1)
 	}
 

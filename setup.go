@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -103,4 +104,30 @@ func openSpool(dir string, maxBytes int64, callbackTimeout time.Duration, store 
 		DrainTimeout:    15 * time.Second,
 		Log:             log,
 	}, nil
+}
+
+// instanceName identifies this roomsync among others in the cluster, on the
+// Rooms it puts its destroy-room finalizer on: the namespace it runs in (its
+// leader election namespace, or its ServiceAccount's), or "local" outside a
+// cluster.
+func instanceName(leaderElectionNamespace string) string {
+	if leaderElectionNamespace != "" {
+		return leaderElectionNamespace
+	}
+	if ns, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil && len(strings.TrimSpace(string(ns))) > 0 {
+		return strings.TrimSpace(string(ns))
+	}
+	return "local"
+}
+
+// watched is the set of namespaces of --watch-namespaces; nil for all.
+func watched(namespaces map[string]cache.Config) map[string]bool {
+	if namespaces == nil {
+		return nil
+	}
+	out := make(map[string]bool, len(namespaces))
+	for ns := range namespaces {
+		out[ns] = true
+	}
+	return out
 }

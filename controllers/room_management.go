@@ -45,6 +45,9 @@ type RoomManagementReconciler struct {
 	// APIs gives the ChatApps' REST API clients (shared with resync).
 	APIs     *RESTAPIs
 	Recorder recorder.EventRecorder
+	// Instance identifies this roomsync on the Rooms it puts its finalizer
+	// on (see UnwatchedRoomReleaser).
+	Instance string
 }
 
 // +kubebuilder:rbac:groups=chat.roomsync.io,resources=rooms,verbs=get;list;watch;patch;update
@@ -127,8 +130,12 @@ func (r *RoomManagementReconciler) ensureFinalizer(ctx context.Context, room *ch
 	orig := room.DeepCopy()
 	if want {
 		controllerutil.AddFinalizer(room, chatv1alpha1.DestroyRoomFinalizer)
+		if r.Instance != "" {
+			metav1.SetMetaDataAnnotation(&room.ObjectMeta, chatv1alpha1.FinalizerOwnerAnnotation, r.Instance)
+		}
 	} else {
 		controllerutil.RemoveFinalizer(room, chatv1alpha1.DestroyRoomFinalizer)
+		delete(room.Annotations, chatv1alpha1.FinalizerOwnerAnnotation)
 	}
 	// The finalizer list is replaced whole: do not overwrite another's.
 	if err := r.Patch(ctx, room, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {

@@ -90,6 +90,12 @@ const (
 // until its room is destroyed in Tencent (or cannot be).
 const DestroyRoomFinalizer = "chat.roomsync.io/destroy-room"
 
+// FinalizerOwnerAnnotation names the roomsync (the namespace it runs in)
+// that put DestroyRoomFinalizer on a Room: when that roomsync no longer
+// watches the Room's namespace, it removes the finalizer on its next start,
+// and no other roomsync touches it.
+const FinalizerOwnerAnnotation = "chat.roomsync.io/finalizer-owner"
+
 // The Recording condition of a Room and its reasons.
 const (
 	// RecordingCondition is True while a recording Job runs for the room.
