@@ -61,10 +61,11 @@ func init() {
 
 // ResyncReconciler heals the drift that lost callbacks leave: for every
 // ChatApp with spec.restAPI it runs a worker that reads each live Room's room
-// from Tencent's REST API when it starts (healing the operator's downtime)
-// and every resyncInterval, and applies what it reads through the callback
-// receiver's write path (roomstore) as an event timestamped when the request
-// was sent: a callback newer than the read still wins, an older one loses.
+// (its info and member count, and its seats) from Tencent's REST API when it
+// starts (healing the operator's downtime) and every resyncInterval, and
+// applies what it reads through the callback receiver's write path
+// (roomstore) as events timestamped when each request was sent: a callback
+// newer than the read still wins, an older one loses.
 // It also resyncs one Room when its resync-requested-at annotation changes.
 type ResyncReconciler struct {
 	client.Client
@@ -420,8 +421,8 @@ func (w *resyncWorker) resyncRoom(ctx context.Context, app *chatv1alpha1.ChatApp
 }
 
 // read reads room's room from the REST API (within the app's budget) and
-// applies it as an event timestamped when the request was sent. It reports
-// whether the Room had drifted.
+// applies what it says through the Store (see readRoom). It reports whether
+// the Room had drifted: whether the events that applied changed what it says.
 func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room) (bool, error) {
 	rest, err := w.r.APIs.For(ctx, app)
 	if err != nil {
@@ -432,29 +433,25 @@ func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room
 	if err := w.r.Get(ctx, client.ObjectKeyFromObject(room), room); err != nil {
 		return false, err // NotFound: the Room went meanwhile
 	}
-	// Taken before the client waits for the request budget: a read stamped
-	// a little early loses to a callback it may already reflect, which is
-	// the safe way to be wrong.
-	sent := time.Now()
-	ev := roomstore.Event{RoomID: room.Spec.RoomID, EventTime: sent.UnixMilli(), Command: roomstore.CommandResync, Operator: app.Spec.RestAPI.Administrator}
-	info, err := rest.GetRoomInfo(ctx, room.Spec.RoomID)
-	switch {
-	case errors.Is(err, tencent.ErrRoomNotFound):
-		ev.Destroy = &roomstore.DestroyChange{Received: time.Now()}
-	case err != nil:
-		resyncsTotal.WithLabelValues("error").Inc()
-		return false, err
-	default:
-		ev.RoomInfo = &roomstore.RoomInfoChange{Info: *info}
-	}
-	drift := roomstore.Drifted(room.Status, ev)
-	outcome, err := w.r.Store.Apply(ctx, app, ev)
+	evs, err := readRoom(ctx, rest, app.Spec.RestAPI.Administrator, room.Spec.RoomID)
 	if err != nil {
 		resyncsTotal.WithLabelValues("error").Inc()
 		return false, err
 	}
+	outcomes, err := w.r.Store.ApplyAll(ctx, app, evs)
+	if err != nil {
+		resyncsTotal.WithLabelValues("error").Inc()
+		return false, err
+	}
+	var applied []roomstore.Event
+	for i, outcome := range outcomes {
+		if outcome == roomstore.Applied {
+			applied = append(applied, evs[i])
+		}
+	}
+	drift := roomstore.Drifted(room.Status, applied...)
 	switch {
-	case outcome != roomstore.Applied:
+	case len(applied) == 0:
 		resyncsTotal.WithLabelValues("stale").Inc()
 		return false, nil
 	case drift:
@@ -466,4 +463,55 @@ func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room
 		resyncsTotal.WithLabelValues("in_sync").Inc()
 	}
 	return drift, nil
+}
+
+// readRoom reads roomID with two requests and returns what they say as
+// events, one per kind, each stamped when its own request was sent:
+// get_room_info gives the room info and the member count (its MemberCount),
+// get_seat_list the seats. A room get_room_info says does not exist
+// (ErrorCode 100004) is one destroy event, and its seats are not read. Only
+// get_room_info decides that a room is gone: when get_seat_list answers
+// 100004 for a room get_room_info has just described, the room was
+// destroyed between the two requests (or the seat call says so of a room
+// it has no seats for); the seats are left as they are, and the next read
+// tells. Any other error of either request is returned and nothing of the
+// read is applied, as for one request before.
+//
+// Each stamp is taken before the client waits for the request budget: a
+// read stamped a little early loses to a callback it may already reflect,
+// which is the safe way to be wrong.
+func readRoom(ctx context.Context, rest *tencent.RESTClient, administrator, roomID string) ([]roomstore.Event, error) {
+	event := func(sent time.Time) roomstore.Event {
+		return roomstore.Event{RoomID: roomID, EventTime: sent.UnixMilli(), Command: roomstore.CommandResync, Operator: administrator}
+	}
+	sent := time.Now()
+	details, err := rest.GetRoomDetails(ctx, roomID)
+	if errors.Is(err, tencent.ErrRoomNotFound) {
+		gone := event(sent)
+		gone.Destroy = &roomstore.DestroyChange{Received: time.Now()}
+		return []roomstore.Event{gone}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	info := event(sent)
+	info.RoomInfo = &roomstore.RoomInfoChange{Info: details.RoomInfo}
+	evs := []roomstore.Event{info}
+	if details.MemberCount != nil {
+		members := event(sent)
+		members.Members = &roomstore.MembersChange{Count: new(int64(*details.MemberCount))}
+		evs = append(evs, members)
+	}
+
+	sent = time.Now()
+	list, err := rest.GetSeatList(ctx, roomID)
+	switch {
+	case errors.Is(err, tencent.ErrRoomNotFound):
+		return evs, nil
+	case err != nil:
+		return nil, err
+	}
+	seats := event(sent)
+	seats.Seats = roomstore.SeatsOf(list)
+	return append(evs, seats), nil
 }

@@ -2,7 +2,14 @@ package controllers_test
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,14 +77,64 @@ func resyncApp(t *testing.T, f *tencenttest.Server, sdkAppID int64, key string, 
 func callback(t *testing.T, app *chatv1alpha1.ChatApp, roomID string, eventTime int64, name string) roomstore.Outcome {
 	t.Helper()
 	n := tencent.String(name)
-	outcome, err := roomstore.New(env.Client, env.Client).Apply(context.Background(), app, roomstore.Event{
+	return apply(t, app, roomstore.Event{
 		RoomID: roomID, EventTime: eventTime, Command: tencent.CommandAfterUpdateRoomInfo,
 		RoomInfo: &roomstore.RoomInfoChange{Info: tencent.RoomInfo{RoomName: &n}},
 	})
+}
+
+// memberCallback applies a member callback for roomID (typ Enter, Leave,
+// Kicked or Expired, for accounts members, leaving count in the room), as
+// the receiver would.
+func memberCallback(t *testing.T, app *chatv1alpha1.ChatApp, roomID string, eventTime, count int64, typ string, accounts int64) roomstore.Outcome {
+	t.Helper()
+	command := tencent.CommandAfterMemberLeave
+	if typ == roomstore.MemberEnter {
+		command = tencent.CommandAfterMemberEnter
+	}
+	return apply(t, app, roomstore.Event{
+		RoomID: roomID, EventTime: eventTime, Command: command,
+		Members: &roomstore.MembersChange{Count: &count, Type: typ, Accounts: accounts},
+	})
+}
+
+// seatCallback applies a seat-change callback for roomID (total seats, taken
+// of them held by a member), as the receiver would.
+func seatCallback(t *testing.T, app *chatv1alpha1.ChatApp, roomID string, eventTime, total, taken int64) roomstore.Outcome {
+	t.Helper()
+	return apply(t, app, roomstore.Event{
+		RoomID: roomID, EventTime: eventTime, Command: tencent.CommandAfterSeatInfoChanged,
+		Seats: &roomstore.SeatsChange{Total: total, Taken: taken},
+	})
+}
+
+func apply(t *testing.T, app *chatv1alpha1.ChatApp, ev roomstore.Event) roomstore.Outcome {
+	t.Helper()
+	outcome, err := roomstore.New(env.Client, env.Client).Apply(context.Background(), app, ev)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return outcome
+}
+
+// reads counts the get_room_info calls about roomID: one per read of the
+// room (which also calls get_seat_list).
+func reads(f *tencenttest.Server, roomID string) int {
+	n := 0
+	for _, r := range f.Requests(roomID) {
+		if r.Command == tencent.CommandGetRoomInfo {
+			n++
+		}
+	}
+	return n
+}
+
+// after waits until the local clock is past the Unix milliseconds t, so that
+// a request sent now is stamped after an event at t.
+func after(t int64) {
+	for time.Now().UnixMilli() <= t {
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func roomOf(app *chatv1alpha1.ChatApp, roomID string) *chatv1alpha1.Room {
@@ -234,9 +291,16 @@ func TestResyncHoldsTheRateLimit(t *testing.T) {
 	eventually(t, app, "the resync completes", func() bool {
 		return app.Status.Resync != nil && app.Status.Resync.CompletionTime != nil && app.Status.Resync.Checked == int64(len(ids))
 	})
+	// Each room is read with two requests, get_room_info then get_seat_list,
+	// both within the budget.
 	reqs := f.Requests("")
-	if len(reqs) != len(ids) {
-		t.Fatalf("%d requests for %d rooms", len(reqs), len(ids))
+	if len(reqs) != 2*len(ids) {
+		t.Fatalf("%d requests for %d rooms, want 2 each", len(reqs), len(ids))
+	}
+	for _, id := range ids {
+		if got := f.Requests(id); len(got) != 2 || got[0].Command != tencent.CommandGetRoomInfo || got[1].Command != tencent.CommandGetSeatList {
+			t.Errorf("room %s was read with %+v, want get_room_info then get_seat_list", id, got)
+		}
 	}
 	for i := range reqs {
 		inWindow := 0
@@ -251,7 +315,8 @@ func TestResyncHoldsTheRateLimit(t *testing.T) {
 			t.Errorf("%d requests within a second of %s, over the limit of 5 per second", inWindow, reqs[i].At.Format(time.StampMilli))
 		}
 	}
-	if span := reqs[len(reqs)-1].At.Sub(reqs[0].At); span < 2*time.Second {
+	// 24 requests at 5 per second after a burst of 1 take at least 23/5 s.
+	if span := reqs[len(reqs)-1].At.Sub(reqs[0].At); span < 4*time.Second {
 		t.Errorf("%d requests in %s at 5 per second", len(reqs), span)
 	}
 }
@@ -262,7 +327,7 @@ func TestResyncRequestIsActedOnOncePerValue(t *testing.T) {
 	app := resyncApp(t, f, id, fakeKey, nil, "one")
 	room := roomOf(app, "one")
 	eventually(t, room, "the first resync", func() bool { return room.Status.Resync != nil && room.Status.Resync.Time != nil })
-	before := len(f.Requests("one"))
+	before := reads(f, "one")
 
 	requestResync(t, room, "2026-11-25T10:00:00Z")
 	eventually(t, room, "the request is handled", func() bool {
@@ -271,7 +336,7 @@ func TestResyncRequestIsActedOnOncePerValue(t *testing.T) {
 	// Other changes of the Room do not repeat it.
 	callback(t, app, "one", time.Now().UnixMilli(), "renamed")
 	time.Sleep(time.Second)
-	if n := len(f.Requests("one")) - before; n != 1 {
+	if n := reads(f, "one") - before; n != 1 {
 		t.Errorf("%d reads for one request, want 1", n)
 	}
 
@@ -279,7 +344,7 @@ func TestResyncRequestIsActedOnOncePerValue(t *testing.T) {
 	eventually(t, room, "the next request is handled", func() bool {
 		return room.Status.Resync != nil && room.Status.Resync.HandledRequest == "2026-11-25T10:05:00Z"
 	})
-	if n := len(f.Requests("one")) - before; n != 2 {
+	if n := reads(f, "one") - before; n != 2 {
 		t.Errorf("%d reads for two requests, want 2", n)
 	}
 }
@@ -297,23 +362,30 @@ func TestResyncStatusGoesWithTheRESTAPI(t *testing.T) {
 	eventually(t, app, "status.resync is gone", func() bool { return app.Status.Resync == nil })
 }
 
-// restRequests returns roomsync_rest_requests_total for command and code.
-func restRequests(t *testing.T, command, code string) float64 {
+// badAnswers returns roomsync_rest_requests_total of command's answers that
+// were not as documented.
+func badAnswers(t *testing.T, command string) float64 {
+	t.Helper()
+	return counter(t, "roomsync_rest_requests_total", map[string]string{"command": command, "code": "bad_answer"})
+}
+
+// counter returns the value of the counter name with labels (nil: none).
+func counter(t *testing.T, name string, labels map[string]string) float64 {
 	t.Helper()
 	families, err := metrics.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range families {
-		if f.GetName() != "roomsync_rest_requests_total" {
+		if f.GetName() != name {
 			continue
 		}
 		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
+			have := map[string]string{}
 			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
+				have[l.GetName()] = l.GetValue()
 			}
-			if labels["command"] == command && labels["code"] == code {
+			if maps.Equal(have, labels) {
 				return m.GetCounter().GetValue()
 			}
 		}
@@ -329,7 +401,7 @@ func restRequests(t *testing.T, command, code string) float64 {
 func TestResyncRecordsAnAnswerNotAsDocumented(t *testing.T) {
 	f, id := newFake(t)
 	f.SetAnswer("odd", []byte(`{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","RoomInfo":{"RoomId":"odd","RoomName":"at the top level"}}`))
-	before := restRequests(t, tencent.CommandGetRoomInfo, "bad_answer")
+	before := badAnswers(t, tencent.CommandGetRoomInfo)
 	app := resyncApp(t, f, id, fakeKey, nil, "odd")
 
 	eventually(t, app, "the failure is recorded", func() bool {
@@ -339,7 +411,7 @@ func TestResyncRecordsAnAnswerNotAsDocumented(t *testing.T) {
 	if failure.Reason != chatv1alpha1.RESTAPIBadAnswerReason || !strings.Contains(failure.Message, `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","RoomInfo":{"RoomId":"odd"`) {
 		t.Errorf("failure %+v: want reason %s and a message quoting the answer", failure, chatv1alpha1.RESTAPIBadAnswerReason)
 	}
-	if n := restRequests(t, tencent.CommandGetRoomInfo, "bad_answer") - before; n != 1 {
+	if n := badAnswers(t, tencent.CommandGetRoomInfo) - before; n != 1 {
 		t.Errorf("roomsync_rest_requests_total{code=bad_answer} rose by %v, want 1", n)
 	}
 	eventually(t, app, "the ChatApp stays Ready, not Stalled", func() bool {
@@ -365,4 +437,245 @@ func TestResyncRecordsAnAnswerNotAsDocumented(t *testing.T) {
 	eventually(t, room, "the requested resync heals the Room", func() bool {
 		return room.Status.RoomName == "as documented" && room.Status.Resync != nil && room.Status.Resync.HandledRequest == "after-the-fix"
 	})
+}
+
+// fakeRoomInfo is the room info the fake holds for roomID, as a callback
+// carrying all of it would say.
+func fakeRoomInfo(t *testing.T, f *tencenttest.Server, roomID string) tencent.RoomInfo {
+	t.Helper()
+	stored, ok := f.Room(roomID)
+	if !ok {
+		t.Fatalf("the fake has no room %q", roomID)
+	}
+	data, err := json.Marshal(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info tencent.RoomInfo
+	if err := json.Unmarshal(data, &info); err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+// TestResyncHealsTheMemberCountAndTheSeats: member and seat callbacks that
+// were lost leave a Room with a wrong memberCount and wrong seats; a resync
+// heals both, counts it as drift, and counts nobody as having left. A read
+// that finds what the Room says is no drift.
+func TestResyncHealsTheMemberCountAndTheSeats(t *testing.T) {
+	f, id := newFake(t)
+	f.SetRoom("town-hall", "Town hall")
+	f.SetMemberCount("town-hall", 6)
+	f.SetSeats("town-hall", []tencenttest.Seat{{Index: 0, Member: "host"}, {Index: 1, Member: "guest1"}, {Index: 2, Member: "guest2"}, {Index: 3}})
+	app := resyncApp(t, f, id, fakeKey, nil)
+	eventually(t, app, "the first resync, of no Room, completes", func() bool {
+		return app.Status.Resync != nil && app.Status.Resync.CompletionTime != nil
+	})
+
+	// The Room hears every callback: the room is created, ten members
+	// enter, two leave, one is kicked, one's session expires, three take
+	// seats.
+	at := time.Now().UnixMilli() - 10_000
+	info := fakeRoomInfo(t, f, "town-hall")
+	apply(t, app, roomstore.Event{RoomID: "town-hall", EventTime: at, Command: tencent.CommandAfterCreateRoom, RoomInfo: &roomstore.RoomInfoChange{Info: info}})
+	memberCallback(t, app, "town-hall", at+1, 10, roomstore.MemberEnter, 10)
+	memberCallback(t, app, "town-hall", at+2, 8, roomstore.MemberLeave, 2)
+	memberCallback(t, app, "town-hall", at+3, 7, roomstore.MemberKicked, 1)
+	memberCallback(t, app, "town-hall", at+4, 6, roomstore.MemberExpired, 1)
+	seatCallback(t, app, "town-hall", at+5, 4, 3)
+	driftBefore := counter(t, "roomsync_resync_drift_total", nil)
+
+	room := roomOf(app, "town-hall")
+	requestResync(t, room, "in-sync")
+	eventually(t, room, "the read of a Room in sync is handled", func() bool {
+		return room.Status.Resync != nil && room.Status.Resync.HandledRequest == "in-sync"
+	})
+	st := room.Status
+	if st.Resync.DriftFound || ptr.Deref(st.MemberCount, -1) != 6 || *st.Seats != (chatv1alpha1.RoomSeats{Total: 4, Taken: 3, EventTime: st.Seats.EventTime}) {
+		t.Errorf("drift %v, memberCount %v, seats %+v: want no drift, 6 members, 3 of 4 seats taken", st.Resync.DriftFound, st.MemberCount, st.Seats)
+	}
+	if m := st.Members; m.LastChangeTime.Unix() != time.UnixMilli(at+4).Unix() {
+		t.Errorf("members.lastChangeTime %s: a read of the same count moved it from the last callback's", m.LastChangeTime)
+	}
+	if n := counter(t, "roomsync_resync_drift_total", nil) - driftBefore; n != 0 {
+		t.Errorf("roomsync_resync_drift_total rose by %v for a Room in sync", n)
+	}
+
+	// Callbacks are lost: three more members are in the room, two seats
+	// were added, and two members left theirs.
+	f.SetMemberCount("town-hall", 9)
+	f.SetSeats("town-hall", []tencenttest.Seat{{Index: 0, Member: "host"}, {Index: 1}, {Index: 2}, {Index: 3}, {Index: 4}, {Index: 5}})
+	// A new resyncInterval restarts the resync: a full pass.
+	patch := client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"restAPI":{"resyncInterval":"2h"}}}`))
+	if err := env.Client.Patch(context.Background(), app, patch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, app, "the full resync reads the Room", func() bool {
+		r := app.Status.Resync
+		return r != nil && r.Rooms == 1 && r.Checked == 1 && r.CompletionTime != nil
+	})
+	if app.Status.Resync.Drifted != 1 {
+		t.Errorf("the ChatApp's status.resync.drifted is %d, want 1", app.Status.Resync.Drifted)
+	}
+	eventually(t, room, "the Room is healed", func() bool {
+		return ptr.Deref(room.Status.MemberCount, -1) == 9 && room.Status.Seats.Total == 6
+	})
+	st = room.Status
+	if st.Seats.Taken != 1 || !st.Resync.DriftFound || st.LastCallbackCommand != roomstore.CommandResync {
+		t.Errorf("seats %+v, drift %v, last command %q: want 1 of 6 taken, drift, the resync", st.Seats, st.Resync.DriftFound, st.LastCallbackCommand)
+	}
+	if m := st.Members; m.Left != 2 || m.Kicked != 1 || m.Expired != 1 {
+		t.Errorf("members %+v: a read of the count must not count anyone as left, kicked or expired", m)
+	}
+	if m := st.Members; m.LastChangeTime.Unix() != time.UnixMilli(m.EventTime).Unix() || m.EventTime <= at+4 {
+		t.Errorf("members %+v: a read that found another count is the last change known", m)
+	}
+	if n := counter(t, "roomsync_resync_drift_total", nil) - driftBefore; n != 1 {
+		t.Errorf("roomsync_resync_drift_total rose by %v, want 1", n)
+	}
+	waitForEvent(t, app.Namespace, room.Name, "DriftCorrected")
+}
+
+// TestResyncMemberCountAndSeatsFollowTheNewestEvent: the member count read
+// (sent with get_room_info) and the seat read (sent with get_seat_list, after
+// get_room_info's answer) each lose to a callback of their kind newer than
+// their request and beat an older one.
+func TestResyncMemberCountAndSeatsFollowTheNewestEvent(t *testing.T) {
+	f, id := newFake(t)
+	f.SetRoom("panel", "as-created")
+	app := resyncApp(t, f, id, fakeKey, nil, "panel")
+	room := roomOf(app, "panel")
+	eventually(t, room, "the first resync", func() bool { return room.Status.Resync != nil && room.Status.Resync.Time != nil })
+	if s := room.Status.Seats; s == nil || s.Total != 0 || s.Taken != 0 {
+		t.Errorf("seats %+v after reading a room without seats (an empty SeatList), want 0 of 0", s)
+	}
+	f.SetMemberCount("panel", 12)
+	f.SetSeats("panel", []tencenttest.Seat{{Index: 0, Member: "host"}, {Index: 1, Member: "guest"}, {Index: 2}})
+
+	// get_room_info is sent and, while Tencent answers, a member enters and
+	// a member leaves a seat. The member callback is newer than the count
+	// read; the seat callback is older than the seat read, which is sent
+	// only after get_room_info's answer.
+	arrived, release := f.Hold()
+	requestResync(t, room, "first")
+	select {
+	case <-arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the requested resync never called the REST API")
+	}
+	newer := time.Now().UnixMilli() + 1
+	if outcome := memberCallback(t, app, "panel", newer, 13, roomstore.MemberEnter, 1); outcome != roomstore.Applied {
+		t.Fatalf("the member callback: %s", outcome)
+	}
+	if outcome := seatCallback(t, app, "panel", newer, 3, 1); outcome != roomstore.Applied {
+		t.Fatalf("the seat callback: %s", outcome)
+	}
+	after(newer)
+	release()
+	eventually(t, room, "the request is handled", func() bool {
+		return room.Status.Resync != nil && room.Status.Resync.HandledRequest == "first"
+	})
+	if n, m := ptr.Deref(room.Status.MemberCount, -1), room.Status.Members; n != 13 || m.EventTime != newer {
+		t.Errorf("memberCount %d at %d: the count read sent before the member callback overwrote it", n, m.EventTime)
+	}
+	if s := room.Status.Seats; s.Total != 3 || s.Taken != 2 || s.EventTime <= newer {
+		t.Errorf("seats %+v: the seat read sent after the seat callback lost to it", s)
+	}
+
+	// A read sent after the member callback wins; callbacks older than the
+	// read lose to it.
+	requestResync(t, room, "second")
+	eventually(t, room, "the second request is handled", func() bool {
+		return room.Status.Resync != nil && room.Status.Resync.HandledRequest == "second"
+	})
+	if n := ptr.Deref(room.Status.MemberCount, -1); n != 12 || !room.Status.Resync.DriftFound {
+		t.Errorf("memberCount %d, drift %v after a newer read: want 12, drift", n, room.Status.Resync.DriftFound)
+	}
+	if outcome := memberCallback(t, app, "panel", room.Status.Members.EventTime-1, 20, roomstore.MemberLeave, 3); outcome != roomstore.Stale {
+		t.Errorf("a member callback older than the read: %s, want stale", outcome)
+	}
+	if outcome := seatCallback(t, app, "panel", room.Status.Seats.EventTime-1, 9, 9); outcome != roomstore.Stale {
+		t.Errorf("a seat callback older than the read: %s, want stale", outcome)
+	}
+
+	// A seat callback stamped after the next seat read is sent (Tencent's
+	// clock runs a minute ahead) wins over that read; a read that changes
+	// nothing else is no drift.
+	if outcome := seatCallback(t, app, "panel", time.Now().Add(time.Minute).UnixMilli(), 5, 5); outcome != roomstore.Applied {
+		t.Fatalf("the seat callback: %s", outcome)
+	}
+	requestResync(t, room, "third")
+	eventually(t, room, "the third request is handled", func() bool {
+		return room.Status.Resync != nil && room.Status.Resync.HandledRequest == "third"
+	})
+	st := room.Status
+	if st.Seats.Total != 5 || st.Seats.Taken != 5 || st.Resync.DriftFound {
+		t.Errorf("seats %+v, drift %v: want the newer callback's 5 of 5, and no drift", st.Seats, st.Resync.DriftFound)
+	}
+	if ptr.Deref(st.MemberCount, -1) != 12 || st.Members.Left != 0 {
+		t.Errorf("memberCount %v, members %+v: want 12, nobody left", st.MemberCount, st.Members)
+	}
+}
+
+// TestResyncSeatListFailures: get_seat_list fails as get_room_info does.
+// An answer not as documented stops the pass and nothing of the read is
+// applied; 100004 for a room that get_room_info has just described leaves
+// the seats as they are and applies the rest (only get_room_info decides
+// that a room is gone).
+func TestResyncSeatListFailures(t *testing.T) {
+	f, id := newFake(t)
+	fake, err := url.Parse(f.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// In front of the fake: get_seat_list answers seatAnswer when set.
+	var seatAnswer atomic.Pointer[[]byte]
+	proxy := httputil.NewSingleHostReverseProxy(fake)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := seatAnswer.Load(); a != nil && strings.HasSuffix(r.URL.Path, "/"+tencent.CommandGetSeatList) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(*a)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	bad := []byte(`{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","SeatList":[]}`)
+	seatAnswer.Store(&bad)
+	f.SetRoom("stage", "renamed")
+	before := badAnswers(t, tencent.CommandGetSeatList)
+	app := resyncApp(t, f, id, fakeKey, func(s *chatv1alpha1.RestAPISpec) { s.Endpoint = front.URL }, "stage")
+
+	eventually(t, app, "the failure is recorded", func() bool {
+		return app.Status.Resync != nil && app.Status.Resync.Failure != nil
+	})
+	if failure := app.Status.Resync.Failure; failure.Reason != chatv1alpha1.RESTAPIBadAnswerReason || !strings.Contains(failure.Message, `"SeatList":[]`) {
+		t.Errorf("failure %+v: want reason %s and a message quoting the answer", failure, chatv1alpha1.RESTAPIBadAnswerReason)
+	}
+	if n := badAnswers(t, tencent.CommandGetSeatList) - before; n != 1 {
+		t.Errorf("roomsync_rest_requests_total{command=get_seat_list,code=bad_answer} rose by %v, want 1", n)
+	}
+	room := roomOf(app, "stage")
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(room), room); err != nil {
+		t.Fatal(err)
+	}
+	if room.Status.RoomName != "as-created" || room.Status.MemberCount != nil || room.Status.Resync != nil {
+		t.Errorf("room name %q, memberCount %v, status.resync %+v: a read whose seat answer was not as documented was applied",
+			room.Status.RoomName, room.Status.MemberCount, room.Status.Resync)
+	}
+
+	gone := tencenttest.Sample(tencent.CommandGetRoomInfo, "error-100004.json")
+	seatAnswer.Store(&gone)
+	f.SetMemberCount("stage", 4)
+	requestResync(t, room, "seats-gone")
+	eventually(t, room, "the request is handled", func() bool {
+		return room.Status.Resync != nil && room.Status.Resync.HandledRequest == "seats-gone"
+	})
+	st := room.Status
+	if st.RoomName != "renamed" || ptr.Deref(st.MemberCount, -1) != 4 || !st.Resync.DriftFound {
+		t.Errorf("room name %q, memberCount %v, drift %v: the room info and count were not applied", st.RoomName, st.MemberCount, st.Resync.DriftFound)
+	}
+	if st.Phase != chatv1alpha1.RoomPhaseActive || st.Destroyed != nil || st.Seats != nil {
+		t.Errorf("phase %s, destroyed %+v, seats %+v: get_seat_list's 100004 must not destroy the Room nor set seats", st.Phase, st.Destroyed, st.Seats)
+	}
 }

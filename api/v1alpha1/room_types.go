@@ -200,36 +200,47 @@ const (
 )
 
 // RoomMembers is the history of the room's membership, from the member
-// enter and leave callbacks. Member lists are not kept: only counts.
+// enter and leave callbacks and the member count a resync reads. Member
+// lists are not kept: only counts.
 type RoomMembers struct {
 	// eventTime is the EventTime (Unix milliseconds) of the newest
-	// membership event applied; older membership events change nothing.
+	// membership event applied: a member callback, or a resync's read of
+	// the member count (stamped when its request was sent). Older
+	// membership events change nothing.
 	EventTime int64 `json:"eventTime"`
 
-	// lastChangeTime is when that event happened.
+	// lastChangeTime is when membership last changed as far as roomsync
+	// knows: the newest member callback's EventTime, or the time a resync's
+	// read found another count (the change happened before it).
 	// +optional
 	LastChangeTime metav1.Time `json:"lastChangeTime,omitzero"`
 
-	// left counts members who left by themselves (Type Leave).
+	// left counts members who left by themselves (Type Leave), as the
+	// callbacks tell; a resync does not count them.
 	Left int64 `json:"left"`
 
-	// kicked counts members who were removed (Type Kicked).
+	// kicked counts members who were removed (Type Kicked), as the
+	// callbacks tell.
 	Kicked int64 `json:"kicked"`
 
-	// expired counts members whose session expired (Type Expired).
+	// expired counts members whose session expired (Type Expired), as the
+	// callbacks tell.
 	Expired int64 `json:"expired"`
 }
 
-// RoomSeats is the room's seats, from the seat-change callback.
+// RoomSeats is the room's seats, from the seat-change callback and the seat
+// list a resync reads (get_seat_list).
 type RoomSeats struct {
-	// total is the number of seats in the newest seat list.
+	// total is the number of seats in the newest seat list (0 for a room
+	// without seats).
 	Total int64 `json:"total"`
 
 	// taken is how many of them a member holds.
 	Taken int64 `json:"taken"`
 
 	// eventTime is the EventTime (Unix milliseconds) of the newest seat event
-	// applied; older seat events change nothing.
+	// applied: a seat callback, or a resync's read of the seat list (stamped
+	// when its request was sent). Older seat events change nothing.
 	EventTime int64 `json:"eventTime"`
 }
 
@@ -500,8 +511,9 @@ type RoomStatus struct {
 	// +kubebuilder:validation:Minimum=0
 	ScheduleInviteeCount int64 `json:"scheduleInviteeCount,omitempty"`
 
-	// memberCount is the room's member count (MemberCount) after the newest
-	// membership event applied: Tencent's authoritative total.
+	// memberCount is the room's member count (MemberCount) as of the newest
+	// membership event applied, a member callback or a resync's read of
+	// get_room_info: Tencent's authoritative total.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	MemberCount *int64 `json:"memberCount,omitempty"`
@@ -510,7 +522,7 @@ type RoomStatus struct {
 	// +optional
 	Members *RoomMembers `json:"members,omitempty"`
 
-	// seats is the room's seats, from seat callbacks.
+	// seats is the room's seats, from seat callbacks and a resync's reads.
 	// +optional
 	Seats *RoomSeats `json:"seats,omitempty"`
 

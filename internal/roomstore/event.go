@@ -1,6 +1,8 @@
 package roomstore
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -10,8 +12,12 @@ import (
 	"github.com/roomsync/roomsync/internal/tencent"
 )
 
-// Event is one callback about a room, as the receiver accepted it. Exactly
-// one of RoomInfo, Destroy, Members and Seats is set.
+// Event is one callback about a room, as the receiver accepted it, or one
+// part of what a resync read of it (Command CommandResync). Exactly one of
+// RoomInfo, Destroy, Members and Seats is set: a resync that reads the room
+// info, the member count and the seats makes three events, one per kind,
+// each timestamped when its request was sent, so that each is ordered
+// against the callbacks of its own kind (see transition).
 type Event struct {
 	// RoomID is Tencent's RoomId, already validated.
 	RoomID string
@@ -25,13 +31,17 @@ type Event struct {
 	ClientIP    string
 	OptPlatform string
 
-	// RoomInfo is set by the create and update callbacks.
+	// RoomInfo is set by the create and update callbacks, and by a read of
+	// get_room_info.
 	RoomInfo *RoomInfoChange
-	// Destroy is set by the destroy callback.
+	// Destroy is set by the destroy callback, and by a read that found the
+	// room gone.
 	Destroy *DestroyChange
-	// Members is set by the member enter and leave callbacks.
+	// Members is set by the member enter and leave callbacks, and by a read
+	// of the member count (get_room_info's MemberCount).
 	Members *MembersChange
-	// Seats is set by the seat-change callback.
+	// Seats is set by the seat-change callback, and by a read of
+	// get_seat_list.
 	Seats *SeatsChange
 }
 
@@ -58,50 +68,107 @@ const (
 	MemberExpired = "Expired"
 )
 
-// MembersChange is what a member enter or leave callback says.
+// MembersChange is what a member enter or leave callback says, or what a
+// read of the member count says.
+//
+// A read (Command CommandResync) sets only Count: it says how many members
+// there are, not that anyone came or went. It counts nobody as having left,
+// kicked or expired, and moves members.lastChangeTime only when it finds
+// another count than the Room's.
 type MembersChange struct {
 	// Count is MemberCount, the room's total after the change; nil when
 	// absent (the count is then kept).
 	Count *int64
-	// Type is Enter, Leave, Kicked or Expired (or whatever Tencent sent).
+	// Type is Enter, Leave, Kicked or Expired (or whatever Tencent sent);
+	// empty in a read.
 	Type string
-	// Accounts is how many members the event lists (at least 1).
+	// Accounts is how many members the event lists (at least 1; 0 in a
+	// read).
 	Accounts int64
 }
 
-// SeatsChange is what a seat-change callback says.
+// SeatsChange is what a seat-change callback or a read of get_seat_list
+// says: the seats the list holds, and how many a member sits on.
 type SeatsChange struct {
 	Total, Taken int64
+}
+
+// SeatsOf returns what the seat list says: every seat counts, and a seat
+// with a non-empty Member_Account is taken. An empty list (a room without
+// seats) is 0 seats.
+func SeatsOf(list []tencent.SeatInfo) *SeatsChange {
+	change := &SeatsChange{Total: int64(len(list))}
+	for _, seat := range list {
+		if seat.MemberAccount != nil && *seat.MemberAccount != "" {
+			change.Taken++
+		}
+	}
+	return change
 }
 
 // CommandResync is the Command of an event that roomsync made from a read of
 // Tencent's REST API (a resync), not from a callback.
 const CommandResync = "roomsync.Resync"
 
-// Drifted reports whether ev, applied to st, would change what the Room says
-// about the room, beyond when it last heard of it: whether st has drifted
-// from what ev says. A stale ev has found no drift.
-func Drifted(st chatv1alpha1.RoomStatus, ev Event) bool {
+// Drifted reports whether evs, applied to st in EventTime order (as the
+// Store applies them), would change what the Room says about the room,
+// beyond when it last heard of it: whether st has drifted from what evs
+// say. Stale events find no drift. A Room that has not heard of members or
+// seats says there are none: a read of 0 members or of no seats finds no
+// drift there.
+func Drifted(st chatv1alpha1.RoomStatus, evs ...Event) bool {
+	evs = slices.Clone(evs)
+	slices.SortStableFunc(evs, func(a, b Event) int { return cmp.Compare(a.EventTime, b.EventTime) })
 	before, after := receiverStatus(st), receiverStatus(st)
-	if !transition(&after, ev) {
+	applied := false
+	for _, ev := range evs {
+		applied = transition(&after, ev) || applied
+	}
+	if !applied {
 		return false
 	}
 	return !equality.Semantic.DeepEqual(withoutBookkeeping(before), withoutBookkeeping(after))
 }
 
 // withoutBookkeeping is st without what says when and from whom the Room
-// last heard, only what it says about the room.
+// last heard, only what it says about the room. Members and seats it has
+// not heard of are none.
 func withoutBookkeeping(st chatv1alpha1.RoomStatus) chatv1alpha1.RoomStatus {
 	st.LastEventTime = 0
 	st.LastOperator, st.LastCallbackCommand, st.LastClientIP, st.LastOptPlatform = "", "", "", ""
 	st.Destroyed = nil // its phase says whether the room is destroyed
 	st.CloudRecordingEnabledTime = 0
+	st.MemberCount = new(memberCount(&st))
+	members := chatv1alpha1.RoomMembers{}
+	if st.Members != nil {
+		members = *st.Members
+	}
+	members.EventTime, members.LastChangeTime = 0, metav1.Time{}
+	st.Members = &members
+	seats := chatv1alpha1.RoomSeats{}
+	if st.Seats != nil {
+		seats = *st.Seats
+	}
+	seats.EventTime = 0
+	st.Seats = &seats
 	return st
+}
+
+// memberCount is the Room's member count; 0 when it has not heard of any.
+func memberCount(st *chatv1alpha1.RoomStatus) int64 {
+	if st.MemberCount == nil {
+		return 0
+	}
+	return *st.MemberCount
 }
 
 // createsRoom reports whether the event may create a Room that does not
 // exist: only the room-info callbacks describe a room well enough.
 func (ev Event) createsRoom() bool { return ev.RoomInfo != nil }
+
+// isRead reports whether roomsync made the event from a read of the REST
+// API, not from a callback.
+func (ev Event) isRead() bool { return ev.Command == CommandResync }
 
 // transition applies ev to st, the receiver's part of a Room's status, and
 // reports whether it changed anything: false means ev is stale.
@@ -109,7 +176,10 @@ func (ev Event) createsRoom() bool { return ev.RoomInfo != nil }
 // Ordering is per kind of information: room info, membership and seats each
 // keep the EventTime of the newest event applied, and an older event of the
 // same kind changes nothing, while events of other kinds are not held back
-// by it. Any event older than the room's newest destroy changes nothing. An
+// by it. A resync's read is an event of its kind like a callback, stamped
+// when its request was sent: a member callback newer than a read of the
+// member count wins over it, an older one loses to it, and so for seats and
+// room info. Any event older than the room's newest destroy changes nothing. An
 // event with the same EventTime as the newest of its kind is applied again,
 // so a retried callback is harmless (it is not counted twice).
 func transition(st *chatv1alpha1.RoomStatus, ev Event) bool {
@@ -212,12 +282,17 @@ func applyMembers(st *chatv1alpha1.RoomStatus, ev Event) bool {
 	}
 	retry := st.Members != nil && ev.EventTime == m.EventTime
 	change := ev.Members
+	// A callback is a change of membership; a read is one only when it
+	// finds another count (and the change happened before the read).
+	changed := !ev.isRead() || (change.Count != nil && *change.Count != memberCount(st))
 	if change.Count != nil {
 		st.MemberCount = new(*change.Count)
 	}
 	m.EventTime = ev.EventTime
-	m.LastChangeTime = metav1.NewTime(time.UnixMilli(ev.EventTime))
-	if !retry {
+	if changed {
+		m.LastChangeTime = metav1.NewTime(time.UnixMilli(ev.EventTime))
+	}
+	if !retry && !ev.isRead() {
 		switch change.Type {
 		case MemberLeave:
 			m.Left += change.Accounts

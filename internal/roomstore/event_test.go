@@ -3,6 +3,7 @@ package roomstore
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -234,5 +235,134 @@ func TestDrifted(t *testing.T) {
 	}
 	if !Drifted(st, Event{EventTime: 20, Command: CommandResync, Destroy: &DestroyChange{Received: time.Now()}}) {
 		t.Error("a room gone while the Room is active is not drift")
+	}
+}
+
+// countRead and seatsRead are the events a resync makes of get_room_info's
+// MemberCount and of get_seat_list.
+func countRead(t, count int64) Event {
+	return Event{EventTime: t, Command: CommandResync, Members: &MembersChange{Count: &count}}
+}
+
+func seatsRead(t, total, taken int64) Event {
+	return Event{EventTime: t, Command: CommandResync, Seats: &SeatsChange{Total: total, Taken: taken}}
+}
+
+func TestTransitionReadOfTheMemberCount(t *testing.T) {
+	t.Run("a read sets the count and counts nobody as gone", func(t *testing.T) {
+		st, applied := run(
+			members(10, 9, MemberEnter, 9),
+			members(20, 7, MemberLeave, 2),
+			members(30, 6, MemberKicked, 1),
+			members(40, 5, MemberExpired, 1),
+			countRead(50, 3),
+			countRead(50, 3), // the same read applied again
+		)
+		if !applied[4] || !applied[5] {
+			t.Fatalf("applied %v: a read newer than the member callbacks must apply", applied)
+		}
+		if m := st.Members; *st.MemberCount != 3 || m.Left != 2 || m.Kicked != 1 || m.Expired != 1 || m.EventTime != 50 {
+			t.Errorf("count %d, members %+v: want count 3 at 50 and left 2, kicked 1, expired 1 unchanged", *st.MemberCount, m)
+		}
+		if st.LastCallbackCommand != CommandResync {
+			t.Errorf("last command %q, want the read", st.LastCallbackCommand)
+		}
+	})
+	t.Run("a read even with a Type counts nobody", func(t *testing.T) {
+		ev := countRead(10, 1)
+		ev.Members.Type, ev.Members.Accounts = MemberLeave, 4
+		if st, _ := run(ev); st.Members.Left != 0 {
+			t.Errorf("left %d after a read", st.Members.Left)
+		}
+	})
+	t.Run("a newer member callback wins over an older read", func(t *testing.T) {
+		st, applied := run(members(100, 4, MemberEnter, 1), countRead(90, 8))
+		if applied[1] || *st.MemberCount != 4 || st.Members.EventTime != 100 {
+			t.Errorf("applied %v, count %d at %d: want the callback's 4 at 100", applied, *st.MemberCount, st.Members.EventTime)
+		}
+	})
+	t.Run("a newer read wins over an older member callback", func(t *testing.T) {
+		st, applied := run(countRead(100, 8), members(90, 4, MemberLeave, 1))
+		if applied[1] || *st.MemberCount != 8 || st.Members.Left != 0 {
+			t.Errorf("applied %v, count %d, left %d: want the read's 8 and nobody counted", applied, *st.MemberCount, st.Members.Left)
+		}
+	})
+	t.Run("lastChangeTime moves only when a read finds another count", func(t *testing.T) {
+		st, _ := run(members(100, 4, MemberEnter, 1), countRead(200, 4))
+		if got := st.Members.LastChangeTime; !got.Equal(ptrTime(time.UnixMilli(100))) {
+			t.Errorf("lastChangeTime %v after a read of the same count, want the callback's", got)
+		}
+		transition(&st, countRead(300, 6))
+		if got := st.Members.LastChangeTime; !got.Equal(ptrTime(time.UnixMilli(300))) || st.Members.EventTime != 300 {
+			t.Errorf("lastChangeTime %v, eventTime %d after a read of another count, want both the read's", got, st.Members.EventTime)
+		}
+		fresh, _ := run(countRead(400, 0))
+		if !fresh.Members.LastChangeTime.IsZero() || *fresh.MemberCount != 0 {
+			t.Errorf("a read of 0 members in a Room that heard of none: %+v", fresh.Members)
+		}
+	})
+	t.Run("a read of the seats is ordered against the seat callbacks", func(t *testing.T) {
+		st, applied := run(seats(100, 8, 2), seatsRead(90, 8, 5), seatsRead(110, 8, 6), seats(105, 8, 1))
+		if want := []bool{true, false, true, false}; !slices.Equal(applied, want) {
+			t.Errorf("applied %v, want %v", applied, want)
+		}
+		if *st.Seats != (chatv1alpha1.RoomSeats{Total: 8, Taken: 6, EventTime: 110}) {
+			t.Errorf("seats %+v, want the newer read's", st.Seats)
+		}
+	})
+}
+
+func TestSeatsOf(t *testing.T) {
+	account := func(s string) *tencent.String { v := tencent.String(s); return &v }
+	for _, tc := range []struct {
+		name string
+		list []tencent.SeatInfo
+		want SeatsChange
+	}{
+		{name: "no seats", list: []tencent.SeatInfo{}, want: SeatsChange{}},
+		{name: "empty seats, with and without Member_Account", list: []tencent.SeatInfo{{}, {MemberAccount: account("")}}, want: SeatsChange{Total: 2}},
+		{name: "taken and empty", list: []tencent.SeatInfo{{MemberAccount: account("user2")}, {}, {MemberAccount: account("144115")}}, want: SeatsChange{Total: 3, Taken: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := SeatsOf(tc.list); *got != tc.want {
+				t.Errorf("%+v, want %+v", *got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDriftedCoversMembersAndSeats(t *testing.T) {
+	st, _ := run(info(10, "Weekly"), members(20, 5, MemberEnter, 5), members(30, 3, MemberLeave, 2), seats(40, 8, 2))
+	for _, tc := range []struct {
+		name  string
+		evs   []Event
+		drift bool
+	}{
+		{name: "the same count and seats", evs: []Event{countRead(100, 3), seatsRead(101, 8, 2)}},
+		{name: "another count", evs: []Event{countRead(100, 4), seatsRead(101, 8, 2)}, drift: true},
+		{name: "other seats taken", evs: []Event{countRead(100, 3), seatsRead(101, 8, 3)}, drift: true},
+		{name: "another number of seats", evs: []Event{seatsRead(101, 10, 2)}, drift: true},
+		{name: "another count, read before the Room's newest member event", evs: []Event{countRead(25, 9), seatsRead(101, 8, 2)}},
+		{name: "other seats, read before the Room's newest seat event", evs: []Event{seatsRead(35, 1, 1)}},
+		{name: "the room info drifted, not the rest", evs: []Event{info(100, "Daily"), countRead(100, 3), seatsRead(101, 8, 2)}, drift: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Drifted(st, tc.evs...); got != tc.drift {
+				t.Errorf("Drifted %v, want %v", got, tc.drift)
+			}
+		})
+	}
+
+	// A Room that has not heard of members or seats says there are none.
+	fresh, _ := run(info(10, "New"))
+	if Drifted(fresh, countRead(100, 0), seatsRead(101, 0, 0)) {
+		t.Error("a read of no members and no seats is drift in a Room that heard of none")
+	}
+	if !Drifted(fresh, countRead(100, 2)) || !Drifted(fresh, seatsRead(101, 4, 0)) {
+		t.Error("a read of members or seats a Room never heard of is not drift")
+	}
+	// Drifted applies events in EventTime order, as the Store does.
+	if Drifted(st, seatsRead(102, 8, 2), seatsRead(101, 1, 1)) {
+		t.Error("an older read given last decided the drift")
 	}
 }

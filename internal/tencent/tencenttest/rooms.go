@@ -175,3 +175,18 @@ func (s *Server) getSeatList(w http.ResponseWriter, r *http.Request, body map[st
 	}
 	s.answerOK(w, r, map[string]any{"SeatList": list})
 }
+
+// SetMemberCount sets the MemberCount get_room_info answers for roomID, a
+// room that exists (SetRoom, create_room). No callback is sent: it stands
+// for members who came and went while their callbacks were lost.
+func (s *Server) SetMemberCount(roomID string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	info, ok := s.rooms[roomID]
+	if !ok {
+		s.t.Errorf("fake Tencent: SetMemberCount of room %q, which does not exist", roomID)
+		return
+	}
+	info["MemberCount"] = n
+	delete(s.raw, roomID)
+}

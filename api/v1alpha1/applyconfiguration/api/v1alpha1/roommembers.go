@@ -26,18 +26,26 @@ import (
 // with apply.
 //
 // RoomMembers is the history of the room's membership, from the member
-// enter and leave callbacks. Member lists are not kept: only counts.
+// enter and leave callbacks and the member count a resync reads. Member
+// lists are not kept: only counts.
 type RoomMembersApplyConfiguration struct {
 	// eventTime is the EventTime (Unix milliseconds) of the newest
-	// membership event applied; older membership events change nothing.
+	// membership event applied: a member callback, or a resync's read of
+	// the member count (stamped when its request was sent). Older
+	// membership events change nothing.
 	EventTime *int64 `json:"eventTime,omitempty"`
-	// lastChangeTime is when that event happened.
+	// lastChangeTime is when membership last changed as far as roomsync
+	// knows: the newest member callback's EventTime, or the time a resync's
+	// read found another count (the change happened before it).
 	LastChangeTime *v1.Time `json:"lastChangeTime,omitempty"`
-	// left counts members who left by themselves (Type Leave).
+	// left counts members who left by themselves (Type Leave), as the
+	// callbacks tell; a resync does not count them.
 	Left *int64 `json:"left,omitempty"`
-	// kicked counts members who were removed (Type Kicked).
+	// kicked counts members who were removed (Type Kicked), as the
+	// callbacks tell.
 	Kicked *int64 `json:"kicked,omitempty"`
-	// expired counts members whose session expired (Type Expired).
+	// expired counts members whose session expired (Type Expired), as the
+	// callbacks tell.
 	Expired *int64 `json:"expired,omitempty"`
 }
 

@@ -21,14 +21,17 @@ package v1alpha1
 // RoomSeatsApplyConfiguration represents a declarative configuration of the RoomSeats type for use
 // with apply.
 //
-// RoomSeats is the room's seats, from the seat-change callback.
+// RoomSeats is the room's seats, from the seat-change callback and the seat
+// list a resync reads (get_seat_list).
 type RoomSeatsApplyConfiguration struct {
-	// total is the number of seats in the newest seat list.
+	// total is the number of seats in the newest seat list (0 for a room
+	// without seats).
 	Total *int64 `json:"total,omitempty"`
 	// taken is how many of them a member holds.
 	Taken *int64 `json:"taken,omitempty"`
 	// eventTime is the EventTime (Unix milliseconds) of the newest seat event
-	// applied; older seat events change nothing.
+	// applied: a seat callback, or a resync's read of the seat list (stamped
+	// when its request was sent). Older seat events change nothing.
 	EventTime *int64 `json:"eventTime,omitempty"`
 }
 

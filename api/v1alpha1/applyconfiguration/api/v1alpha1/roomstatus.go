@@ -94,12 +94,13 @@ type RoomStatusApplyConfiguration struct {
 	// scheduleInviteeCount is how many accounts the create callback listed
 	// in ScheduleInviteeList_Account.
 	ScheduleInviteeCount *int64 `json:"scheduleInviteeCount,omitempty"`
-	// memberCount is the room's member count (MemberCount) after the newest
-	// membership event applied: Tencent's authoritative total.
+	// memberCount is the room's member count (MemberCount) as of the newest
+	// membership event applied, a member callback or a resync's read of
+	// get_room_info: Tencent's authoritative total.
 	MemberCount *int64 `json:"memberCount,omitempty"`
 	// members is when membership last changed, and why members left.
 	Members *RoomMembersApplyConfiguration `json:"members,omitempty"`
-	// seats is the room's seats, from seat callbacks.
+	// seats is the room's seats, from seat callbacks and a resync's reads.
 	Seats *RoomSeatsApplyConfiguration `json:"seats,omitempty"`
 	// destroyed records the newest destroy callback.
 	Destroyed *RoomDestroyApplyConfiguration `json:"destroyed,omitempty"`
