@@ -336,7 +336,9 @@ func (w *resyncWorker) resyncAll(ctx context.Context) error {
 	}
 	var rooms []*chatv1alpha1.Room
 	for i := range all {
-		if r := &all[i]; r.Status.Phase != chatv1alpha1.RoomPhaseDestroyed && r.DeletionTimestamp.IsZero() {
+		// A room the management controller is still to create is its
+		// business: a read now would only find it missing.
+		if r := &all[i]; r.Status.Phase != chatv1alpha1.RoomPhaseDestroyed && r.DeletionTimestamp.IsZero() && !awaitsCreation(r) {
 			rooms = append(rooms, r)
 		}
 	}

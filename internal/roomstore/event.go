@@ -107,7 +107,8 @@ func SeatsOf(list []tencent.SeatInfo) *SeatsChange {
 }
 
 // CommandResync is the Command of an event that roomsync made from a read of
-// Tencent's REST API (a resync), not from a callback.
+// Tencent's REST API, not from a callback: a resync, or the read that
+// confirms a change the room management controller made.
 const CommandResync = "roomsync.Resync"
 
 // Drifted reports whether evs, applied to st in EventTime order (as the
