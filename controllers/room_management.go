@@ -50,7 +50,7 @@ type RoomManagementReconciler struct {
 	Instance string
 }
 
-// +kubebuilder:rbac:groups=chat.roomsync.io,resources=rooms,verbs=get;list;watch;patch;update
+// +kubebuilder:rbac:groups=chat.roomsync.io,resources=rooms,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=chat.roomsync.io,resources=rooms/status,verbs=patch
 // +kubebuilder:rbac:groups=chat.roomsync.io,resources=rooms/finalizers,verbs=update
 // +kubebuilder:rbac:groups=chat.roomsync.io,resources=chatapps,verbs=get;list;watch
@@ -137,8 +137,9 @@ func (r *RoomManagementReconciler) ensureFinalizer(ctx context.Context, room *ch
 		controllerutil.RemoveFinalizer(room, chatv1alpha1.DestroyRoomFinalizer)
 		delete(room.Annotations, chatv1alpha1.FinalizerOwnerAnnotation)
 	}
-	// The finalizer list is replaced whole: do not overwrite another's.
-	if err := r.Patch(ctx, room, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+	// The finalizer list is replaced whole: do not overwrite another's. On
+	// a conflict the newer Room is on its way, and brings this back.
+	if err := r.Patch(ctx, room, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil && !apierrors.IsConflict(err) {
 		return false, fmt.Errorf("updating the finalizers of Room %s/%s: %w", room.Namespace, room.Name, err)
 	}
 	return true, nil
@@ -331,10 +332,10 @@ func (r *RoomManagementReconciler) reconcileDelete(ctx context.Context, room *ch
 	}
 	orig := room.DeepCopy()
 	controllerutil.RemoveFinalizer(room, chatv1alpha1.DestroyRoomFinalizer)
-	if err := r.Patch(ctx, room, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+	if err := r.Patch(ctx, room, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil && !apierrors.IsConflict(err) {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{}, nil // after a conflict, the newer Room comes back here
 }
 
 // destroy calls destroy_room. done reports whether the Room may go: the room

@@ -108,9 +108,11 @@ func planManagement(room *chatv1alpha1.Room, interval time.Duration, now time.Ti
 	case generation != room.Generation:
 		return managementStep{action: actUpdate}
 	}
-	// Changed in the app: revert, at most once per interval.
+	// Changed in the app: revert, at most once per interval, counted from
+	// the end of the second of the last update (status times are whole
+	// seconds).
 	if m != nil && m.LastUpdateTime != nil {
-		if wait := m.LastUpdateTime.Add(interval).Sub(now); wait > 0 {
+		if wait := m.LastUpdateTime.Add(time.Second + interval).Sub(now); wait > 0 {
 			return managementStep{action: actWait, after: wait}
 		}
 	}

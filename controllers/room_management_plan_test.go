@@ -58,8 +58,8 @@ func TestPlanManagement(t *testing.T) {
 		{name: "created, matching", room: managed(all, matching, created(2, nil)), want: actNothing},
 		{name: "created, spec changed", room: managed(all, named, created(1, at(t0))), want: actUpdate},
 		{name: "created, changed in the app, never reverted", room: managed(all, named, created(2, nil)), want: actUpdate, drift: true},
-		{name: "changed in the app within the interval", room: managed(all, named, created(2, at(t0.Add(-time.Minute)))), want: actWait, after: 9 * time.Minute},
-		{name: "changed in the app after the interval", room: managed(all, named, created(2, at(t0.Add(-interval)))), want: actUpdate, drift: true},
+		{name: "changed in the app within the interval", room: managed(all, named, created(2, at(t0.Add(-time.Minute)))), want: actWait, after: 9*time.Minute + time.Second},
+		{name: "changed in the app after the interval", room: managed(all, named, created(2, at(t0.Add(-interval-time.Second)))), want: actUpdate, drift: true},
 		{name: "spec changed to what the room has", room: managed(all, matching, created(1, nil)), want: actObserved},
 		{name: "update only, room not seen yet", room: func() *chatv1alpha1.Room {
 			r := managed(update, named, nil)

@@ -23,7 +23,7 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 		"batch/jobs":                                "create,delete,list,watch",
 		"chat.roomsync.io/chatapps":                 "get,list,watch",
 		"chat.roomsync.io/chatapps/status":          "patch",
-		"chat.roomsync.io/rooms":                    "create,delete,get,list,watch",
+		"chat.roomsync.io/rooms":                    "create,delete,get,list,patch,watch", // patch: the destroy-room finalizer
 		"chat.roomsync.io/rooms/status":             "patch",
 		"chat.roomsync.io/rooms/finalizers":         "update", // blockOwnerDeletion on Job owner references
 		"events.k8s.io/events":                      "create,patch",
