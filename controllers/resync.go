@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -66,7 +67,8 @@ func init() {
 // applies what it reads through the callback receiver's write path
 // (roomstore) as events timestamped when each request was sent: a callback
 // newer than the read still wins, an older one loses.
-// It also resyncs one Room when its resync-requested-at annotation changes.
+// It also resyncs one Room when its resync-requested-at annotation changes,
+// and starts a full pass at once when the ChatApp's does.
 type ResyncReconciler struct {
 	client.Client
 	// Store is the receiver's write path.
@@ -81,8 +83,8 @@ type ResyncReconciler struct {
 
 	mu      sync.Mutex
 	workers map[types.NamespacedName]*resyncWorker
-	// handled is the last request acted on per Room, for when the cache has
-	// not seen the status that says so yet.
+	// handled is the last request acted on per Room or ChatApp, for when
+	// the cache has not seen the status that says so yet.
 	handled sync.Map // types.UID → string
 }
 
@@ -102,7 +104,8 @@ type resyncConfig struct {
 	secretKey string
 }
 
-// reconcileApp starts, restarts or stops the worker of a ChatApp.
+// reconcileApp starts, restarts or stops the worker of a ChatApp, and hands
+// it the ChatApp's resync request.
 func (r *ResyncReconciler) reconcileApp(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	app := &chatv1alpha1.ChatApp{}
 	if err := r.Get(ctx, req.NamespacedName, app); err != nil {
@@ -112,10 +115,18 @@ func (r *ResyncReconciler) reconcileApp(ctx context.Context, req ctrl.Request) (
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	requested := r.appResyncRequested(app)
 	if app.Spec.RestAPI == nil || !app.DeletionTimestamp.IsZero() {
 		r.stop(req.NamespacedName)
 		r.APIs.Forget(req.NamespacedName)
-		if app.Spec.RestAPI == nil && app.Status.Resync != nil {
+		if app.Spec.RestAPI == nil && requested != "" {
+			r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, "ResyncUnavailable", "Resync",
+				"Resync requested (%s) but the ChatApp has no spec.restAPI", requested)
+			if err := r.handledApp(ctx, app.Name, app.Namespace, app.UID, requested); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		if app.Spec.RestAPI == nil && showsResync(app.Status.Resync) {
 			// No resync any more: drop what status.resync said of the last.
 			apply := chatac.ChatApp(app.Name, app.Namespace).WithStatus(chatac.ChatAppStatus())
 			return ctrl.Result{}, r.Status().Apply(ctx, apply, client.FieldOwner(ResyncFieldManager), client.ForceOwnership)
@@ -125,12 +136,19 @@ func (r *ResyncReconciler) reconcileApp(ctx context.Context, req ctrl.Request) (
 	cfg, err := r.config(ctx, app)
 	if errors.Is(err, lookup.ErrSecretKeyNotFound) {
 		r.stop(req.NamespacedName)
-		return ctrl.Result{}, r.writeAppResync(ctx, app, withFailure(app.Status.Resync, chatv1alpha1.SecretKeyNotFoundReason, err.Error()))
+		if err := r.writeAppResync(ctx, app, withFailure(app.Status.Resync, chatv1alpha1.SecretKeyNotFoundReason, err.Error())); err != nil {
+			return ctrl.Result{}, err
+		}
+		if requested != "" {
+			r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, "ResyncFailed", "Resync", "Resync requested (%s): %v", requested, err)
+			return ctrl.Result{}, r.handledApp(ctx, app.Name, app.Namespace, app.UID, requested)
+		}
+		return ctrl.Result{}, nil
 	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	r.ensure(req.NamespacedName, cfg)
+	r.ensure(req.NamespacedName, cfg, requested)
 	// No watch tells of a change of an unlabelled Secret: read it again
 	// when what was read of it expires.
 	unwatched, err := lookup.UnlabelledSecrets(ctx, r.Secrets, app)
@@ -149,12 +167,15 @@ func (r *ResyncReconciler) config(ctx context.Context, app *chatv1alpha1.ChatApp
 	return resyncConfig{uid: app.UID, interval: resyncInterval(app.Spec.RestAPI), secretKey: key}, nil
 }
 
-// ensure runs a worker with cfg for app, replacing one with another config.
-func (r *ResyncReconciler) ensure(app types.NamespacedName, cfg resyncConfig) {
+// ensure runs a worker with cfg for app, replacing one with another config,
+// and asks it for a full pass for requested (a resync-requested-at value not
+// acted on yet; "" for none).
+func (r *ResyncReconciler) ensure(app types.NamespacedName, cfg resyncConfig, requested string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if w, ok := r.workers[app]; ok {
 		if w.cfg == cfg {
+			w.request(requested)
 			return
 		}
 		w.cancel()
@@ -164,6 +185,8 @@ func (r *ResyncReconciler) ensure(app types.NamespacedName, cfg resyncConfig) {
 	}
 	ctx, cancel := context.WithCancel(r.Context)
 	w := newResyncWorker(r, app, cfg, cancel)
+	// Before it starts: the pass it starts with is the one asked for.
+	w.request(requested)
 	r.workers[app] = w
 	go w.run(ctx)
 }
@@ -223,6 +246,36 @@ func (r *ResyncReconciler) reconcileRequest(ctx context.Context, req ctrl.Reques
 	return ctrl.Result{}, nil
 }
 
+// appResyncRequested returns the ChatApp's resync-requested-at value when
+// it has not been acted on, else "".
+func (r *ResyncReconciler) appResyncRequested(app *chatv1alpha1.ChatApp) string {
+	requested := app.Annotations[chatv1alpha1.ResyncRequestedAtAnnotation]
+	if requested == "" || (app.Status.Resync != nil && app.Status.Resync.HandledRequest == requested) {
+		return ""
+	}
+	if last, ok := r.handled.Load(app.UID); ok && last == requested {
+		return "" // handled; the cache has not seen it yet
+	}
+	return requested
+}
+
+// handledApp records in the ChatApp's status.resync.handledRequest that its
+// resync request value was acted on.
+func (r *ResyncReconciler) handledApp(ctx context.Context, name, namespace string, uid types.UID, requested string) error {
+	apply := chatac.ChatApp(name, namespace).WithStatus(chatac.ChatAppStatus().WithResync(chatac.ChatAppResync().WithHandledRequest(requested)))
+	if err := r.Status().Apply(ctx, apply, client.FieldOwner(ResyncRequestFieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("recording the resync request of ChatApp %s/%s as handled: %w", namespace, name, err)
+	}
+	r.handled.Store(uid, requested)
+	return nil
+}
+
+// showsResync reports whether st says anything of a resync, beyond the
+// last request handled.
+func showsResync(st *chatv1alpha1.ChatAppResync) bool {
+	return st != nil && *st != chatv1alpha1.ChatAppResync{HandledRequest: st.HandledRequest}
+}
+
 // resyncRequested returns the Room's resync-requested-at value when it has
 // not been acted on, else "".
 func resyncRequested(room *chatv1alpha1.Room) string {
@@ -272,15 +325,17 @@ func withFailure(st *chatv1alpha1.ChatAppResync, reason, msg string) *chatv1alph
 }
 
 // SetupWithManager registers the two controllers: one keeps a worker per
-// ChatApp (restarted when the ChatApp or its secret key Secret changes),
-// the other acts on resync-requested-at annotations.
+// ChatApp (restarted when the ChatApp or its secret key Secret changes) and
+// hands it the ChatApp's resync-requested-at annotation, the other acts on
+// the Rooms' resync-requested-at annotations.
 func (r *ResyncReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Context == nil || r.Store == nil || r.APIs == nil || r.Secrets == nil {
 		return errors.New("the resync controller needs a Context, a Store, Secrets and RESTAPIs")
 	}
 	if err := ctrl.NewControllerManagedBy(mgr).
 		Named("resync").
-		For(&chatv1alpha1.ChatApp{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&chatv1alpha1.ChatApp{}, builder.WithPredicates(predicate.Or[client.Object](
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(chatAppsUsingSecret(r.Client))).
 		Complete(reconcile.Func(r.reconcileApp)); err != nil {
 		return err
@@ -300,25 +355,86 @@ type resyncWorker struct {
 	app    types.NamespacedName
 	cfg    resyncConfig
 	cancel context.CancelFunc
+
+	// wake starts a pass now (request).
+	wake chan struct{}
+	mu   sync.Mutex
+	// requested is the last resync-requested-at value given to the worker;
+	// pending is that value until the pass for it starts.
+	requested, pending string
 }
 
 func newResyncWorker(r *ResyncReconciler, app types.NamespacedName, cfg resyncConfig, cancel context.CancelFunc) *resyncWorker {
-	return &resyncWorker{r: r, app: app, cfg: cfg, cancel: cancel}
+	return &resyncWorker{r: r, app: app, cfg: cfg, cancel: cancel, wake: make(chan struct{}, 1)}
 }
 
-// run resyncs every Room now, then every interval (±10%), until ctx ends.
+// request asks for a full pass for the resync-requested-at value requested,
+// after the one under way if any: once per value ("" asks nothing).
+func (w *resyncWorker) request(requested string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if requested == "" || requested == w.requested {
+		return
+	}
+	w.requested, w.pending = requested, requested
+	select {
+	case w.wake <- struct{}{}:
+	default: // a wake-up is already waiting
+	}
+}
+
+// takeRequest returns the request the pass about to start is for ("" for
+// none), and takes the wake-up that came with it.
+func (w *resyncWorker) takeRequest() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	requested := w.pending
+	w.pending = ""
+	select {
+	case <-w.wake:
+	default:
+	}
+	return requested
+}
+
+// handled records the request as handled, trying again for a while when the
+// API server does not take the write.
+func (w *resyncWorker) handled(ctx context.Context, requested string) {
+	var last error
+	backoff := wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 8}
+	err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
+		last = w.r.handledApp(ctx, w.app.Name, w.app.Namespace, w.cfg.uid, requested)
+		return last == nil, nil
+	})
+	if err != nil && ctx.Err() == nil {
+		ctrl.Log.WithName("resync").Error(last, "Recording the resync request as handled", "chatApp", w.app, "request", requested)
+	}
+}
+
+// run resyncs every Room now, then every interval (±10%) or when a pass is
+// requested, until ctx ends. A requested pass is recorded as handled once it
+// ends, whether it read every Room or stopped.
 func (w *resyncWorker) run(ctx context.Context) {
 	log := ctrl.Log.WithName("resync").WithValues("chatApp", w.app)
 	for {
+		requested := w.takeRequest()
 		if err := w.resyncAll(ctx); err != nil && ctx.Err() == nil {
 			log.Error(err, "Resync stopped")
 		}
+		if requested != "" && ctx.Err() == nil {
+			// A worker stopped meanwhile leaves it to the next one.
+			w.handled(ctx, requested)
+		}
 		jitter := time.Duration((rand.Float64()*0.2 - 0.1) * float64(w.cfg.interval))
+		timer := time.NewTimer(w.cfg.interval + jitter)
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			return
-		case <-time.After(w.cfg.interval + jitter):
+		case <-w.wake:
+		case <-timer.C:
 		}
+		timer.Stop()
 	}
 }
 

@@ -679,3 +679,114 @@ func TestResyncSeatListFailures(t *testing.T) {
 		t.Errorf("phase %s, destroyed %+v, seats %+v: get_seat_list's 100004 must not destroy the Room nor set seats", st.Phase, st.Destroyed, st.Seats)
 	}
 }
+
+// requestAppResync sets the ChatApp's resync-requested-at annotation.
+func requestAppResync(t *testing.T, app *chatv1alpha1.ChatApp, value string) {
+	t.Helper()
+	patch := client.RawPatch("application/merge-patch+json",
+		[]byte(`{"metadata":{"annotations":{"`+chatv1alpha1.ResyncRequestedAtAnnotation+`":"`+value+`"}}}`))
+	if err := env.Client.Patch(context.Background(), app, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readsOf counts the reads of each room.
+func readsOf(f *tencenttest.Server, roomIDs ...string) map[string]int {
+	out := map[string]int{}
+	for _, id := range roomIDs {
+		out[id] = reads(f, id)
+	}
+	return out
+}
+
+// TestResyncRequestOnTheChatAppStartsOneFullPass: a new value of the
+// ChatApp's resync-requested-at annotation starts one full pass at once
+// (not at the next interval, an hour away), recorded in
+// status.resync.handledRequest once it has finished. A value asked for while
+// a pass is under way gets a pass of its own after it; other changes of the
+// ChatApp's annotations repeat nothing.
+func TestResyncRequestOnTheChatAppStartsOneFullPass(t *testing.T) {
+	f, id := newFake(t)
+	rooms := []string{"alpha", "beta", "gamma"}
+	for _, r := range rooms {
+		f.SetRoom(r, "as-created")
+	}
+	app := resyncApp(t, f, id, fakeKey, nil, rooms...)
+	eventually(t, app, "the first resync completes", func() bool {
+		return app.Status.Resync != nil && app.Status.Resync.CompletionTime != nil && app.Status.Resync.Checked == 3
+	})
+	before := readsOf(f, rooms...)
+	f.SetRoom("beta", "renamed while a callback was lost")
+
+	// The pass is held at its first request: it is not handled until it
+	// has read every Room; a second value asked for meanwhile waits for it.
+	arrived, release := f.Hold()
+	requestAppResync(t, app, "first")
+	select {
+	case <-arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the requested pass never called the REST API")
+	}
+	requestAppResync(t, app, "second")
+	time.Sleep(500 * time.Millisecond)
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(app), app); err != nil {
+		t.Fatal(err)
+	}
+	if h := app.Status.Resync.HandledRequest; h != "" {
+		t.Errorf("handledRequest %q while the pass is under way", h)
+	}
+	release()
+	eventually(t, app, "both requests are handled", func() bool {
+		r := app.Status.Resync
+		return r != nil && r.HandledRequest == "second" && r.Checked == 3 && r.CompletionTime != nil && !r.CompletionTime.Before(r.StartTime)
+	})
+	for _, r := range rooms {
+		if n := reads(f, r) - before[r]; n != 2 {
+			t.Errorf("room %s read %d times for two requests, want 2", r, n)
+		}
+	}
+	beta := roomOf(app, "beta")
+	eventually(t, beta, "the drifted Room is healed", func() bool { return beta.Status.RoomName == "renamed while a callback was lost" })
+
+	// Other annotation changes do not start a pass; the next value does.
+	after := readsOf(f, rooms...)
+	patch := client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"annotations":{"example.com/owner":"team-a"}}}`))
+	if err := env.Client.Patch(context.Background(), app, patch); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if got := readsOf(f, rooms...); !maps.Equal(got, after) {
+		t.Errorf("reads %v after an unrelated annotation, want %v", got, after)
+	}
+	requestAppResync(t, app, "third")
+	eventually(t, app, "the third request is handled", func() bool {
+		return app.Status.Resync != nil && app.Status.Resync.HandledRequest == "third"
+	})
+	for _, r := range rooms {
+		if n := reads(f, r) - after[r]; n != 1 {
+			t.Errorf("room %s read %d times for one request, want 1", r, n)
+		}
+	}
+}
+
+// TestResyncRequestOnAChatAppWithoutRESTAPI: a request that no resync can
+// serve is handled at once, with a Warning Event saying why, so that whoever
+// waits for it is not left waiting.
+func TestResyncRequestOnAChatAppWithoutRESTAPI(t *testing.T) {
+	ns := newNamespace(t)
+	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "plain"}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: newSDKAppID()}}
+	if err := env.Client.Create(context.Background(), app); err != nil {
+		t.Fatal(err)
+	}
+	requestAppResync(t, app, "now")
+	eventually(t, app, "the request is handled", func() bool {
+		return app.Status.Resync != nil && app.Status.Resync.HandledRequest == "now"
+	})
+	if r := app.Status.Resync; r.StartTime != nil || r.Checked != 0 {
+		t.Errorf("status.resync %+v: a ChatApp without restAPI shows a resync", r)
+	}
+	e := waitForEventAbout(t, ns, "ChatApp", "plain", "ResyncUnavailable")
+	if e.Type != corev1.EventTypeWarning || !strings.Contains(e.Note, "no spec.restAPI") {
+		t.Errorf("Event %s %q", e.Type, e.Note)
+	}
+}

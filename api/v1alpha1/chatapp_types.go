@@ -47,8 +47,9 @@ type ChatAppSpec struct {
 
 	// restAPI lets roomsync read the app's rooms from Tencent's REST API and
 	// heal what missed callbacks left out of date (resync): when the operator
-	// starts, every resyncInterval, and for a Room annotated with
-	// chat.roomsync.io/resync-requested-at. No resync when absent.
+	// starts, every resyncInterval, for a Room annotated with
+	// chat.roomsync.io/resync-requested-at, and for all of them when the
+	// ChatApp is. No resync when absent.
 	// +optional
 	RestAPI *RestAPISpec `json:"restAPI,omitempty"`
 
@@ -213,6 +214,13 @@ type ChatAppResync struct {
 	// later full resync reads a room.
 	// +optional
 	Failure *ResyncFailure `json:"failure,omitempty"`
+
+	// handledRequest is the last value of the ChatApp's annotation
+	// chat.roomsync.io/resync-requested-at that was acted on: written once
+	// the full resync it started has finished, or failed (also when no
+	// resync could run: see the ChatApp's events).
+	// +optional
+	HandledRequest string `json:"handledRequest,omitempty"`
 }
 
 // ResyncFailure is why resync stopped.

@@ -150,10 +150,10 @@ const (
 	CallbackRestoredEvent = "CallbackRestored"
 )
 
-// ResyncRequestedAtAnnotation asks for a resync of one Room from Tencent's
-// REST API: each new value triggers one (like Flux's
-// reconcile.fluxcd.io/requestedAt); status.resync.handledRequest holds the
-// last value acted on.
+// ResyncRequestedAtAnnotation asks for a resync from Tencent's REST API: on
+// a Room, of that Room; on a ChatApp, one full pass over its Rooms. Each new
+// value triggers one (like Flux's reconcile.fluxcd.io/requestedAt);
+// status.resync.handledRequest holds the last value acted on.
 const ResyncRequestedAtAnnotation = "chat.roomsync.io/resync-requested-at"
 
 // Labels and well-known values.

@@ -124,6 +124,9 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: failure
       type:
         namedType: com.github.roomsync.roomsync.api.v1alpha1.ResyncFailure
+    - name: handledRequest
+      type:
+        scalar: string
     - name: rooms
       type:
         scalar: numeric

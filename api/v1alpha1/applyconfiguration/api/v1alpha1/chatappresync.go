@@ -42,6 +42,11 @@ type ChatAppResyncApplyConfiguration struct {
 	// missing secret key, an answer not as Tencent documents it), until a
 	// later full resync reads a room.
 	Failure *ResyncFailureApplyConfiguration `json:"failure,omitempty"`
+	// handledRequest is the last value of the ChatApp's annotation
+	// chat.roomsync.io/resync-requested-at that was acted on: written once
+	// the full resync it started has finished, or failed (also when no
+	// resync could run: see the ChatApp's events).
+	HandledRequest *string `json:"handledRequest,omitempty"`
 }
 
 // ChatAppResyncApplyConfiguration constructs a declarative configuration of the ChatAppResync type for use with
@@ -95,5 +100,13 @@ func (b *ChatAppResyncApplyConfiguration) WithDrifted(value int64) *ChatAppResyn
 // If called multiple times, the Failure field is set to the value of the last call.
 func (b *ChatAppResyncApplyConfiguration) WithFailure(value *ResyncFailureApplyConfiguration) *ChatAppResyncApplyConfiguration {
 	b.Failure = value
+	return b
+}
+
+// WithHandledRequest sets the HandledRequest field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the HandledRequest field is set to the value of the last call.
+func (b *ChatAppResyncApplyConfiguration) WithHandledRequest(value string) *ChatAppResyncApplyConfiguration {
+	b.HandledRequest = &value
 	return b
 }

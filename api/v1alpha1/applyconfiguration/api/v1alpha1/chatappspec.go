@@ -50,8 +50,9 @@ type ChatAppSpecApplyConfiguration struct {
 	Recording *RecordingSpecApplyConfiguration `json:"recording,omitempty"`
 	// restAPI lets roomsync read the app's rooms from Tencent's REST API and
 	// heal what missed callbacks left out of date (resync): when the operator
-	// starts, every resyncInterval, and for a Room annotated with
-	// chat.roomsync.io/resync-requested-at. No resync when absent.
+	// starts, every resyncInterval, for a Room annotated with
+	// chat.roomsync.io/resync-requested-at, and for all of them when the
+	// ChatApp is. No resync when absent.
 	RestAPI *RestAPISpecApplyConfiguration `json:"restAPI,omitempty"`
 	// callbackRegistration makes roomsync register the app's callback URL
 	// with Tencent (room_config/set_callback or update_callback) and keep it
