@@ -11,6 +11,7 @@ CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.1
 GOLANGCI_LINT_VERSION ?= v2.15.0
 HELM_VERSION ?= v3.22.0
+CRD_REF_DOCS_VERSION ?= v0.3.0
 # The kube-apiserver, etcd and kubectl for envtest come from hack/tools/go.mod;
 # this only stamps their version.
 KUBERNETES_VERSION ?= v1.37.2
@@ -19,6 +20,7 @@ CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
 export HELM
 
 # envtest's control plane. setup-envtest downloads prebuilt binaries, which not
@@ -52,13 +54,19 @@ dev: build $(ENVTEST_DEP) ## Run roomsync against a local control plane, with a 
 	$(LOCALBIN)/roomsync-dev --operator $(LOCALBIN)/roomsync --assets $(KUBEBUILDER_ASSETS) --dir $(LOCALBIN)/dev
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate the CRDs and RBAC from the API types and markers.
+manifests: $(CONTROLLER_GEN) docs ## Generate the CRDs, RBAC and API reference from the API types and markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd:generateEmbeddedObjectMeta=true paths="./..." output:crd:artifacts:config=config/crd/bases
 	go run ./hack/crdtrim config/crd/bases/chat.roomsync.io_chatapps.yaml
 	@# The Helm chart installs the same CRDs and manager rules: copies, never edited.
 	mkdir -p charts/roomsync/files/crds charts/roomsync/files/rbac
 	cp config/crd/bases/*.yaml charts/roomsync/files/crds/
 	cp config/rbac/role.yaml charts/roomsync/files/rbac/role.yaml
+
+.PHONY: docs
+docs: $(CRD_REF_DOCS) ## Generate the API reference, docs/api.md, from the API types and their comments.
+	mkdir -p docs
+	$(CRD_REF_DOCS) --source-path=./api/v1alpha1 --config=hack/crd-ref-docs/config.yaml --renderer=markdown \
+		--templates-dir=hack/crd-ref-docs/templates/markdown --output-path=docs/api.md --log-level=WARN
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods and apply configurations.
@@ -82,8 +90,8 @@ test: manifests generate fmt vet $(ENVTEST_DEP) $(HELM) ## Run every test: unit,
 
 .PHONY: verify
 verify: manifests generate ## Fail when generated files are not committed as generated.
-	@if [ -n "$$(git status --porcelain -- api config charts/roomsync/files)" ]; then \
-		git status --short -- api config charts/roomsync/files; git diff -- api config charts/roomsync/files | head -50; \
+	@if [ -n "$$(git status --porcelain -- api config charts/roomsync/files docs/api.md)" ]; then \
+		git status --short -- api config charts/roomsync/files docs/api.md; git diff -- api config charts/roomsync/files docs/api.md | head -50; \
 		echo "generated files are out of date: run 'make manifests generate' and commit them"; exit 1; fi
 
 .PHONY: bench
@@ -151,6 +159,8 @@ $(KUSTOMIZE): | $(LOCALBIN)
 	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
 $(HELM): | $(LOCALBIN)
 	$(call go-install-tool,$(HELM),helm.sh/helm/v3/cmd/helm,$(HELM_VERSION))
+$(CRD_REF_DOCS): | $(LOCALBIN)
+	$(call go-install-tool,$(CRD_REF_DOCS),github.com/elastic/crd-ref-docs,$(CRD_REF_DOCS_VERSION))
 $(GOLANGCI_LINT): | $(LOCALBIN)
 	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
 

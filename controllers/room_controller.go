@@ -20,8 +20,9 @@ import (
 )
 
 // RoomFieldManager is the server-side apply field manager of the Room
-// controller. It owns status.observedGeneration and the Ready and Stalled
-// conditions; the callback receiver owns the room info.
+// controller. It owns status.observedGeneration and the Ready, Stalled,
+// Reconciling and Synced conditions; the callback receiver owns the room
+// info.
 const RoomFieldManager = "roomsync-room-controller"
 
 // RoomReconciler derives a Room's conditions from the room info the callback

@@ -17,22 +17,26 @@ type ChatAppSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="sdkAppID is immutable"
 	SDKAppID int64 `json:"sdkAppID"`
 
-	// callbackAuth, when set, makes every callback carry a valid Sign made
-	// with the application's callback token. Without it callbacks are not
-	// authenticated.
+	// callbackAuth, when set, makes every callback carry a valid Sign, made
+	// with the application's callback token, and a RequestTime within
+	// maxClockSkew. Without it callbacks are not authenticated.
 	// +optional
 	CallbackAuth *CallbackAuth `json:"callbackAuth,omitempty"`
 
-	// autoCreateRooms lets a callback for a room that has no Room yet create
-	// one. When false, such callbacks are answered OK and ignored, so only
-	// Rooms declared by users are mirrored.
+	// autoCreateRooms lets a create or update callback for a room that has
+	// no Room yet create one (other callbacks never do). When false, such
+	// callbacks are answered OK and ignored, so only Rooms declared by users
+	// are mirrored.
 	// +optional
 	// +kubebuilder:default=true
 	AutoCreateRooms *bool `json:"autoCreateRooms,omitempty"`
 
 	// roomRetention is how long a Room that a callback created is kept after
-	// its destroy callback was received; then the operator deletes it. 0
-	// keeps such Rooms. Rooms that users created are never deleted.
+	// its room was destroyed, counted from when roomsync received the
+	// destroy callback or found the room gone in a resync
+	// (status.destroyed.receivedTime); then roomsync deletes it and records
+	// it in status.deletedRooms. 0 keeps such Rooms. Rooms that users
+	// created are never deleted.
 	// +optional
 	// +kubebuilder:default="24h"
 	// +kubebuilder:validation:Type=string
@@ -49,7 +53,9 @@ type ChatAppSpec struct {
 	// heal what missed callbacks left out of date (resync): when the operator
 	// starts, every resyncInterval, for a Room annotated with
 	// chat.roomsync.io/resync-requested-at, and for all of them when the
-	// ChatApp is. No resync when absent.
+	// ChatApp is. No resync when absent. Rooms that change their room in
+	// Tencent (spec.managementPolicies) and callbackRegistration need it
+	// too.
 	// +optional
 	RestAPI *RestAPISpec `json:"restAPI,omitempty"`
 
@@ -115,7 +121,7 @@ type CallbackRegistrationStatus struct {
 	// not be read or set (RESTAPICredentialsRejected, TencentRejected,
 	// TencentUnavailable, RESTAPIBadAnswer, SecretKeyNotFound), or
 	// SDKAppIDConflict (an older ChatApp holds the sdkAppID and registers
-	// instead).
+	// instead), or RESTAPINotConfigured (no restAPI to call).
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	Reason string `json:"reason,omitempty"`
@@ -130,7 +136,9 @@ type CallbackRegistrationStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 }
 
-// RestAPISpec is how to call the app's Tencent REST API.
+// RestAPISpec is how to call the app's Tencent REST API. roomsync calls it
+// to resync Rooms, for Rooms that manage their room
+// (spec.managementPolicies), and for spec.callbackRegistration.
 type RestAPISpec struct {
 	// endpoint is the base URL of the REST API's domain for the app's region
 	// (Singapore by default; console.tim.qq.com for the Chinese mainland).
@@ -153,7 +161,10 @@ type RestAPISpec struct {
 	SecretKeyRef SecretKeyReference `json:"secretKeyRef"`
 
 	// resyncInterval is how often every live Room of the app is read again
-	// (with ±10% jitter).
+	// (with ±10% jitter). It is also how often the callback registration is
+	// checked, how long a Room stalled by a refusal waits before it tries
+	// again, and the least time between two reverts of a declared Room's
+	// settings changed in the app.
 	// +optional
 	// +kubebuilder:default="10m"
 	// +kubebuilder:validation:Type=string
@@ -161,7 +172,8 @@ type RestAPISpec struct {
 	ResyncInterval *metav1.Duration `json:"resyncInterval,omitempty"`
 
 	// requestsPerSecond caps roomsync's calls to the REST API for this app,
-	// across all its Rooms; Tencent allows 200 per second per app.
+	// across all its Rooms and for everything roomsync calls it for;
+	// Tencent allows 200 per second per app.
 	// +optional
 	// +kubebuilder:default=20
 	// +kubebuilder:validation:Minimum=1
@@ -245,9 +257,10 @@ type ResyncFailure struct {
 // RecordingSpec says how to record a room.
 type RecordingSpec struct {
 	// jobTemplate is the Job each recording session runs, as in a CronJob.
-	// Every container gets the room's identity in environment variables
-	// (ROOMSYNC_SDK_APP_ID, ROOMSYNC_ROOM_ID, ROOMSYNC_ROOM_NAME,
-	// ROOMSYNC_ROOM_RESOURCE, ROOMSYNC_OWNER, ROOMSYNC_RECORDING_SESSION).
+	// Every container and init container gets the room's identity in
+	// environment variables (ROOMSYNC_SDK_APP_ID, ROOMSYNC_ROOM_ID,
+	// ROOMSYNC_ROOM_NAME, ROOMSYNC_ROOM_RESOURCE, ROOMSYNC_OWNER,
+	// ROOMSYNC_RECORDING_SESSION), replacing variables of those names.
 	// +required
 	JobTemplate batchv1.JobTemplateSpec `json:"jobTemplate"`
 
@@ -303,7 +316,8 @@ type TokenSecretReference struct {
 
 	// previousKey is a second key of the same Secret whose token is also
 	// accepted while it exists and is not empty: for rotating the token
-	// without refusing callbacks (see the README).
+	// without refusing callbacks (see the README, Rotating the callback
+	// token).
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
@@ -315,45 +329,67 @@ type TokenSecretReference struct {
 // that a late event older than the destroy does not bring it back.
 type DeletedRoom struct {
 	// roomID is the Tencent RoomId.
+	// +required
 	// +kubebuilder:validation:MaxLength=48
 	RoomID string `json:"roomID"`
 
 	// destroyEventTime is the EventTime (Unix milliseconds) of the room's
-	// destroy. Room-info events not newer than it are answered stale.
+	// destroy. A create or update callback not newer than it is answered
+	// stale rather than create the Room again.
+	// +required
 	DestroyEventTime int64 `json:"destroyEventTime"`
 
 	// deletedTime is when roomsync deleted the Room.
+	// +required
 	DeletedTime metav1.Time `json:"deletedTime"`
 }
 
 // ChatAppStatus is the observed state of a ChatApp.
+//
+// Several writers share it, each with its own server-side apply field
+// manager: the ChatApp controller writes observedGeneration, conditions and
+// roomCount (roomsync-chatapp-controller); the callback receiver
+// lastCallbackTime (roomsync-callback-receiver); the Room controller
+// deletedRooms when it deletes a Room after its retention
+// (roomsync-room-retention); the resync controller resync (roomsync-resync,
+// and roomsync-resync-request for resync.handledRequest); the callback
+// registration controller callbackRegistration
+// (roomsync-callback-registration).
 type ChatAppStatus struct {
 	// observedGeneration is the metadata.generation the ChatApp controller
 	// last reconciled. It is -1 until the controller has looked at it.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions describe the ChatApp's state: Ready is True when its
+	// conditions describe the ChatApp's state. Ready is True when its
 	// callbacks are accepted (token Secret readable, sdkAppID held by this
-	// ChatApp); Stalled is True when that needs a human.
+	// ChatApp) and nothing needs a human. Stalled is True when something
+	// does: a missing token Secret or key (callbacks are answered 401), the
+	// sdkAppID held by an older ChatApp, REST API credentials rejected or a
+	// missing secret key, or, with spec.callbackRegistration, another URL
+	// registered in Tencent. CallbackRegistered (only with
+	// spec.callbackRegistration) says whether Tencent's callback
+	// configuration matches it; Reconciling is True until the current
+	// generation has been checked.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=16
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
-	// lastCallbackTime is when a callback for this ChatApp was last accepted
-	// (updated at most every 30 seconds).
+	// lastCallbackTime is when a callback for this ChatApp was last answered
+	// OK (written at most every 30 seconds).
 	// +optional
 	LastCallbackTime *metav1.Time `json:"lastCallbackTime,omitempty"`
 
-	// roomCount is how many Rooms mirror this ChatApp's rooms.
+	// roomCount is how many Rooms in the ChatApp's namespace have its
+	// sdkAppID, destroyed ones and duplicates included.
 	// +optional
 	RoomCount *int64 `json:"roomCount,omitempty"`
 
-	// deletedRooms are the Rooms deleted after their retention most
-	// recently (at most 1000, oldest dropped first), so a late event does not
-	// bring them back.
+	// deletedRooms are the Rooms deleted after their retention, newest
+	// first (at most 1000: the oldest record is dropped), so that a late
+	// event does not bring them back.
 	// +optional
 	// +listType=map
 	// +listMapKey=roomID
@@ -371,7 +407,7 @@ type ChatAppStatus struct {
 }
 
 // ChatApp is one Tencent Cloud Chat application whose room callbacks this
-// cluster accepts.
+// cluster accepts and, with spec.restAPI, whose REST API roomsync calls.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status

@@ -20,10 +20,12 @@ const (
 
 // Condition reasons of a Room.
 const (
-	// RoomInfoReceivedReason: a room-info callback has been applied.
+	// RoomInfoReceivedReason: room info has been applied, from a create or
+	// update callback or a read of the REST API.
 	RoomInfoReceivedReason = "RoomInfoReceived"
-	// AwaitingRoomInfoReason: no room-info callback has been applied yet.
-	// This waits on Tencent, not on the operator, so it is not Reconciling.
+	// AwaitingRoomInfoReason: no room info has been applied yet (no create
+	// or update callback, no read of the REST API). This waits on Tencent,
+	// not on the operator, so it is not Reconciling.
 	AwaitingRoomInfoReason = "AwaitingRoomInfo"
 	// RoomDestroyedReason: the room was destroyed; the Room mirrors it.
 	RoomDestroyedReason = "RoomDestroyed"
@@ -81,8 +83,10 @@ const (
 	RoomUpdatedEvent = "RoomUpdated"
 	// RoomDestroyedEvent: destroy_room destroyed the room with its Room.
 	RoomDestroyedEvent = "RoomDestroyed"
-	// OrphanedEvent: the Room went without its room being destroyed,
-	// because Tencent could not be asked.
+	// OrphanedEvent: the room was left in Tencent when its Room went or
+	// lost its destroy-room finalizer: Tencent could not be asked, the Room
+	// neither created nor adopted the room, or roomsync no longer watches
+	// the Room's namespace.
 	OrphanedEvent = "Orphaned"
 )
 
@@ -124,7 +128,9 @@ const (
 	// SDKAppIDConflictReason: an older ChatApp holds the same sdkAppID.
 	SDKAppIDConflictReason = "SDKAppIDConflict"
 	// RESTAPICredentialsRejectedReason: Tencent's REST API rejected the
-	// administrator, the sdkAppID or the secret key; resync is stopped.
+	// administrator, the sdkAppID or the secret key. The ChatApp (or the
+	// Room whose call it was) is Stalled; resync is stopped until the next
+	// interval or a change of the ChatApp or its Secret.
 	RESTAPICredentialsRejectedReason = "RESTAPICredentialsRejected"
 	// SecretKeyNotFoundReason: the secret key Secret or its key is missing.
 	SecretKeyNotFoundReason = "SecretKeyNotFound"

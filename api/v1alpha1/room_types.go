@@ -9,8 +9,9 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.adoptExisting) || !self.adoptExisting || (has(self.managementPolicies) && self.managementPolicies.exists(p, p == 'Create' || p == '*'))",message="adoptExisting applies only with the Create management policy"
 type RoomSpec struct {
 	// sdkAppID is the SDKAppID of the Tencent Cloud Chat application that owns
-	// the room. A ChatApp with the same sdkAppID in the Room's namespace
-	// delivers the room's callbacks.
+	// the room. The ChatApp that holds this sdkAppID, when it is in the
+	// Room's namespace, delivers the room's callbacks, and its restAPI is
+	// the one roomsync calls for the room.
 	// +required
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="sdkAppID is immutable"
@@ -43,9 +44,10 @@ type RoomSpec struct {
 	// fields set here are managed: with Create they are sent to create the
 	// room, with Update the updatable ones are kept as written. Those that
 	// update_room_info cannot change (roomType, ownerAccount, maxSeatCount,
-	// seatEnabled, scheduleStartTime, scheduleEndTime) are create-only and
-	// cannot change while the room exists. With Observe only, the Synced
-	// condition says whether Tencent matches them, and nothing is changed.
+	// seatEnabled, scheduleStartTime, scheduleEndTime) are create-only:
+	// while the room exists (status.phase Active) they can only be set to
+	// the value the room has. With Observe only, the Synced condition says
+	// whether Tencent matches them, and nothing is changed.
 	// +optional
 	Settings *RoomSettings `json:"settings,omitempty"`
 
@@ -105,8 +107,8 @@ type RoomSettings struct {
 	// +kubebuilder:validation:XValidation:rule="size(bytes(self)) <= 100",message="roomName must be at most 100 bytes of UTF-8"
 	RoomName *string `json:"roomName,omitempty"`
 
-	// roomType is the kind of room (RoomType): Conference, as TUIRoomKit
-	// creates, unless set. Create-only.
+	// roomType is the kind of room (RoomType): roomsync creates a
+	// Conference room, as TUIRoomKit does, unless it is set. Create-only.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
@@ -166,11 +168,14 @@ type RoomSettings struct {
 	// +kubebuilder:validation:MaxLength=8192
 	CustomInfo *string `json:"customInfo,omitempty"`
 
-	// scheduleStartTime and scheduleEndTime schedule the meeting, in Unix
-	// seconds (ScheduleStartTime, ScheduleEndTime). Create-only.
+	// scheduleStartTime is when the meeting is scheduled to start, in Unix
+	// seconds (ScheduleStartTime). Create-only.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	ScheduleStartTime *int64 `json:"scheduleStartTime,omitempty"`
+
+	// scheduleEndTime is when the meeting is scheduled to end, in Unix
+	// seconds (ScheduleEndTime); after scheduleStartTime. Create-only.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	ScheduleEndTime *int64 `json:"scheduleEndTime,omitempty"`
@@ -192,10 +197,13 @@ const (
 type RoomPhase string
 
 const (
-	// RoomPhaseActive: room info has been received and the room is not destroyed
-	// (or was created again after its destroy).
+	// RoomPhaseActive: room info has been received (a create or update
+	// callback, or a read of the REST API) and the room is not destroyed, or
+	// newer room info says the room id was used again after its destroy.
 	RoomPhaseActive RoomPhase = "Active"
-	// RoomPhaseDestroyed: a destroy callback newer than the room info arrived.
+	// RoomPhaseDestroyed: the room was destroyed, as a destroy callback
+	// says, or a resync that found it gone (get_room_info answered
+	// ErrorCode 100004), newer than the room info.
 	RoomPhaseDestroyed RoomPhase = "Destroyed"
 )
 
@@ -207,6 +215,7 @@ type RoomMembers struct {
 	// membership event applied: a member callback, or a resync's read of
 	// the member count (stamped when its request was sent). Older
 	// membership events change nothing.
+	// +required
 	EventTime int64 `json:"eventTime"`
 
 	// lastChangeTime is when membership last changed as far as roomsync
@@ -217,14 +226,17 @@ type RoomMembers struct {
 
 	// left counts members who left by themselves (Type Leave), as the
 	// callbacks tell; a resync does not count them.
+	// +required
 	Left int64 `json:"left"`
 
 	// kicked counts members who were removed (Type Kicked), as the
 	// callbacks tell.
+	// +required
 	Kicked int64 `json:"kicked"`
 
 	// expired counts members whose session expired (Type Expired), as the
 	// callbacks tell.
+	// +required
 	Expired int64 `json:"expired"`
 }
 
@@ -233,33 +245,45 @@ type RoomMembers struct {
 type RoomSeats struct {
 	// total is the number of seats in the newest seat list (0 for a room
 	// without seats).
+	// +required
 	Total int64 `json:"total"`
 
 	// taken is how many of them a member holds.
+	// +required
 	Taken int64 `json:"taken"`
 
 	// eventTime is the EventTime (Unix milliseconds) of the newest seat event
 	// applied: a seat callback, or a resync's read of the seat list (stamped
 	// when its request was sent). Older seat events change nothing.
+	// +required
 	EventTime int64 `json:"eventTime"`
 }
 
-// RoomDestroy records the room's newest destroy callback.
+// RoomDestroy records the room's newest destroy: a destroy callback, or a
+// resync's read that found the room gone (get_room_info answered ErrorCode
+// 100004, the room does not exist).
 type RoomDestroy struct {
-	// eventTime is the destroy's EventTime (Unix milliseconds). Events of any
-	// kind older than it change nothing.
+	// eventTime is the destroy's EventTime (Unix milliseconds); for a read,
+	// when its request was sent. Events of any kind older than it change
+	// nothing.
+	// +required
 	EventTime int64 `json:"eventTime"`
 
-	// time is when the room was destroyed (EventTime as a time).
+	// time is eventTime as a time: when the room was destroyed, or, for a
+	// read, when roomsync found it gone (it went before).
+	// +required
 	Time metav1.Time `json:"time"`
 
-	// operator is who destroyed it (Operator_Account).
+	// operator is who destroyed it (Operator_Account); for a read, the
+	// ChatApp's REST API administrator, who read it.
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	Operator string `json:"operator,omitempty"`
 
-	// receivedTime is when roomsync received the destroy callback; the
-	// retention period of Rooms created by callbacks counts from it.
+	// receivedTime is when roomsync received the destroy callback, or made
+	// the read; the retention period of Rooms created by callbacks counts
+	// from it.
+	// +required
 	ReceivedTime metav1.Time `json:"receivedTime"`
 }
 
@@ -292,7 +316,8 @@ type RoomManagement struct {
 	// +optional
 	CreateRequestedTime *metav1.Time `json:"createRequestedTime,omitempty"`
 
-	// createdTime is when get_room_info confirmed the room create_room made.
+	// createdTime is when roomsync confirmed, with get_room_info, that the
+	// room it asked create_room for exists.
 	// +optional
 	CreatedTime *metav1.Time `json:"createdTime,omitempty"`
 
@@ -306,10 +331,14 @@ type RoomManagement struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// lastUpdateTime is when update_room_info was last called, and
-	// updatedFields the settings it changed back.
+	// lastUpdateTime is when update_room_info was last called, to bring the
+	// room to a changed spec.settings or to change back what was changed in
+	// the app.
 	// +optional
 	LastUpdateTime *metav1.Time `json:"lastUpdateTime,omitempty"`
+
+	// updatedFields are the updatable settings that differed from
+	// spec.settings when update_room_info was last called.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16
@@ -326,8 +355,8 @@ type RoomManagement struct {
 type ManagementFailure struct {
 	// reason is a condition reason: RoomAlreadyExists, TencentRejected,
 	// RESTAPINotConfigured, RESTAPICredentialsRejected and
-	// CreateOnlySettingDiffers need a human (the Room is Stalled);
-	// TencentUnavailable is tried again with backoff.
+	// SecretKeyNotFound need a human (the Room is Stalled);
+	// TencentUnavailable and RESTAPIBadAnswer are tried again with backoff.
 	// +required
 	// +kubebuilder:validation:MaxLength=64
 	Reason string `json:"reason"`
@@ -359,12 +388,16 @@ type ManagementFailure struct {
 // RoomRecording is the state of a room's recording sessions. The recording
 // controller owns it.
 type RoomRecording struct {
-	// active is true while a recording session is open: from the moment
-	// cloud recording was enabled until it is disabled or the room destroyed.
+	// active is true while a recording session is open: from an enable of
+	// cloud recording until it is disabled, the room is destroyed, the
+	// ChatApp stops recording (spec.recording removed) or a newer enable
+	// opens the next session.
+	// +required
 	Active bool `json:"active"`
 
 	// sessions counts the sessions started; the open or last one has this
 	// number.
+	// +required
 	Sessions int64 `json:"sessions"`
 
 	// enabledTime is the cloudRecordingEnabledTime of the enable that the
@@ -386,26 +419,41 @@ type RoomRecording struct {
 	LastStopTime *metav1.Time `json:"lastStopTime,omitempty"`
 }
 
-// RoomStatus is the room as Tencent last described it, plus the conditions
-// the Room controller derives from it.
+// RoomStatus is the room as Tencent last described it, in callbacks or in
+// the REST API's answers, plus what roomsync's controllers derived from it
+// and did. A room-info event that leaves a field out keeps its previous
+// value.
 //
-// Several writers share this status, each with its own field manager: the
-// callback receiver (JSON merge patches at the resourceVersion it read) owns
-// the room-info, membership, seat and last* fields; the Room controller owns
-// observedGeneration and conditions, the recording controller recording, and
-// the resync controller resync (server-side applies).
+// Several writers share this status, each with its own field manager. The
+// callback receiver (roomsync-callback-receiver) writes every field that
+// describes the room: the room info, phase, destroyed, memberCount,
+// members, seats and the last* fields. Its writes are JSON merge patches
+// that carry the resourceVersion it read, so a write on a Room that changed
+// meanwhile is refused and decided again. What resync and room management
+// read from the REST API goes through the same write path, as events. The
+// controllers write their own fields with server-side apply: the Room
+// controller observedGeneration and the Ready, Synced, Reconciling and
+// Stalled conditions (roomsync-room-controller); the recording controller
+// recording and the Recording condition (roomsync-recording); the resync
+// controller resync (roomsync-resync, and roomsync-resync-request for
+// resync.handledRequest); the room management controller management
+// (roomsync-management).
 type RoomStatus struct {
 	// observedGeneration is the metadata.generation the Room controller last
 	// reconciled. It is -1 until the controller has looked at the Room.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions describe the Room's state: Ready is True once room info has
-	// been received (and, for a Room that manages the room, Tencent matches
-	// its settings); Synced is True when Tencent matches spec.settings;
-	// Reconciling is True while roomsync creates or updates the room;
-	// Stalled is True when the Room cannot make progress without a human
-	// (a duplicate roomID, an error Tencent will give again).
+	// conditions describe the Room's state. Ready is True once room info has
+	// been received (a destroyed room's too) and, for a Room that creates or
+	// updates its room, only while nothing is in progress or stalled and
+	// Tencent matches spec.settings. Synced (only with spec.settings) is
+	// True when Tencent matches spec.settings. Reconciling is True while
+	// roomsync creates or updates the room. Stalled is True when the Room
+	// cannot make progress without a human (a duplicate roomID, an error
+	// Tencent will give again, a room that exists and may not be adopted).
+	// Recording, written by the recording controller, is True while a
+	// recording Job runs.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -471,7 +519,8 @@ type RoomStatus struct {
 	CustomInfo string `json:"customInfo,omitempty"`
 
 	// phase is Active once room info has been received, Destroyed after a
-	// destroy callback, and Active again when the room id is reused.
+	// destroy callback or a resync that found the room gone, and Active
+	// again when newer room info says the room id was used again.
 	// +optional
 	Phase RoomPhase `json:"phase,omitempty"`
 
@@ -494,10 +543,13 @@ type RoomStatus struct {
 	// +optional
 	SeatEnabled *bool `json:"seatEnabled,omitempty"`
 
-	// scheduleStartTime and scheduleEndTime are the room's ScheduleStartTime
-	// and ScheduleEndTime, as sent (Tencent documents Unix seconds).
+	// scheduleStartTime is the room's ScheduleStartTime, as sent (Tencent
+	// documents Unix seconds).
 	// +optional
 	ScheduleStartTime int64 `json:"scheduleStartTime,omitempty"`
+
+	// scheduleEndTime is the room's ScheduleEndTime, as sent (Tencent
+	// documents Unix seconds).
 	// +optional
 	ScheduleEndTime int64 `json:"scheduleEndTime,omitempty"`
 
@@ -505,8 +557,9 @@ type RoomStatus struct {
 	// +optional
 	CreateTime int64 `json:"createTime,omitempty"`
 
-	// scheduleInviteeCount is how many accounts the create callback listed
-	// in ScheduleInviteeList_Account.
+	// scheduleInviteeCount is how many accounts the newest create or update
+	// callback that carried ScheduleInviteeList_Account listed in it (the
+	// list itself is not kept).
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	ScheduleInviteeCount int64 `json:"scheduleInviteeCount,omitempty"`
@@ -526,7 +579,8 @@ type RoomStatus struct {
 	// +optional
 	Seats *RoomSeats `json:"seats,omitempty"`
 
-	// destroyed records the newest destroy callback.
+	// destroyed records the newest destroy: a destroy callback, or a resync
+	// that found the room gone.
 	// +optional
 	Destroyed *RoomDestroy `json:"destroyed,omitempty"`
 
@@ -546,36 +600,45 @@ type RoomStatus struct {
 	Resync *RoomResync `json:"resync,omitempty"`
 
 	// lastEventTime is the EventTime (Unix milliseconds) of the newest
-	// room-info event applied. Older events are not applied; an event with
-	// the same EventTime is applied again.
+	// room-info event applied: a create or update callback, or a read of
+	// get_room_info (stamped when its request was sent). Older room-info
+	// events are not applied; one with the same EventTime is applied again.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	LastEventTime int64 `json:"lastEventTime,omitempty"`
 
-	// lastOperator is the Operator_Account of the newest event applied.
+	// lastOperator is the Operator_Account of the newest event applied, of
+	// any kind; for a read of the REST API, the ChatApp's REST API
+	// administrator.
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	LastOperator string `json:"lastOperator,omitempty"`
 
-	// lastCallbackCommand is the CallbackCommand of the newest event applied.
+	// lastCallbackCommand is the CallbackCommand of the newest event
+	// applied, or roomsync.Resync for a read of the REST API (a resync, or
+	// the read that confirms a change roomsync made).
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	LastCallbackCommand string `json:"lastCallbackCommand,omitempty"`
 
-	// lastClientIP is the ClientIP query parameter of the newest event applied.
+	// lastClientIP is the ClientIP query parameter of the newest event
+	// applied; empty for a read of the REST API.
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	LastClientIP string `json:"lastClientIP,omitempty"`
 
 	// lastOptPlatform is the OptPlatform query parameter of the newest event
-	// applied (RESTAPI, Web, Android, iOS, ...), stored as sent.
+	// applied (RESTAPI, Web, Android, iOS, ...), stored as sent; empty for a
+	// read of the REST API.
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	LastOptPlatform string `json:"lastOptPlatform,omitempty"`
 }
 
-// Room mirrors one Tencent Cloud Chat room. Callbacks keep its status up to
-// date; controllers act on it.
+// Room mirrors one Tencent Cloud Chat room. Callbacks, and reads of
+// Tencent's REST API (resync), keep its status up to date; controllers act
+// on it, and, as spec.managementPolicies allow, create, update and destroy
+// the room in Tencent.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
@@ -616,7 +679,8 @@ type Room struct {
 	// +required
 	Spec RoomSpec `json:"spec"`
 
-	// status is the room as last reported by Tencent's callbacks.
+	// status is the room as Tencent last described it, and what roomsync
+	// derived from it and did.
 	// +optional
 	// +kubebuilder:default={"observedGeneration":-1}
 	Status RoomStatus `json:"status,omitempty"`

@@ -33,7 +33,9 @@ import (
 )
 
 // FieldManager is the field manager of the receiver's writes. It owns the
-// room-info and last* fields of a Room's status.
+// part of a Room's status that describes the room (room info, phase,
+// destroyed, members, seats and the last* fields), and a ChatApp's
+// status.lastCallbackTime.
 const FieldManager = "roomsync-callback-receiver"
 
 // maxAttempts bounds the find-compare-write loop; the caller's deadline

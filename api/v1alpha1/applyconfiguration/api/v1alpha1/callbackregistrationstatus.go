@@ -39,7 +39,7 @@ type CallbackRegistrationStatusApplyConfiguration struct {
 	// not be read or set (RESTAPICredentialsRejected, TencentRejected,
 	// TencentUnavailable, RESTAPIBadAnswer, SecretKeyNotFound), or
 	// SDKAppIDConflict (an older ChatApp holds the sdkAppID and registers
-	// instead).
+	// instead), or RESTAPINotConfigured (no restAPI to call).
 	Reason *string `json:"reason,omitempty"`
 	// message says it in words.
 	Message *string `json:"message,omitempty"`

@@ -31,7 +31,7 @@ import (
 // with apply.
 //
 // ChatApp is one Tencent Cloud Chat application whose room callbacks this
-// cluster accepts.
+// cluster accepts and, with spec.restAPI, whose REST API roomsync calls.
 type ChatAppApplyConfiguration struct {
 	v1.TypeMetaApplyConfiguration `json:""`
 	// metadata is the standard object metadata.

@@ -32,17 +32,21 @@ type ChatAppSpecApplyConfiguration struct {
 	// parameter of every callback. When several ChatApps claim one sdkAppID,
 	// the oldest holds it and the others are Stalled.
 	SDKAppID *int64 `json:"sdkAppID,omitempty"`
-	// callbackAuth, when set, makes every callback carry a valid Sign made
-	// with the application's callback token. Without it callbacks are not
-	// authenticated.
+	// callbackAuth, when set, makes every callback carry a valid Sign, made
+	// with the application's callback token, and a RequestTime within
+	// maxClockSkew. Without it callbacks are not authenticated.
 	CallbackAuth *CallbackAuthApplyConfiguration `json:"callbackAuth,omitempty"`
-	// autoCreateRooms lets a callback for a room that has no Room yet create
-	// one. When false, such callbacks are answered OK and ignored, so only
-	// Rooms declared by users are mirrored.
+	// autoCreateRooms lets a create or update callback for a room that has
+	// no Room yet create one (other callbacks never do). When false, such
+	// callbacks are answered OK and ignored, so only Rooms declared by users
+	// are mirrored.
 	AutoCreateRooms *bool `json:"autoCreateRooms,omitempty"`
 	// roomRetention is how long a Room that a callback created is kept after
-	// its destroy callback was received; then the operator deletes it. 0
-	// keeps such Rooms. Rooms that users created are never deleted.
+	// its room was destroyed, counted from when roomsync received the
+	// destroy callback or found the room gone in a resync
+	// (status.destroyed.receivedTime); then roomsync deletes it and records
+	// it in status.deletedRooms. 0 keeps such Rooms. Rooms that users
+	// created are never deleted.
 	RoomRetention *v1.Duration `json:"roomRetention,omitempty"`
 	// recording, when set, makes roomsync run a recording Job for each room
 	// whose cloud recording is enabled, and stop it when it is disabled or
@@ -52,7 +56,9 @@ type ChatAppSpecApplyConfiguration struct {
 	// heal what missed callbacks left out of date (resync): when the operator
 	// starts, every resyncInterval, for a Room annotated with
 	// chat.roomsync.io/resync-requested-at, and for all of them when the
-	// ChatApp is. No resync when absent.
+	// ChatApp is. No resync when absent. Rooms that change their room in
+	// Tencent (spec.managementPolicies) and callbackRegistration need it
+	// too.
 	RestAPI *RestAPISpecApplyConfiguration `json:"restAPI,omitempty"`
 	// callbackRegistration makes roomsync register the app's callback URL
 	// with Tencent (room_config/set_callback or update_callback) and keep it

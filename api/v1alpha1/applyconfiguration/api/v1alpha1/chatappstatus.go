@@ -27,22 +27,40 @@ import (
 // with apply.
 //
 // ChatAppStatus is the observed state of a ChatApp.
+//
+// Several writers share it, each with its own server-side apply field
+// manager: the ChatApp controller writes observedGeneration, conditions and
+// roomCount (roomsync-chatapp-controller); the callback receiver
+// lastCallbackTime (roomsync-callback-receiver); the Room controller
+// deletedRooms when it deletes a Room after its retention
+// (roomsync-room-retention); the resync controller resync (roomsync-resync,
+// and roomsync-resync-request for resync.handledRequest); the callback
+// registration controller callbackRegistration
+// (roomsync-callback-registration).
 type ChatAppStatusApplyConfiguration struct {
 	// observedGeneration is the metadata.generation the ChatApp controller
 	// last reconciled. It is -1 until the controller has looked at it.
 	ObservedGeneration *int64 `json:"observedGeneration,omitempty"`
-	// conditions describe the ChatApp's state: Ready is True when its
+	// conditions describe the ChatApp's state. Ready is True when its
 	// callbacks are accepted (token Secret readable, sdkAppID held by this
-	// ChatApp); Stalled is True when that needs a human.
+	// ChatApp) and nothing needs a human. Stalled is True when something
+	// does: a missing token Secret or key (callbacks are answered 401), the
+	// sdkAppID held by an older ChatApp, REST API credentials rejected or a
+	// missing secret key, or, with spec.callbackRegistration, another URL
+	// registered in Tencent. CallbackRegistered (only with
+	// spec.callbackRegistration) says whether Tencent's callback
+	// configuration matches it; Reconciling is True until the current
+	// generation has been checked.
 	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
-	// lastCallbackTime is when a callback for this ChatApp was last accepted
-	// (updated at most every 30 seconds).
+	// lastCallbackTime is when a callback for this ChatApp was last answered
+	// OK (written at most every 30 seconds).
 	LastCallbackTime *metav1.Time `json:"lastCallbackTime,omitempty"`
-	// roomCount is how many Rooms mirror this ChatApp's rooms.
+	// roomCount is how many Rooms in the ChatApp's namespace have its
+	// sdkAppID, destroyed ones and duplicates included.
 	RoomCount *int64 `json:"roomCount,omitempty"`
-	// deletedRooms are the Rooms deleted after their retention most
-	// recently (at most 1000, oldest dropped first), so a late event does not
-	// bring them back.
+	// deletedRooms are the Rooms deleted after their retention, newest
+	// first (at most 1000: the oldest record is dropped), so that a late
+	// event does not bring them back.
 	DeletedRooms []DeletedRoomApplyConfiguration `json:"deletedRooms,omitempty"`
 	// resync is the state of the resyncs from the REST API (spec.restAPI).
 	Resync *ChatAppResyncApplyConfiguration `json:"resync,omitempty"`

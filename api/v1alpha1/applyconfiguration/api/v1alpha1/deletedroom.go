@@ -31,7 +31,8 @@ type DeletedRoomApplyConfiguration struct {
 	// roomID is the Tencent RoomId.
 	RoomID *string `json:"roomID,omitempty"`
 	// destroyEventTime is the EventTime (Unix milliseconds) of the room's
-	// destroy. Room-info events not newer than it are answered stale.
+	// destroy. A create or update callback not newer than it is answered
+	// stale rather than create the Room again.
 	DestroyEventTime *int64 `json:"destroyEventTime,omitempty"`
 	// deletedTime is when roomsync deleted the Room.
 	DeletedTime *v1.Time `json:"deletedTime,omitempty"`

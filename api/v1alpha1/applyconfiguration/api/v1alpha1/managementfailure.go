@@ -30,8 +30,8 @@ import (
 type ManagementFailureApplyConfiguration struct {
 	// reason is a condition reason: RoomAlreadyExists, TencentRejected,
 	// RESTAPINotConfigured, RESTAPICredentialsRejected and
-	// CreateOnlySettingDiffers need a human (the Room is Stalled);
-	// TencentUnavailable is tried again with backoff.
+	// SecretKeyNotFound need a human (the Room is Stalled);
+	// TencentUnavailable and RESTAPIBadAnswer are tried again with backoff.
 	Reason *string `json:"reason,omitempty"`
 	// command is the REST API command that failed, if one was called.
 	Command *string `json:"command,omitempty"`

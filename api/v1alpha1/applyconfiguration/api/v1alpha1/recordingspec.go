@@ -28,9 +28,10 @@ import (
 // RecordingSpec says how to record a room.
 type RecordingSpecApplyConfiguration struct {
 	// jobTemplate is the Job each recording session runs, as in a CronJob.
-	// Every container gets the room's identity in environment variables
-	// (ROOMSYNC_SDK_APP_ID, ROOMSYNC_ROOM_ID, ROOMSYNC_ROOM_NAME,
-	// ROOMSYNC_ROOM_RESOURCE, ROOMSYNC_OWNER, ROOMSYNC_RECORDING_SESSION).
+	// Every container and init container gets the room's identity in
+	// environment variables (ROOMSYNC_SDK_APP_ID, ROOMSYNC_ROOM_ID,
+	// ROOMSYNC_ROOM_NAME, ROOMSYNC_ROOM_RESOURCE, ROOMSYNC_OWNER,
+	// ROOMSYNC_RECORDING_SESSION), replacing variables of those names.
 	JobTemplate *v1.JobTemplateSpec `json:"jobTemplate,omitempty"`
 	// successfulJobsHistoryLimit is how many finished, successful recording
 	// Jobs of a room are kept.

@@ -25,7 +25,9 @@ import (
 // RestAPISpecApplyConfiguration represents a declarative configuration of the RestAPISpec type for use
 // with apply.
 //
-// RestAPISpec is how to call the app's Tencent REST API.
+// RestAPISpec is how to call the app's Tencent REST API. roomsync calls it
+// to resync Rooms, for Rooms that manage their room
+// (spec.managementPolicies), and for spec.callbackRegistration.
 type RestAPISpecApplyConfiguration struct {
 	// endpoint is the base URL of the REST API's domain for the app's region
 	// (Singapore by default; console.tim.qq.com for the Chinese mainland).
@@ -37,10 +39,14 @@ type RestAPISpecApplyConfiguration struct {
 	// that hold the app's secret key (SDKSecretKey), which signs the UserSig.
 	SecretKeyRef *SecretKeyReferenceApplyConfiguration `json:"secretKeyRef,omitempty"`
 	// resyncInterval is how often every live Room of the app is read again
-	// (with ±10% jitter).
+	// (with ±10% jitter). It is also how often the callback registration is
+	// checked, how long a Room stalled by a refusal waits before it tries
+	// again, and the least time between two reverts of a declared Room's
+	// settings changed in the app.
 	ResyncInterval *v1.Duration `json:"resyncInterval,omitempty"`
 	// requestsPerSecond caps roomsync's calls to the REST API for this app,
-	// across all its Rooms; Tencent allows 200 per second per app.
+	// across all its Rooms and for everything roomsync calls it for;
+	// Tencent allows 200 per second per app.
 	RequestsPerSecond *int32 `json:"requestsPerSecond,omitempty"`
 }
 

@@ -30,15 +30,18 @@ import (
 // RoomApplyConfiguration represents a declarative configuration of the Room type for use
 // with apply.
 //
-// Room mirrors one Tencent Cloud Chat room. Callbacks keep its status up to
-// date; controllers act on it.
+// Room mirrors one Tencent Cloud Chat room. Callbacks, and reads of
+// Tencent's REST API (resync), keep its status up to date; controllers act
+// on it, and, as spec.managementPolicies allow, create, update and destroy
+// the room in Tencent.
 type RoomApplyConfiguration struct {
 	v1.TypeMetaApplyConfiguration `json:""`
 	// metadata is the standard object metadata.
 	*v1.ObjectMetaApplyConfiguration `json:"metadata,omitempty"`
 	// spec identifies the Tencent room.
 	Spec *RoomSpecApplyConfiguration `json:"spec,omitempty"`
-	// status is the room as last reported by Tencent's callbacks.
+	// status is the room as Tencent last described it, and what roomsync
+	// derived from it and did.
 	Status *RoomStatusApplyConfiguration `json:"status,omitempty"`
 }
 

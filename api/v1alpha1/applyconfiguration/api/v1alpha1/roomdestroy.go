@@ -25,17 +25,23 @@ import (
 // RoomDestroyApplyConfiguration represents a declarative configuration of the RoomDestroy type for use
 // with apply.
 //
-// RoomDestroy records the room's newest destroy callback.
+// RoomDestroy records the room's newest destroy: a destroy callback, or a
+// resync's read that found the room gone (get_room_info answered ErrorCode
+// 100004, the room does not exist).
 type RoomDestroyApplyConfiguration struct {
-	// eventTime is the destroy's EventTime (Unix milliseconds). Events of any
-	// kind older than it change nothing.
+	// eventTime is the destroy's EventTime (Unix milliseconds); for a read,
+	// when its request was sent. Events of any kind older than it change
+	// nothing.
 	EventTime *int64 `json:"eventTime,omitempty"`
-	// time is when the room was destroyed (EventTime as a time).
+	// time is eventTime as a time: when the room was destroyed, or, for a
+	// read, when roomsync found it gone (it went before).
 	Time *v1.Time `json:"time,omitempty"`
-	// operator is who destroyed it (Operator_Account).
+	// operator is who destroyed it (Operator_Account); for a read, the
+	// ChatApp's REST API administrator, who read it.
 	Operator *string `json:"operator,omitempty"`
-	// receivedTime is when roomsync received the destroy callback; the
-	// retention period of Rooms created by callbacks counts from it.
+	// receivedTime is when roomsync received the destroy callback, or made
+	// the read; the retention period of Rooms created by callbacks counts
+	// from it.
 	ReceivedTime *v1.Time `json:"receivedTime,omitempty"`
 }
 

@@ -33,7 +33,8 @@ type RoomManagementApplyConfiguration struct {
 	// afterwards is known to be this Room's own even if the call's answer
 	// was lost.
 	CreateRequestedTime *v1.Time `json:"createRequestedTime,omitempty"`
-	// createdTime is when get_room_info confirmed the room create_room made.
+	// createdTime is when roomsync confirmed, with get_room_info, that the
+	// room it asked create_room for exists.
 	CreatedTime *v1.Time `json:"createdTime,omitempty"`
 	// adoptedTime is when roomsync took over a room that already existed
 	// (spec.adoptExisting).
@@ -41,10 +42,13 @@ type RoomManagementApplyConfiguration struct {
 	// observedGeneration is the metadata.generation whose settings were
 	// last brought to Tencent (by create_room or update_room_info).
 	ObservedGeneration *int64 `json:"observedGeneration,omitempty"`
-	// lastUpdateTime is when update_room_info was last called, and
-	// updatedFields the settings it changed back.
+	// lastUpdateTime is when update_room_info was last called, to bring the
+	// room to a changed spec.settings or to change back what was changed in
+	// the app.
 	LastUpdateTime *v1.Time `json:"lastUpdateTime,omitempty"`
-	UpdatedFields  []string `json:"updatedFields,omitempty"`
+	// updatedFields are the updatable settings that differed from
+	// spec.settings when update_room_info was last called.
+	UpdatedFields []string `json:"updatedFields,omitempty"`
 	// failure is why the last step failed, until one works.
 	Failure *ManagementFailureApplyConfiguration `json:"failure,omitempty"`
 }

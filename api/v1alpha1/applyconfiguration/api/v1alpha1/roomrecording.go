@@ -28,8 +28,10 @@ import (
 // RoomRecording is the state of a room's recording sessions. The recording
 // controller owns it.
 type RoomRecordingApplyConfiguration struct {
-	// active is true while a recording session is open: from the moment
-	// cloud recording was enabled until it is disabled or the room destroyed.
+	// active is true while a recording session is open: from an enable of
+	// cloud recording until it is disabled, the room is destroyed, the
+	// ChatApp stops recording (spec.recording removed) or a newer enable
+	// opens the next session.
 	Active *bool `json:"active,omitempty"`
 	// sessions counts the sessions started; the open or last one has this
 	// number.

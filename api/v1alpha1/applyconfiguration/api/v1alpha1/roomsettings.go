@@ -28,8 +28,8 @@ package v1alpha1
 type RoomSettingsApplyConfiguration struct {
 	// roomName is the room's display name (RoomName), at most 100 bytes.
 	RoomName *string `json:"roomName,omitempty"`
-	// roomType is the kind of room (RoomType): Conference, as TUIRoomKit
-	// creates, unless set. Create-only.
+	// roomType is the kind of room (RoomType): roomsync creates a
+	// Conference room, as TUIRoomKit does, unless it is set. Create-only.
 	RoomType *string `json:"roomType,omitempty"`
 	// ownerAccount is the host's user ID (Owner_Account); Tencent makes the
 	// REST API's administrator the owner unless set. Create-only.
@@ -57,10 +57,12 @@ type RoomSettingsApplyConfiguration struct {
 	// customInfo is free text the application attaches to the room
 	// (CustomInfo).
 	CustomInfo *string `json:"customInfo,omitempty"`
-	// scheduleStartTime and scheduleEndTime schedule the meeting, in Unix
-	// seconds (ScheduleStartTime, ScheduleEndTime). Create-only.
+	// scheduleStartTime is when the meeting is scheduled to start, in Unix
+	// seconds (ScheduleStartTime). Create-only.
 	ScheduleStartTime *int64 `json:"scheduleStartTime,omitempty"`
-	ScheduleEndTime   *int64 `json:"scheduleEndTime,omitempty"`
+	// scheduleEndTime is when the meeting is scheduled to end, in Unix
+	// seconds (ScheduleEndTime); after scheduleStartTime. Create-only.
+	ScheduleEndTime *int64 `json:"scheduleEndTime,omitempty"`
 }
 
 // RoomSettingsApplyConfiguration constructs a declarative configuration of the RoomSettings type for use with

@@ -29,8 +29,9 @@ import (
 // roomsync may do to it.
 type RoomSpecApplyConfiguration struct {
 	// sdkAppID is the SDKAppID of the Tencent Cloud Chat application that owns
-	// the room. A ChatApp with the same sdkAppID in the Room's namespace
-	// delivers the room's callbacks.
+	// the room. The ChatApp that holds this sdkAppID, when it is in the
+	// Room's namespace, delivers the room's callbacks, and its restAPI is
+	// the one roomsync calls for the room.
 	SDKAppID *int64 `json:"sdkAppID,omitempty"`
 	// roomID is Tencent's RoomId: any UTF-8 text of at most 48 bytes. It need
 	// not be a valid Kubernetes name; callbacks find a Room by this field.
@@ -45,9 +46,10 @@ type RoomSpecApplyConfiguration struct {
 	// fields set here are managed: with Create they are sent to create the
 	// room, with Update the updatable ones are kept as written. Those that
 	// update_room_info cannot change (roomType, ownerAccount, maxSeatCount,
-	// seatEnabled, scheduleStartTime, scheduleEndTime) are create-only and
-	// cannot change while the room exists. With Observe only, the Synced
-	// condition says whether Tencent matches them, and nothing is changed.
+	// seatEnabled, scheduleStartTime, scheduleEndTime) are create-only:
+	// while the room exists (status.phase Active) they can only be set to
+	// the value the room has. With Observe only, the Synced condition says
+	// whether Tencent matches them, and nothing is changed.
 	Settings *RoomSettingsApplyConfiguration `json:"settings,omitempty"`
 	// adoptExisting, with Create, lets this Room take over a room that
 	// already exists in Tencent and that it did not create: it is updated

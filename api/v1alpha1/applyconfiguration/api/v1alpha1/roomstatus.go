@@ -26,24 +26,39 @@ import (
 // RoomStatusApplyConfiguration represents a declarative configuration of the RoomStatus type for use
 // with apply.
 //
-// RoomStatus is the room as Tencent last described it, plus the conditions
-// the Room controller derives from it.
+// RoomStatus is the room as Tencent last described it, in callbacks or in
+// the REST API's answers, plus what roomsync's controllers derived from it
+// and did. A room-info event that leaves a field out keeps its previous
+// value.
 //
-// Several writers share this status, each with its own field manager: the
-// callback receiver (JSON merge patches at the resourceVersion it read) owns
-// the room-info, membership, seat and last* fields; the Room controller owns
-// observedGeneration and conditions, the recording controller recording, and
-// the resync controller resync (server-side applies).
+// Several writers share this status, each with its own field manager. The
+// callback receiver (roomsync-callback-receiver) writes every field that
+// describes the room: the room info, phase, destroyed, memberCount,
+// members, seats and the last* fields. Its writes are JSON merge patches
+// that carry the resourceVersion it read, so a write on a Room that changed
+// meanwhile is refused and decided again. What resync and room management
+// read from the REST API goes through the same write path, as events. The
+// controllers write their own fields with server-side apply: the Room
+// controller observedGeneration and the Ready, Synced, Reconciling and
+// Stalled conditions (roomsync-room-controller); the recording controller
+// recording and the Recording condition (roomsync-recording); the resync
+// controller resync (roomsync-resync, and roomsync-resync-request for
+// resync.handledRequest); the room management controller management
+// (roomsync-management).
 type RoomStatusApplyConfiguration struct {
 	// observedGeneration is the metadata.generation the Room controller last
 	// reconciled. It is -1 until the controller has looked at the Room.
 	ObservedGeneration *int64 `json:"observedGeneration,omitempty"`
-	// conditions describe the Room's state: Ready is True once room info has
-	// been received (and, for a Room that manages the room, Tencent matches
-	// its settings); Synced is True when Tencent matches spec.settings;
-	// Reconciling is True while roomsync creates or updates the room;
-	// Stalled is True when the Room cannot make progress without a human
-	// (a duplicate roomID, an error Tencent will give again).
+	// conditions describe the Room's state. Ready is True once room info has
+	// been received (a destroyed room's too) and, for a Room that creates or
+	// updates its room, only while nothing is in progress or stalled and
+	// Tencent matches spec.settings. Synced (only with spec.settings) is
+	// True when Tencent matches spec.settings. Reconciling is True while
+	// roomsync creates or updates the room. Stalled is True when the Room
+	// cannot make progress without a human (a duplicate roomID, an error
+	// Tencent will give again, a room that exists and may not be adopted).
+	// Recording, written by the recording controller, is True while a
+	// recording Job runs.
 	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
 	// roomName is the room's RoomName.
 	RoomName *string `json:"roomName,omitempty"`
@@ -75,7 +90,8 @@ type RoomStatusApplyConfiguration struct {
 	// customInfo is the room's CustomInfo, as sent.
 	CustomInfo *string `json:"customInfo,omitempty"`
 	// phase is Active once room info has been received, Destroyed after a
-	// destroy callback, and Active again when the room id is reused.
+	// destroy callback or a resync that found the room gone, and Active
+	// again when newer room info says the room id was used again.
 	Phase *apiv1alpha1.RoomPhase `json:"phase,omitempty"`
 	// roomType is the room's RoomType (Conference, Live, ...), as sent.
 	RoomType *string `json:"roomType,omitempty"`
@@ -85,14 +101,17 @@ type RoomStatusApplyConfiguration struct {
 	MaxSeatCount *int64 `json:"maxSeatCount,omitempty"`
 	// seatEnabled mirrors IsSeatEnabled.
 	SeatEnabled *bool `json:"seatEnabled,omitempty"`
-	// scheduleStartTime and scheduleEndTime are the room's ScheduleStartTime
-	// and ScheduleEndTime, as sent (Tencent documents Unix seconds).
+	// scheduleStartTime is the room's ScheduleStartTime, as sent (Tencent
+	// documents Unix seconds).
 	ScheduleStartTime *int64 `json:"scheduleStartTime,omitempty"`
-	ScheduleEndTime   *int64 `json:"scheduleEndTime,omitempty"`
+	// scheduleEndTime is the room's ScheduleEndTime, as sent (Tencent
+	// documents Unix seconds).
+	ScheduleEndTime *int64 `json:"scheduleEndTime,omitempty"`
 	// createTime is the room's CreateTime, as sent.
 	CreateTime *int64 `json:"createTime,omitempty"`
-	// scheduleInviteeCount is how many accounts the create callback listed
-	// in ScheduleInviteeList_Account.
+	// scheduleInviteeCount is how many accounts the newest create or update
+	// callback that carried ScheduleInviteeList_Account listed in it (the
+	// list itself is not kept).
 	ScheduleInviteeCount *int64 `json:"scheduleInviteeCount,omitempty"`
 	// memberCount is the room's member count (MemberCount) as of the newest
 	// membership event applied, a member callback or a resync's read of
@@ -102,7 +121,8 @@ type RoomStatusApplyConfiguration struct {
 	Members *RoomMembersApplyConfiguration `json:"members,omitempty"`
 	// seats is the room's seats, from seat callbacks and a resync's reads.
 	Seats *RoomSeatsApplyConfiguration `json:"seats,omitempty"`
-	// destroyed records the newest destroy callback.
+	// destroyed records the newest destroy: a destroy callback, or a resync
+	// that found the room gone.
 	Destroyed *RoomDestroyApplyConfiguration `json:"destroyed,omitempty"`
 	// recording is the state of the room's recording sessions (see
 	// ChatApp spec.recording).
@@ -114,17 +134,24 @@ type RoomStatusApplyConfiguration struct {
 	// (see ChatApp spec.restAPI), and what it found.
 	Resync *RoomResyncApplyConfiguration `json:"resync,omitempty"`
 	// lastEventTime is the EventTime (Unix milliseconds) of the newest
-	// room-info event applied. Older events are not applied; an event with
-	// the same EventTime is applied again.
+	// room-info event applied: a create or update callback, or a read of
+	// get_room_info (stamped when its request was sent). Older room-info
+	// events are not applied; one with the same EventTime is applied again.
 	LastEventTime *int64 `json:"lastEventTime,omitempty"`
-	// lastOperator is the Operator_Account of the newest event applied.
+	// lastOperator is the Operator_Account of the newest event applied, of
+	// any kind; for a read of the REST API, the ChatApp's REST API
+	// administrator.
 	LastOperator *string `json:"lastOperator,omitempty"`
-	// lastCallbackCommand is the CallbackCommand of the newest event applied.
+	// lastCallbackCommand is the CallbackCommand of the newest event
+	// applied, or roomsync.Resync for a read of the REST API (a resync, or
+	// the read that confirms a change roomsync made).
 	LastCallbackCommand *string `json:"lastCallbackCommand,omitempty"`
-	// lastClientIP is the ClientIP query parameter of the newest event applied.
+	// lastClientIP is the ClientIP query parameter of the newest event
+	// applied; empty for a read of the REST API.
 	LastClientIP *string `json:"lastClientIP,omitempty"`
 	// lastOptPlatform is the OptPlatform query parameter of the newest event
-	// applied (RESTAPI, Web, Android, iOS, ...), stored as sent.
+	// applied (RESTAPI, Web, Android, iOS, ...), stored as sent; empty for a
+	// read of the REST API.
 	LastOptPlatform *string `json:"lastOptPlatform,omitempty"`
 }
 
