@@ -15,6 +15,8 @@ CRD_REF_DOCS_VERSION ?= v0.3.0
 # The kube-apiserver, etcd and kubectl for envtest come from hack/tools/go.mod;
 # this only stamps their version.
 KUBERNETES_VERSION ?= v1.37.2
+# kwok simulates the nodes of the local cluster (make dev, e2e and fault tests).
+KWOK_VERSION ?= v0.8.0
 
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
@@ -144,7 +146,21 @@ undeploy: $(KUSTOMIZE) ## Remove the operator (the CRDs, and so Rooms, stay unle
 ##@ Tools
 
 .PHONY: envtest
-envtest: $(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/etcd $(ENVTEST_DIR)/kubectl ## Build kube-apiserver, etcd and kubectl into bin/k8s.
+envtest: $(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/etcd $(ENVTEST_DIR)/kubectl cluster-tools ## Build kube-apiserver, etcd and kubectl into bin/k8s, with the cluster tools.
+
+# The rest of a local cluster, for make dev and the e2e and fault tests (see
+# internal/testenv/cluster.go): kube-controller-manager and kube-scheduler
+# from hack/tools (the same Kubernetes as kube-apiserver) and kwok's fake
+# nodes (hack/kwok/stages.yaml).
+.PHONY: cluster-tools
+cluster-tools: $(ENVTEST_DIR)/kube-controller-manager $(ENVTEST_DIR)/kube-scheduler $(ENVTEST_DIR)/kwok
+$(ENVTEST_DIR)/kube-controller-manager $(ENVTEST_DIR)/kube-scheduler: hack/tools/go.mod hack/tools/go.sum
+	cd hack/tools && go build -ldflags "$(K8S_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/$(@F)
+$(ENVTEST_DIR)/kwok: $(ENVTEST_DIR)/.kwok-$(KWOK_VERSION)
+$(ENVTEST_DIR)/.kwok-$(KWOK_VERSION):
+	mkdir -p $(ENVTEST_DIR)
+	GOBIN=$(abspath $(ENVTEST_DIR)) go install sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION)
+	touch $@
 
 K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(KUBERNETES_VERSION) \
 	-X k8s.io/client-go/pkg/version.gitVersion=$(KUBERNETES_VERSION)

@@ -68,6 +68,8 @@ type Env struct {
 	Client client.Client
 	// dir holds etcd's data and the API server's certificates.
 	dir string
+	// cluster, when started, stops before the control plane.
+	cluster *Cluster
 }
 
 // Start starts a control plane with the CRDs from config/crd/bases.
@@ -114,6 +116,9 @@ func Start() (*Env, error) {
 
 // Stop stops the control plane and removes its data.
 func (e *Env) Stop() error {
+	if e.cluster != nil {
+		e.cluster.Stop()
+	}
 	err := e.Environment.Stop()
 	if rmErr := os.RemoveAll(e.dir); err == nil {
 		err = rmErr
