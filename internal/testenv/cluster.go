@@ -31,8 +31,14 @@ const OutcomeLabel = "kwok.roomsync.io/outcome"
 // kwok with fake Nodes. Each runs with --leader-elect=false, so that it
 // outlives an API server outage (the fault tests make some).
 type Cluster struct {
-	procs []*exec.Cmd
+	procs []*clusterProc
 	dir   string
+}
+
+// clusterProc is one of a Cluster's programs; exited is closed when it has.
+type clusterProc struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
 // clusterBinaries are the programs a Cluster runs, from AssetsDir.
@@ -41,47 +47,59 @@ var clusterBinaries = []string{"kube-controller-manager", "kube-scheduler", "kwo
 // StartCluster starts a Cluster on e's control plane with nodes fake Nodes
 // (kwok-node-0, ...), and returns once they are Ready. e.Stop stops it.
 func (e *Env) StartCluster(ctx context.Context, nodes int) (*Cluster, error) {
-	assets := AssetsDir()
+	c, err := StartCluster(ctx, AssetsDir(), filepath.Join(e.dir, "cluster"), e.KubeConfig, e.Client, nodes)
+	if err != nil {
+		return nil, err
+	}
+	e.cluster = c
+	return c, nil
+}
+
+// StartCluster starts a Cluster with the programs in assets, on the control
+// plane that kubeconfig (an administrator's) and cl reach, keeping its
+// files in dir. Stop it before the control plane.
+func StartCluster(ctx context.Context, assets, dir string, kubeconfig []byte, cl client.Client, nodes int) (*Cluster, error) {
 	for _, b := range clusterBinaries {
 		if _, err := os.Stat(filepath.Join(assets, b)); err != nil {
 			return nil, fmt.Errorf("no %s in %s: run `make envtest`, or put kube-controller-manager, kube-scheduler and kwok beside kube-apiserver: %w", b, assets, err)
 		}
 	}
-	dir := filepath.Join(e.dir, "cluster")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kubeconfig, e.KubeConfig, 0o600); err != nil {
+	kubeconfigFile := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfigFile, kubeconfig, 0o600); err != nil {
 		return nil, err
 	}
 	c := &Cluster{dir: dir}
-	for name, args := range map[string][]string{
-		"kube-controller-manager": {
-			"--kubeconfig=" + kubeconfig, "--leader-elect=false", "--secure-port=0",
+	for _, p := range []struct {
+		name string
+		args []string
+	}{
+		{"kube-controller-manager", []string{
+			"--kubeconfig=" + kubeconfigFile, "--leader-elect=false", "--secure-port=0",
 			// No kubelet sends heartbeats: kwok's Nodes are Ready because it
 			// says so, and nothing must taint or evict them. No tokens, no
 			// certificates: the tests' clients are administrators.
 			"--controllers=*,-nodelifecycle,-serviceaccount-token,-csrsigning,-csrapproving,-csrcleaner,-bootstrapsigner,-tokencleaner",
 			"--concurrent-gc-syncs=5",
-		},
-		"kube-scheduler": {"--kubeconfig=" + kubeconfig, "--leader-elect=false", "--secure-port=0"},
-		"kwok": {
-			"--kubeconfig=" + kubeconfig, "--config=" + filepath.Join(RepoRoot(), "hack", "kwok", "stages.yaml"),
+		}},
+		{"kube-scheduler", []string{"--kubeconfig=" + kubeconfigFile, "--leader-elect=false", "--secure-port=0"}},
+		{"kwok", []string{
+			"--kubeconfig=" + kubeconfigFile, "--config=" + filepath.Join(RepoRoot(), "hack", "kwok", "stages.yaml"),
 			"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=" + KwokNodeAnnotation + "=fake",
 			"--cidr=10.244.0.0/16", "--node-ip=10.0.0.1", "--node-lease-duration-seconds=0",
-		},
+		}},
 	} {
-		if err := c.start(filepath.Join(assets, name), args); err != nil {
+		if err := c.start(filepath.Join(assets, p.name), p.args); err != nil {
 			c.Stop()
 			return nil, err
 		}
 	}
-	if err := c.addNodes(ctx, e.Client, nodes); err != nil {
+	if err := c.addNodes(ctx, cl, nodes); err != nil {
 		c.Stop()
 		return nil, err
 	}
-	e.cluster = c
 	return c, nil
 }
 
@@ -100,7 +118,13 @@ func (c *Cluster) start(binary string, args []string) error {
 		_ = log.Close()
 		return fmt.Errorf("starting %s: %w", filepath.Base(binary), err)
 	}
-	c.procs = append(c.procs, cmd)
+	p := &clusterProc{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		_ = log.Close()
+		close(p.exited)
+	}()
+	c.procs = append(c.procs, p)
 	return nil
 }
 
@@ -172,19 +196,18 @@ func (c *Cluster) Log(name string) string {
 	return string(data)
 }
 
-// Stop kills the Cluster's programs and waits for them.
+// Stop stops the Cluster's programs (SIGTERM, then SIGKILL after 5 s) and
+// waits for them.
 func (c *Cluster) Stop() {
-	for _, cmd := range c.procs {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
+	for _, p := range c.procs {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	}
-	for _, cmd := range c.procs {
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+	for _, p := range c.procs {
 		select {
-		case <-done:
+		case <-p.exited:
 		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
+			_ = p.cmd.Process.Kill()
+			<-p.exited
 		}
 	}
 	c.procs = nil
@@ -193,9 +216,11 @@ func (c *Cluster) Stop() {
 // Running returns an error naming the Cluster's programs that have exited.
 func (c *Cluster) Running() error {
 	var gone []string
-	for _, cmd := range c.procs {
-		if cmd.ProcessState != nil || cmd.Process.Signal(syscall.Signal(0)) != nil {
-			gone = append(gone, filepath.Base(cmd.Path))
+	for _, p := range c.procs {
+		select {
+		case <-p.exited:
+			gone = append(gone, filepath.Base(p.cmd.Path))
+		default:
 		}
 	}
 	if len(gone) > 0 {

@@ -186,13 +186,21 @@ func findProcess(name, dir string) (int, error) {
 }
 
 // StartControlPlane starts etcd and kube-apiserver again after
-// StopControlPlane, and returns once the API server is healthy.
+// StopControlPlane, and returns once the API server is healthy. With a
+// Cluster, it fails if one of its programs did not outlive the outage.
 func (e *Env) StartControlPlane() error {
 	if err := e.ControlPlane.Etcd.Start(); err != nil {
 		return fmt.Errorf("starting etcd: %w", err)
 	}
 	if err := e.ControlPlane.APIServer.Start(); err != nil {
 		return fmt.Errorf("starting kube-apiserver: %w", err)
+	}
+	if e.cluster != nil {
+		// The controller manager, the scheduler and kwok must outlive the
+		// outage, as they would in a real cluster.
+		if err := e.cluster.Running(); err != nil {
+			return fmt.Errorf("the cluster did not outlive the outage: %w", err)
+		}
 	}
 	return nil
 }

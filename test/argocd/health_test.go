@@ -8,74 +8,23 @@ import (
 	"strings"
 	"testing"
 
-	lua "github.com/yuin/gopher-lua"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/testenv"
 )
 
 // health runs the health script in file against obj, as Argo CD does, and
 // returns hs.status and hs.message.
 func health(t *testing.T, file string, obj any) (status, message string) {
 	t.Helper()
-	script, err := os.ReadFile(filepath.Join("..", "..", "config", "argocd", file))
+	kind := strings.TrimSuffix(strings.TrimPrefix(file, "health-"), ".lua")
+	status, message, err := testenv.ArgoCDHealth(kind, obj)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, ok := obj.(map[string]any)
-	if !ok {
-		var err error
-		if raw, err = runtime.DefaultUnstructuredConverter.ToUnstructured(obj); err != nil {
-			t.Fatal(err)
-		}
-	}
-	L := lua.NewState()
-	defer L.Close()
-	L.SetGlobal("obj", toLua(L, raw))
-	fn, err := L.LoadString(string(script))
-	if err != nil {
-		t.Fatalf("%s does not load: %v", file, err)
-	}
-	L.Push(fn)
-	if err := L.PCall(0, 1, nil); err != nil {
-		t.Fatalf("%s failed: %v", file, err)
-	}
-	hs, ok := L.Get(-1).(*lua.LTable)
-	if !ok {
-		t.Fatalf("%s returned %v, want a table", file, L.Get(-1))
-	}
-	return hs.RawGetString("status").String(), hs.RawGetString("message").String()
-}
-
-// toLua converts decoded JSON to Lua values, as Argo CD does.
-func toLua(L *lua.LState, v any) lua.LValue {
-	switch v := v.(type) {
-	case map[string]any:
-		t := L.NewTable()
-		for k, e := range v {
-			t.RawSetString(k, toLua(L, e))
-		}
-		return t
-	case []any:
-		t := L.NewTable()
-		for _, e := range v {
-			t.Append(toLua(L, e))
-		}
-		return t
-	case string:
-		return lua.LString(v)
-	case bool:
-		return lua.LBool(v)
-	case int64:
-		return lua.LNumber(v)
-	case float64:
-		return lua.LNumber(v)
-	case nil:
-		return lua.LNil
-	}
-	panic("unexpected JSON value")
+	return status, message
 }
 
 func cond(t, status, reason, msg string) metav1.Condition {

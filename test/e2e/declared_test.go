@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
@@ -72,7 +73,7 @@ func TestDeclaredRooms(t *testing.T) {
 
 	// Someone renames it in the app: the callback comes, roomsync reverts.
 	theApp := appClient(fake)
-	if err := theApp.UpdateRoomInfo(ctx, tencent.RoomUpdate{RoomID: "board-meeting-2026", RoomName: ptr("Renamed in the console")}); err != nil {
+	if err := theApp.UpdateRoomInfo(ctx, tencent.RoomUpdate{RoomID: "board-meeting-2026", RoomName: ptr.To("Renamed in the console")}); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "the change in the app is reverted", func() bool {
@@ -203,8 +204,6 @@ func appClient(fake *tencenttest.Server) *tencent.RESTClient {
 	sigs := &tencent.UserSigCache{SDKAppID: declaredAppID, Key: declaredKey, Identifier: "administrator", Lifetime: time.Hour, Now: time.Now}
 	return &tencent.RESTClient{Endpoint: fake.URL, SDKAppID: declaredAppID, Identifier: "administrator", UserSig: sigs.Get, HTTP: http.DefaultClient}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // waitFor polls obj until check passes, or fails after 30 s.
 func waitFor(t *testing.T, obj client.Object, what string, check func() bool) {

@@ -53,6 +53,9 @@ var (
 	operatorLog *testenv.LogBuffer
 	// metricsToken may GET /metrics; nobodyToken is a valid token that may not.
 	metricsToken, nobodyToken string
+	// cluster runs the workloads: recording Jobs' Pods, the installs'
+	// Deployments.
+	cluster *testenv.Cluster
 )
 
 // usePrimary points the tests at replica r.
@@ -82,6 +85,11 @@ func TestMain(m *testing.M) {
 			return err
 		}
 		if err := createApp(ctx); err != nil {
+			return err
+		}
+		// Jobs and Deployments really run: a controller manager, a
+		// scheduler and kwok's fake nodes.
+		if cluster, err = env.StartCluster(ctx, 3); err != nil {
 			return err
 		}
 		for range 2 {

@@ -85,6 +85,8 @@ func TestHelmChartIsAcceptedByTheAPIServer(t *testing.T) {
 					t.Errorf("%s was not applied:\n%s", want, out)
 				}
 			}
+			// Its Pods are scheduled on the fake nodes and become Ready.
+			waitDeploymentAvailable(t, tc.namespace, tc.release+"-roomsync", tc.release+"-roomsync")
 		})
 	}
 }

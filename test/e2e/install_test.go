@@ -34,6 +34,11 @@ func TestInstallManifestsAreAccepted(t *testing.T) {
 			}
 		}
 	}
+	// The Deployments' Pods are scheduled on the fake nodes and become
+	// Ready, and the PodDisruptionBudget counts them.
+	for _, ns := range []string{"roomsync-system", "chat-platform"} {
+		waitDeploymentAvailable(t, ns, "roomsync-controller-manager", "roomsync-controller-manager")
+	}
 	namespaced := kubectl(t, "kustomize", filepath.Join(testenv.RepoRoot(), "config", "overlays", "namespaced"))
 	for _, want := range []string{"--watch-namespaces=chat", "kind: RoleBinding\nmetadata:\n  name: roomsync-manager\n  namespace: chat", "name: roomsync-metrics-auth"} {
 		if !strings.Contains(namespaced, want) {

@@ -47,6 +47,9 @@ var (
 	binary     string
 	kubeconfig string
 	nextApp    atomic.Int64
+	// cluster runs the recording Jobs: a controller manager, a scheduler and
+	// kwok's fake nodes.
+	cluster *testenv.Cluster
 )
 
 func TestMain(m *testing.M) {
@@ -59,7 +62,13 @@ func TestMain(m *testing.M) {
 			return err
 		}
 		kubeconfig = filepath.Join(dir, "kubeconfig")
-		return os.WriteFile(kubeconfig, env.KubeConfig, 0o600)
+		if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
+			return err
+		}
+		// Recording Jobs really run, and their controllers must outlive the
+		// API server outages these tests make.
+		cluster, err = env.StartCluster(ctx, 2)
+		return err
 	}))
 }
 
