@@ -51,7 +51,7 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: dev
-dev: build $(ENVTEST_DEP) ## Run roomsync against a local control plane, with a sample ChatApp; Ctrl-C stops it all.
+dev: build $(ENVTEST_DEP) cluster-tools ## Run roomsync in a local cluster (fake nodes run its recording Jobs), with a sample ChatApp; Ctrl-C stops it all.
 	go build -o $(LOCALBIN)/roomsync-dev ./hack/dev
 	$(LOCALBIN)/roomsync-dev --operator $(LOCALBIN)/roomsync --assets $(KUBEBUILDER_ASSETS) --dir $(LOCALBIN)/dev
 
@@ -87,7 +87,7 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (configuration in .golangci.yml).
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: test
-test: manifests generate fmt vet $(ENVTEST_DEP) $(HELM) ## Run every test: unit, envtest and end-to-end.
+test: manifests generate fmt vet $(ENVTEST_DEP) cluster-tools $(HELM) ## Run every test: unit, envtest and end-to-end.
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: verify

@@ -1,8 +1,10 @@
 // Command dev runs roomsync on a developer's machine with nothing installed:
-// it starts a local control plane (kube-apiserver and etcd, as envtest
-// does), installs the CRDs, creates a sample namespace, token Secret and
-// ChatApp, runs the operator in the foreground and prints how to send it a
-// callback. Ctrl-C stops everything. `make dev` runs it.
+// it starts a local cluster (kube-apiserver and etcd, as envtest does, plus
+// kube-controller-manager, kube-scheduler and kwok's fake nodes, so that
+// recording Jobs really run), installs the CRDs, creates a sample
+// namespace, token Secret and ChatApp (which records), runs the operator in
+// the foreground and prints how to send it a callback. Ctrl-C stops
+// everything. `make dev` runs it.
 package main
 
 import (
@@ -60,7 +62,7 @@ func run(operator, assets, stateDir, callbackAddr, metricsAddr, probeAddr string
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = chatv1alpha1.AddToScheme(scheme)
 
-	fmt.Println("Starting a local control plane (kube-apiserver and etcd)...")
+	fmt.Println("Starting a local cluster (kube-apiserver, etcd, kube-controller-manager, kube-scheduler, kwok)...")
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     []string{filepath.Join("config", "crd", "bases")},
@@ -93,6 +95,15 @@ func run(operator, assets, stateDir, callbackAddr, metricsAddr, probeAddr string
 	if err != nil {
 		return err
 	}
+	// Where recording Jobs run: two fake nodes.
+	cluster, err := testenv.StartCluster(ctx, assets, filepath.Join(stateDir, "cluster"), env.KubeConfig, c, 2)
+	if err != nil {
+		return fmt.Errorf("starting the cluster: %w", err)
+	}
+	defer func() {
+		fmt.Println("Stopping the cluster...")
+		cluster.Stop()
+	}()
 	if err := createSample(ctx, c); err != nil {
 		return err
 	}
@@ -145,7 +156,10 @@ func run(operator, assets, stateDir, callbackAddr, metricsAddr, probeAddr string
 }
 
 func createSample(ctx context.Context, c client.Client) error {
-	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: appName}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID}}
+	// It records: a room with cloud recording enabled gets a Job, whose Pod
+	// runs on a fake node until recording is disabled.
+	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: appName},
+		Spec: chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID, Recording: testenv.Recording()}}
 	if err := testenv.CreateSignedApp(ctx, c, app, token); err != nil {
 		return fmt.Errorf("creating the sample: %w", err)
 	}
@@ -185,11 +199,17 @@ Send Tencent's sample callback, signed with the sample ChatApp's token:
 
   go run ./hack/send-callback -url http://%[3]s/callback -sdkappid %[4]d -token %[5]s -now config/samples/callback-update-room-info.json
 
-See the Room it mirrors:
+See the Room it mirrors. The sample enables cloud recording, so the Room's
+recording Job runs too, its Pod on a fake node:
 
-  kubectl get rooms -n %[6]s -o wide
+  kubectl get rooms,jobs,pods -n %[6]s
 
-Ctrl-C here stops the operator and the control plane.
+Disable recording, and the Job and its Pod go:
+
+  go run ./hack/send-callback -url http://%[3]s/callback -sdkappid %[4]d -token %[5]s -now config/samples/callback-recording-disabled.json
+  kubectl get rooms,jobs,pods -n %[6]s
+
+Ctrl-C here stops the operator and the cluster.
 ================================================================================
 
 `, kubeconfig, absAssets, callbackAddr, sdkAppID, token, namespace)

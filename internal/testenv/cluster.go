@@ -41,7 +41,7 @@ type clusterProc struct {
 	exited chan struct{}
 }
 
-// clusterBinaries are the programs a Cluster runs, from AssetsDir.
+// clusterBinaries are the programs a Cluster runs.
 var clusterBinaries = []string{"kube-controller-manager", "kube-scheduler", "kwok"}
 
 // StartCluster starts a Cluster on e's control plane with nodes fake Nodes
@@ -59,9 +59,18 @@ func (e *Env) StartCluster(ctx context.Context, nodes int) (*Cluster, error) {
 // plane that kubeconfig (an administrator's) and cl reach, keeping its
 // files in dir. Stop it before the control plane.
 func StartCluster(ctx context.Context, assets, dir string, kubeconfig []byte, cl client.Client, nodes int) (*Cluster, error) {
+	binaries := map[string]string{}
 	for _, b := range clusterBinaries {
-		if _, err := os.Stat(filepath.Join(assets, b)); err != nil {
-			return nil, fmt.Errorf("no %s in %s: run `make envtest`, or put kube-controller-manager, kube-scheduler and kwok beside kube-apiserver: %w", b, assets, err)
+		// Beside kube-apiserver, or where `make cluster-tools` builds them
+		// (when KUBEBUILDER_ASSETS points at a setup-envtest download).
+		for _, dir := range []string{assets, filepath.Join(RepoRoot(), "bin", "k8s")} {
+			if _, err := os.Stat(filepath.Join(dir, b)); err == nil {
+				binaries[b] = filepath.Join(dir, b)
+				break
+			}
+		}
+		if binaries[b] == "" {
+			return nil, fmt.Errorf("no %s in %s or bin/k8s: run `make cluster-tools`", b, assets)
 		}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -91,7 +100,7 @@ func StartCluster(ctx context.Context, assets, dir string, kubeconfig []byte, cl
 			"--cidr=10.244.0.0/16", "--node-ip=10.0.0.1", "--node-lease-duration-seconds=0",
 		}},
 	} {
-		if err := c.start(filepath.Join(assets, p.name), p.args); err != nil {
+		if err := c.start(binaries[p.name], p.args); err != nil {
 			c.Stop()
 			return nil, err
 		}
