@@ -113,8 +113,9 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
 ##@ Build
 
 .PHONY: build
-build: $(LOCALBIN) ## Build the operator binary into bin/roomsync.
+build: $(LOCALBIN) ## Build the operator into bin/roomsync and the kubectl plugin into bin/kubectl-roomsync.
 	CGO_ENABLED=0 go build -o $(LOCALBIN)/roomsync .
+	CGO_ENABLED=0 go build -o $(LOCALBIN)/kubectl-roomsync ./cmd/kubectl-roomsync
 
 .PHONY: run
 run: ## Run the operator against the cluster in your current kubeconfig.
