@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -212,6 +213,10 @@ func main() {
 		log.Error(err, "Adding the release of Rooms no longer watched")
 		os.Exit(1)
 	}
+
+	// ChatApps and Rooms by condition, and each ChatApp's resync, read from
+	// the cache at each scrape (by the leader).
+	ctrlmetrics.Registry.MustRegister(&controllers.StateMetrics{Reader: mgr.GetClient(), Elected: mgr.Elected()})
 
 	receiver := &webhookserver.Server{
 		Addr:             callbackAddr,

@@ -187,6 +187,10 @@ func TestRecordingSessions(t *testing.T) {
 	for _, reason := range []string{chatv1alpha1.RecordingStartedReason, chatv1alpha1.RecordingStoppedReason, chatv1alpha1.RecordingFailedReason} {
 		waitForEvent(t, ns, room.Name, reason)
 	}
+	// Four Jobs created (none twice across the restart), one failed.
+	if created, failed := recordingJobs(t, app); created != 4 || failed != 1 {
+		t.Errorf("roomsync_recording_jobs_created_total %v, roomsync_recording_jobs_failed_total %v; want 4 and 1", created, failed)
+	}
 }
 
 func TestRecordingStopsRunningJobOnDestroy(t *testing.T) {

@@ -81,6 +81,7 @@ func (r *RecordingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if !wanted && rec.Sessions == 0 {
 		return ctrl.Result{}, nil // never recorded
 	}
+	_, jobsFailed := recordingCounters(room.Namespace, app)
 
 	var jobs batchv1.JobList
 	if err := r.List(ctx, &jobs, client.InNamespace(room.Namespace), client.MatchingLabels{chatv1alpha1.RoomLabel: roomLabelValue(room)}); err != nil {
@@ -125,14 +126,18 @@ func (r *RecordingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		rec.JobName = current.Name // created by an earlier reconcile that did not get to record it
 	}
 	cond := recordingCondition(rec, current, room.Generation)
-	if old := meta.FindStatusCondition(room.Status.Conditions, chatv1alpha1.RecordingCondition); cond.Reason == chatv1alpha1.RecordingFailedReason &&
-		(old == nil || old.Reason != chatv1alpha1.RecordingFailedReason) {
+	old := meta.FindStatusCondition(room.Status.Conditions, chatv1alpha1.RecordingCondition)
+	jobFailed := cond.Reason == chatv1alpha1.RecordingFailedReason && (old == nil || old.Reason != chatv1alpha1.RecordingFailedReason)
+	if jobFailed {
 		r.Recorder.Eventf(room, current, corev1.EventTypeWarning, chatv1alpha1.RecordingFailedReason, "Record", "%s", cond.Message)
 	}
 	conds, condChanged := mergeConditions(room.Status.Conditions, recordingConditionTypes, []metav1.Condition{cond})
 	if condChanged || room.Status.Recording == nil || !equality.Semantic.DeepEqual(*room.Status.Recording, rec) {
 		if err := r.applyRecording(ctx, room, rec, conds); err != nil {
 			return requeueOnConflict(err)
+		}
+		if jobFailed {
+			jobsFailed.Inc() // once written, so a retried reconcile does not count it again
 		}
 	}
 
@@ -151,7 +156,11 @@ func (r *RecordingReconciler) startJob(ctx context.Context, room *chatv1alpha1.R
 	if err != nil {
 		return err
 	}
-	if err := r.Create(ctx, job); err != nil && !apierrors.IsAlreadyExists(err) {
+	switch err := r.Create(ctx, job); {
+	case err == nil:
+		created, _ := recordingCounters(room.Namespace, app)
+		created.Inc()
+	case !apierrors.IsAlreadyExists(err):
 		return fmt.Errorf("creating recording Job %s/%s: %w", job.Namespace, job.Name, err)
 	}
 	rec.JobName = job.Name

@@ -22,6 +22,20 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(callbacksTotal, callbackDuration)
+	// Every command and result has its series from the start, so that the
+	// first callback of each shows in rate() and increase() (the alerts).
+	for command := range knownCommands {
+		initCommand(command)
+	}
+	initCommand("unknown")
+}
+
+func initCommand(command string) {
+	callbackDuration.WithLabelValues(command)
+	for _, result := range []string{resultApplied, resultSpooled, resultStale, resultUnknownCommand, resultUnknownRoom,
+		resultRejected, resultUnauthorized, resultUnknownApp, resultUnavailable, resultError} {
+		callbacksTotal.WithLabelValues(command, result)
+	}
 }
 
 // knownCommands are the commands that may appear as a metrics label; any

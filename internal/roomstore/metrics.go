@@ -26,6 +26,9 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(statusWrites, batchSize)
+	for _, result := range []string{"ok", "conflict", "error"} {
+		statusWrites.WithLabelValues(result)
+	}
 }
 
 func writeResult(err error) string {
@@ -69,6 +72,15 @@ func init() {
 		spoolGauge("roomsync_spool_events", "Events waiting in the spool.", func(s spool.Stats) float64 { return float64(s.Entries) }),
 		spoolGauge("roomsync_spool_bytes", "Bytes of the events waiting in the spool (bounded by --spool-max-bytes).",
 			func(s spool.Stats) float64 { return float64(s.Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "roomsync_spool_max_bytes",
+			Help: "Most bytes of events the spool holds (--spool-max-bytes); 0 without a spool.",
+		}, func() float64 {
+			if s := spoolInUse.Load(); s != nil {
+				return float64(s.MaxBytes())
+			}
+			return 0
+		}),
 		spoolGauge("roomsync_spool_oldest_event_age_seconds", "How long the oldest event in the spool has waited; 0 when it is empty.",
 			func(s spool.Stats) float64 {
 				if s.Oldest.IsZero() {

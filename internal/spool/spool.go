@@ -340,6 +340,10 @@ func (s *Spool) Stats() Stats {
 	return st
 }
 
+// MaxBytes is the most bytes of entries the queue holds (Options.MaxBytes,
+// or its default).
+func (s *Spool) MaxBytes() int64 { return s.opts.MaxBytes }
+
 // Oldest returns up to n of the oldest entries of the queue, in Seq order.
 // Records that do not decode are not returned: Oldest moves them to the dead
 // letters with the reason "corrupt record: <why>", reports them to
