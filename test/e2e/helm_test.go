@@ -35,7 +35,8 @@ func chartDir() string { return filepath.Join(testenv.RepoRoot(), "charts", "roo
 // and with every option on, and applies both to the API server.
 func TestHelmChartIsAcceptedByTheAPIServer(t *testing.T) {
 	kubectl(t, "apply", "-f", filepath.Join("testdata", "crds", "standins.yaml"))
-	kubectl(t, "wait", "--for=condition=Established", "crd/servicemonitors.monitoring.coreos.com", "crd/certificates.cert-manager.io")
+	kubectl(t, "wait", "--for=condition=Established", "crd/servicemonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com",
+		"crd/certificates.cert-manager.io")
 	for _, tc := range []struct {
 		release, namespace string
 		values             []string
@@ -49,7 +50,7 @@ func TestHelmChartIsAcceptedByTheAPIServer(t *testing.T) {
 		}},
 		{release: "all", namespace: "helm-all", values: []string{filepath.Join("testdata", "helm-all-options.yaml")}, want: []string{
 			"certificate.cert-manager.io/all-roomsync-callback", "ingress.networking.k8s.io/all-roomsync-callback",
-			"servicemonitor.monitoring.coreos.com/all-roomsync", "configmap/all-roomsync-dashboard",
+			"servicemonitor.monitoring.coreos.com/all-roomsync", "prometheusrule.monitoring.coreos.com/all-roomsync", "configmap/all-roomsync-dashboard",
 			"networkpolicy.networking.k8s.io/all-roomsync", "secret/all-roomsync-main-callback", "chatapp.chat.roomsync.io/main",
 			"serviceaccount/roomsync-all", "rolebinding.rbac.authorization.k8s.io/all-roomsync-manager",
 			"clusterrole.rbac.authorization.k8s.io/all-roomsync-metrics-auth",
@@ -105,7 +106,8 @@ func TestHelmValuesSchemaRejectsTypos(t *testing.T) {
 // generated ones, copied by `make manifests`; an edit on either side shows.
 func TestHelmChartCopiesAreInSync(t *testing.T) {
 	pairs := map[string]string{
-		"config/rbac/role.yaml": "charts/roomsync/files/rbac/role.yaml",
+		"config/rbac/role.yaml":        "charts/roomsync/files/rbac/role.yaml",
+		"config/prometheus/rules.yaml": "charts/roomsync/files/prometheus/rules.yaml",
 	}
 	crds, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(), "config", "crd", "bases", "*.yaml"))
 	for _, crd := range crds {
