@@ -15,6 +15,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -230,6 +231,32 @@ func TestKubectlPlugin(t *testing.T) {
 			"Resync:       last pass finished", "2 of 2 Rooms read, 1 drifted",
 			"Last replay:  none in the Events kept",
 			"Nothing needs a human."}, append(ns, "status")...)
+	})
+
+	t.Run("status reports dead-lettered callbacks", func(t *testing.T) {
+		// What the spool's replay records (internal/roomstore/replay.go)
+		// when it dead-letters callbacks: a Warning SpoolReplayed Event on
+		// the ChatApp, through events.k8s.io/v1. Making a real dead letter
+		// takes an outage; test/faults does that.
+		replayed := &eventsv1.Event{
+			ObjectMeta:          metav1.ObjectMeta{Namespace: pluginNamespace, Name: "chat.spool-replayed"},
+			EventTime:           metav1.NewMicroTime(time.Now()),
+			ReportingController: "roomsync-spool", ReportingInstance: "roomsync-spool-e2e",
+			Action: "Replay", Reason: "SpoolReplayed", Type: corev1.EventTypeWarning,
+			Regarding: corev1.ObjectReference{APIVersion: chatv1alpha1.GroupVersion.String(), Kind: "ChatApp",
+				Namespace: pluginNamespace, Name: app.Name, UID: app.UID},
+			Note: "Replayed 3 spooled callback(s) after the API server did not take them in time: 1 written, 0 stale, 0 for no Room, 2 dead-lettered; they waited up to 1m2s",
+		}
+		if err := env.Client.Create(ctx, replayed); err != nil {
+			t.Fatal(err)
+		}
+		pluginUntil(t, 1, []string{"Last replay:  ", "(Warning): Replayed 3 spooled callback(s)",
+			"Needs a human:", "ChatApp e2e-plugin/chat  DeadLettered  Replayed 3 spooled callback(s)", "2 dead-lettered",
+			"1 thing needs a human."}, append(ns, "status")...)
+		if err := env.Client.Delete(ctx, replayed); err != nil {
+			t.Fatal(err)
+		}
+		pluginUntil(t, 0, []string{"Nothing needs a human."}, append(ns, "status")...)
 	})
 
 	t.Run("status of a broken ChatApp exits 1", func(t *testing.T) {
