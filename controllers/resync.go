@@ -141,9 +141,13 @@ func (r *ResyncReconciler) reconcileApp(ctx context.Context, req ctrl.Request) (
 		}
 		if requested != "" {
 			r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, "ResyncFailed", "Resync", "Resync requested (%s): %v", requested, err)
-			return ctrl.Result{}, r.handledApp(ctx, app.Name, app.Namespace, app.UID, requested)
+			if err := r.handledApp(ctx, app.Name, app.Namespace, app.UID, requested); err != nil {
+				return ctrl.Result{}, err
+			}
 		}
-		return ctrl.Result{}, nil
+		// A labelled Secret's arrival brings the ChatApp back; an unlabelled
+		// one is not watched: look again when what was read of it expires.
+		return ctrl.Result{RequeueAfter: lookup.UnlabelledSecretTTL}, nil
 	}
 	if err != nil {
 		return ctrl.Result{}, err

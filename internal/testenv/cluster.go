@@ -87,10 +87,14 @@ func StartCluster(ctx context.Context, assets, dir string, kubeconfig []byte, cl
 	}{
 		{"kube-controller-manager", []string{
 			"--kubeconfig=" + kubeconfigFile, "--leader-elect=false", "--secure-port=0",
-			// No kubelet sends heartbeats: kwok's Nodes are Ready because it
-			// says so, and nothing must taint or evict them. No tokens, no
-			// certificates: the tests' clients are administrators.
-			"--controllers=*,-nodelifecycle,-serviceaccount-token,-csrsigning,-csrapproving,-csrcleaner,-bootstrapsigner,-tokencleaner",
+			// Only what roomsync's workloads meet: Jobs and their Pods,
+			// Deployments, PodDisruptionBudgets, owner references, namespace
+			// deletion. Not the node lifecycle controller: no kubelet sends
+			// heartbeats (kwok's Nodes are Ready because it says so), and
+			// nothing must taint or evict them. Fewer controllers, less load on
+			// a 2-core machine.
+			"--controllers=job-controller,garbage-collector-controller,replicaset-controller,deployment-controller," +
+				"disruption-controller,pod-garbage-collector-controller,ttl-after-finished-controller,namespace-controller",
 			"--concurrent-gc-syncs=5",
 		}},
 		{"kube-scheduler", []string{"--kubeconfig=" + kubeconfigFile, "--leader-elect=false", "--secure-port=0"}},
