@@ -137,7 +137,7 @@ func run(operator, assets, stateDir, callbackAddr, metricsAddr, probeAddr string
 		<-exited
 		return err
 	}
-	printHowTo(kubeconfig, assets, callbackAddr)
+	printHowTo(kubeconfig, assets, filepath.Dir(operator), callbackAddr)
 
 	select {
 	case <-exited:
@@ -185,15 +185,16 @@ func waitReady(ctx context.Context, url string, exited <-chan struct{}) error {
 	}
 }
 
-func printHowTo(kubeconfig, assets, callbackAddr string) {
+func printHowTo(kubeconfig, assets, bin, callbackAddr string) {
 	absAssets, _ := filepath.Abs(assets)
+	absBin, _ := filepath.Abs(bin) // the operator's, and the kubectl plugin's
 	fmt.Printf(`
 ================================================================================
 roomsync is running against a local control plane.
 
 In another terminal:
 
-  export KUBECONFIG=%[1]s PATH=%[2]s:$PATH
+  export KUBECONFIG=%[1]s PATH=%[7]s:%[2]s:$PATH
 
 Send Tencent's sample callback, signed with the sample ChatApp's token:
 
@@ -209,8 +210,12 @@ Disable recording, and the Job and its Pod go:
   go run ./hack/send-callback -url http://%[3]s/callback -sdkappid %[4]d -token %[5]s -now config/samples/callback-recording-disabled.json
   kubectl get rooms,jobs,pods -n %[6]s
 
+What needs a human, if anything (the kubectl plugin, bin/kubectl-roomsync):
+
+  kubectl roomsync status -n %[6]s
+
 Ctrl-C here stops the operator and the cluster.
 ================================================================================
 
-`, kubeconfig, absAssets, callbackAddr, sdkAppID, token, namespace)
+`, kubeconfig, absAssets, callbackAddr, sdkAppID, token, namespace, absBin)
 }
