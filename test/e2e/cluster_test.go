@@ -101,42 +101,55 @@ func jobsOf(t *testing.T, ns, room string) []batchv1.Job {
 	return jobs.Items
 }
 
-// TestFailedRecordingFailsItsJob: the real Job controller fails a Job whose
-// Pods fail, after backoffLimit; the Room reports it (Argo CD: Degraded)
-// and roomsync does not start it again.
-func TestFailedRecordingFailsItsJob(t *testing.T) {
+// TestRecordingFollowsTheRealJob: the real Job controller fails a Job whose
+// Pods fail, after backoffLimit, and completes one whose Pod exits 0; the
+// Room reports either (Argo CD: Degraded for the failure) and roomsync does
+// not start it again.
+func TestRecordingFollowsTheRealJob(t *testing.T) {
 	ctx := context.Background()
-	const ns, appID, appToken = "e2e-recording-fails", 1400000003, "fails-token"
-	rec := testenv.Recording()
-	rec.JobTemplate.Spec.BackoffLimit = ptr.To[int32](1)
-	rec.JobTemplate.Spec.Template.Labels = map[string]string{testenv.OutcomeLabel: "Failed"}
-	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fails"},
-		Spec: chatv1alpha1.ChatAppSpec{SDKAppID: appID, Recording: rec}}
-	if err := testenv.CreateSignedApp(ctx, env.Client, app, appToken); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, app, "the ChatApp is Ready", func() bool { return isTrue(app.Status.Conditions, chatv1alpha1.ReadyCondition) })
+	for i, tc := range []struct {
+		outcome      string
+		reason       string
+		health       string
+		failed, done int32
+	}{
+		{outcome: "Failed", reason: chatv1alpha1.RecordingFailedReason, health: "Degraded", failed: 2}, // backoffLimit 1: two tries
+		{outcome: "Succeeded", reason: chatv1alpha1.RecordingCompletedReason, health: "Healthy", done: 1},
+	} {
+		t.Run(tc.outcome, func(t *testing.T) {
+			ns, appID, appToken := "e2e-recording-"+strings.ToLower(tc.outcome), int64(1400000021+i), "token-"+tc.outcome
+			rec := testenv.Recording()
+			rec.JobTemplate.Spec.BackoffLimit = ptr.To[int32](1)
+			rec.JobTemplate.Spec.Template.Labels = map[string]string{testenv.OutcomeLabel: tc.outcome}
+			app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
+				Spec: chatv1alpha1.ChatAppSpec{SDKAppID: appID, Recording: rec}}
+			if err := testenv.CreateSignedApp(ctx, env.Client, app, appToken); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, app, "the ChatApp is Ready", func() bool { return isTrue(app.Status.Conditions, chatv1alpha1.ReadyCondition) })
 
-	const roomID = "fails"
-	sendSigned(t, appID, appToken, recording(roomID, 1000, true))
-	room := &chatv1alpha1.Room{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: roomID}}
-	waitFor(t, room, "the Room reports the failed recording", func() bool {
-		c := meta.FindStatusCondition(room.Status.Conditions, chatv1alpha1.RecordingCondition)
-		return c != nil && c.Reason == chatv1alpha1.RecordingFailedReason
-	})
-	jobs := jobsOf(t, ns, roomID)
-	if len(jobs) != 1 || jobs[0].Status.Failed != 2 {
-		t.Errorf("jobs %+v, want one that failed twice (backoffLimit 1)", jobs)
-	}
-	if status, msg, err := testenv.ArgoCDHealth("Room", room); err != nil || status != "Degraded" {
-		t.Errorf("Argo CD health %s (%q), %v; want Degraded", status, msg, err)
-	}
-	time.Sleep(3 * time.Second)
-	if again := jobsOf(t, ns, roomID); len(again) != 1 {
-		t.Errorf("%d Jobs after the failure, want the failed one only: not restarted", len(again))
-	}
-	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(room), room); err != nil || room.Status.Recording.Sessions != 1 {
-		t.Errorf("recording %+v (%v), want one session", room.Status.Recording, err)
+			const roomID = "rec"
+			sendSigned(t, appID, appToken, recording(roomID, 1000, true))
+			room := &chatv1alpha1.Room{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: roomID}}
+			waitFor(t, room, "the Room reports how its recording Job ended", func() bool {
+				c := meta.FindStatusCondition(room.Status.Conditions, chatv1alpha1.RecordingCondition)
+				return c != nil && c.Reason == tc.reason
+			})
+			jobs := jobsOf(t, ns, roomID)
+			if len(jobs) != 1 || jobs[0].Status.Failed != tc.failed || jobs[0].Status.Succeeded != tc.done {
+				t.Errorf("jobs %+v, want one with %d failed and %d succeeded Pods", jobs, tc.failed, tc.done)
+			}
+			if status, msg, err := testenv.ArgoCDHealth("Room", room); err != nil || status != tc.health {
+				t.Errorf("Argo CD health %s (%q), %v; want %s", status, msg, err, tc.health)
+			}
+			time.Sleep(3 * time.Second)
+			if again := jobsOf(t, ns, roomID); len(again) != 1 {
+				t.Errorf("%d Jobs afterwards, want the one only: not restarted", len(again))
+			}
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(room), room); err != nil || room.Status.Recording.Sessions != 1 {
+				t.Errorf("recording %+v (%v), want one session", room.Status.Recording, err)
+			}
+		})
 	}
 }
 
