@@ -99,15 +99,8 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (configuration in .golangci.yml).
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: test
-test: ## Run every test: unit, envtest and end-to-end.
-	@# The tools first, several at once: on a fresh machine much of their
-	@# time is downloading modules, which overlaps another's compiling.
-	@$(MAKE) --no-print-directory -j3 test-tools
-	@$(MAKE) --no-print-directory manifests generate fmt vet
+test: manifests generate fmt vet $(ENVTEST_DEP) cluster-tools $(HELM) $(PROMTOOL) ## Run every test: unit, envtest and end-to-end.
 	go test $(GO_TEST_FLAGS) ./...
-
-.PHONY: test-tools
-test-tools: $(CONTROLLER_GEN) $(CRD_REF_DOCS) $(HELM) $(PROMTOOL) $(ENVTEST_DEP) cluster-tools ## Build every tool make test uses.
 
 .PHONY: test-rules
 test-rules: $(PROMTOOL) ## Check the alert rules and run their unit tests with promtool (make test runs them too).
