@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -114,7 +112,7 @@ func (p *plugin) send(ctx context.Context, appName, file string, o sendOptions) 
 		if body, err = madeUpBody(o.roomID, o.roomName); err != nil {
 			return err
 		}
-	} else if body, err = readBody(file, p.streams.In); err != nil {
+	} else if body, err = sendcallback.ReadBody(file, p.streams.In); err != nil {
 		return usageError{err}
 	}
 	req, err := sendcallback.BuildRequest(ctx, opts, body, p.now())
@@ -198,20 +196,4 @@ func (p *plugin) showRoom(ctx context.Context, c client.Client, app *chatv1alpha
 		}
 	}
 	fmt.Fprintf(out, "No Room holds room %q (autoCreateRooms false, or not an event that creates a Room).\n", roomID)
-}
-
-// readBody reads the body from file, or from in when file is "-".
-func readBody(file string, in io.Reader) ([]byte, error) {
-	if file == "-" {
-		body, err := io.ReadAll(in)
-		if err != nil {
-			return nil, fmt.Errorf("reading the body from standard input: %w", err)
-		}
-		return body, nil
-	}
-	body, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("reading the body: %w", err)
-	}
-	return body, nil
 }

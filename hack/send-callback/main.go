@@ -60,7 +60,7 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "send-callback: %v\n", err)
 		return exitUsage
 	}
-	body, err := readBody(file, stdin)
+	body, err := sendcallback.ReadBody(file, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "send-callback: %v\n", err)
 		return exitUsage
@@ -134,20 +134,4 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (sen
 		file = fs.Arg(0)
 	}
 	return opts, file, nil
-}
-
-// readBody reads the body from file, or from stdin when file is "-".
-func readBody(file string, stdin io.Reader) ([]byte, error) {
-	if file == "-" {
-		body, err := io.ReadAll(stdin)
-		if err != nil {
-			return nil, fmt.Errorf("reading the body from standard input: %w", err)
-		}
-		return body, nil
-	}
-	body, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("reading the body: %w", err)
-	}
-	return body, nil
 }

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"time"
 
@@ -206,4 +207,20 @@ func Send(client *http.Client, req *http.Request) (*Answer, error) {
 		return a, fmt.Errorf("the receiver answered ActionStatus %q", a.ActionStatus)
 	}
 	return a, nil
+}
+
+// ReadBody reads a callback body from file, or from in when file is "-".
+func ReadBody(file string, in io.Reader) ([]byte, error) {
+	if file == "-" {
+		body, err := io.ReadAll(in)
+		if err != nil {
+			return nil, fmt.Errorf("reading the body from standard input: %w", err)
+		}
+		return body, nil
+	}
+	body, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading the body: %w", err)
+	}
+	return body, nil
 }
