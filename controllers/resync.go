@@ -603,9 +603,7 @@ func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room
 // read stamped a little early loses to a callback it may already reflect,
 // which is the safe way to be wrong.
 func readRoom(ctx context.Context, rest *tencent.RESTClient, administrator, roomID string) ([]roomstore.Event, error) {
-	event := func(sent time.Time) roomstore.Event {
-		return roomstore.Event{RoomID: roomID, EventTime: sent.UnixMilli(), Command: roomstore.CommandResync, Operator: administrator}
-	}
+	event := func(sent time.Time) roomstore.Event { return readEvent(roomID, administrator, sent) }
 	sent := time.Now()
 	details, err := rest.GetRoomDetails(ctx, roomID)
 	if errors.Is(err, tencent.ErrRoomNotFound) {
@@ -636,4 +634,12 @@ func readRoom(ctx context.Context, rest *tencent.RESTClient, administrator, room
 	seats := event(sent)
 	seats.Seats = roomstore.SeatsOf(list)
 	return append(evs, seats), nil
+}
+
+// readEvent is the start of an event made from a read of roomID from the
+// REST API, as administrator, whose request was sent at sent: stamped then,
+// so that a newer callback still wins. Resync and the room management
+// controller's confirming reads make theirs with it.
+func readEvent(roomID, administrator string, sent time.Time) roomstore.Event {
+	return roomstore.Event{RoomID: roomID, EventTime: sent.UnixMilli(), Command: roomstore.CommandResync, Operator: administrator}
 }

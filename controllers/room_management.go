@@ -302,10 +302,8 @@ func (r *RoomManagementReconciler) confirm(ctx context.Context, app *chatv1alpha
 // mirror applies a read of the room through the receiver's write path, as
 // an event stamped when the request was sent: a newer callback still wins.
 func (r *RoomManagementReconciler) mirror(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room, details *tencent.RoomDetails, sent time.Time) error {
-	ev := roomstore.Event{
-		RoomID: room.Spec.RoomID, EventTime: sent.UnixMilli(), Command: roomstore.CommandResync,
-		Operator: app.Spec.RestAPI.Administrator, RoomInfo: &roomstore.RoomInfoChange{Info: details.RoomInfo},
-	}
+	ev := readEvent(room.Spec.RoomID, app.Spec.RestAPI.Administrator, sent)
+	ev.RoomInfo = &roomstore.RoomInfoChange{Info: details.RoomInfo}
 	if _, err := r.Store.Apply(ctx, app, ev); err != nil {
 		return fmt.Errorf("mirroring %s: %w", describe(room), err)
 	}
