@@ -6,26 +6,29 @@ LOCALBIN ?= $(CURDIR)/bin
 $(LOCALBIN):
 	mkdir -p $(LOCALBIN)
 
-## Tool versions (each builds with the Go toolchain in go.mod).
-CONTROLLER_TOOLS_VERSION ?= v0.23.0
+## Tools.
+# What the tests build is pinned in hack/tools/go.mod and built from there
+# with `go build` (one module, so the Kubernetes libraries these share are
+# compiled once): kube-apiserver, etcd, kubectl, kube-controller-manager,
+# kube-scheduler, kwok, controller-gen, crd-ref-docs and helm. Bump one with
+# `cd hack/tools && go get -tool <package>@<version>`.
+TOOLS_MOD := hack/tools/go.mod hack/tools/go.sum
+# KUBERNETES_VERSION only stamps the version of the Kubernetes binaries; keep
+# it the k8s.io/kubernetes of hack/tools/go.mod.
+KUBERNETES_VERSION ?= v1.37.2
+# Installed with `go install` at these versions, each in its own module
+# graph (Prometheus' would move the Kubernetes binaries' dependencies).
 KUSTOMIZE_VERSION ?= v5.8.1
 GOLANGCI_LINT_VERSION ?= v2.15.0
-HELM_VERSION ?= v3.22.0
 # promtool checks and unit-tests the alert rules (config/prometheus).
 PROMETHEUS_VERSION ?= v0.316.0
-CRD_REF_DOCS_VERSION ?= v0.3.0
-# The kube-apiserver, etcd and kubectl for envtest come from hack/tools/go.mod;
-# this only stamps their version.
-KUBERNETES_VERSION ?= v1.37.2
-# kwok simulates the nodes of the local cluster (make dev, e2e and fault tests).
-KWOK_VERSION ?= v0.8.0
 
-CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs
+HELM ?= $(LOCALBIN)/helm
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
-HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
 PROMTOOL ?= $(LOCALBIN)/promtool-$(PROMETHEUS_VERSION)
-CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
 export HELM
 export PROMTOOL
 
@@ -168,39 +171,41 @@ envtest: $(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/etcd $(ENVTEST_DIR)/kubect
 
 # The rest of a local cluster, for make dev and the e2e and fault tests (see
 # internal/testenv/cluster.go): kube-controller-manager and kube-scheduler
-# from hack/tools (the same Kubernetes as kube-apiserver) and kwok's fake
-# nodes (hack/kwok/stages.yaml).
+# (the same Kubernetes as kube-apiserver) and kwok's fake nodes
+# (hack/kwok/stages.yaml).
 .PHONY: cluster-tools
-cluster-tools: $(ENVTEST_DIR)/kube-controller-manager $(ENVTEST_DIR)/kube-scheduler $(ENVTEST_DIR)/kwok
-$(ENVTEST_DIR)/kube-controller-manager $(ENVTEST_DIR)/kube-scheduler: hack/tools/go.mod hack/tools/go.sum
-	cd hack/tools && go build -ldflags "$(K8S_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/$(@F)
-$(ENVTEST_DIR)/kwok: $(ENVTEST_DIR)/.kwok-$(KWOK_VERSION)
-$(ENVTEST_DIR)/.kwok-$(KWOK_VERSION):
-	mkdir -p $(ENVTEST_DIR)
-	GOBIN=$(abspath $(ENVTEST_DIR)) go install sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION)
-	touch $@
+cluster-tools: $(ENVTEST_DIR)/kube-controller-manager $(ENVTEST_DIR)/kube-scheduler $(ENVTEST_DIR)/kwok ## Build kube-controller-manager, kube-scheduler and kwok into bin/k8s.
 
 K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(KUBERNETES_VERSION) \
 	-X k8s.io/client-go/pkg/version.gitVersion=$(KUBERNETES_VERSION)
-$(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/kubectl: hack/tools/go.mod hack/tools/go.sum
-	cd hack/tools && go build -ldflags "$(K8S_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/$(@F)
-$(ENVTEST_DIR)/etcd: hack/tools/go.mod hack/tools/go.sum
-	cd hack/tools && go build -o $@ go.etcd.io/etcd/server/v3
+$(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/kubectl $(ENVTEST_DIR)/kube-controller-manager $(ENVTEST_DIR)/kube-scheduler: $(TOOLS_MOD)
+	$(call build-tool,$@,k8s.io/kubernetes/cmd/$(@F),$(K8S_LDFLAGS))
+$(ENVTEST_DIR)/etcd: $(TOOLS_MOD)
+	$(call build-tool,$@,go.etcd.io/etcd/server/v3)
+$(ENVTEST_DIR)/kwok: $(TOOLS_MOD)
+	$(call build-tool,$@,sigs.k8s.io/kwok/cmd/kwok)
+$(CONTROLLER_GEN): $(TOOLS_MOD) | $(LOCALBIN)
+	$(call build-tool,$@,sigs.k8s.io/controller-tools/cmd/controller-gen)
+$(CRD_REF_DOCS): $(TOOLS_MOD) | $(LOCALBIN)
+	$(call build-tool,$@,github.com/elastic/crd-ref-docs)
+$(HELM): $(TOOLS_MOD) | $(LOCALBIN)
+	$(call build-tool,$@,helm.sh/helm/v3/cmd/helm)
 
-$(CONTROLLER_GEN): | $(LOCALBIN)
-	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
 $(KUSTOMIZE): | $(LOCALBIN)
 	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
-$(HELM): | $(LOCALBIN)
-	$(call go-install-tool,$(HELM),helm.sh/helm/v3/cmd/helm,$(HELM_VERSION))
-$(CRD_REF_DOCS): | $(LOCALBIN)
-	$(call go-install-tool,$(CRD_REF_DOCS),github.com/elastic/crd-ref-docs,$(CRD_REF_DOCS_VERSION))
 # promtool only checks and tests rules here: built without Prometheus'
 # service discovery (the cloud SDKs), which is most of its build.
 $(PROMTOOL): | $(LOCALBIN)
 	$(call go-install-tool,$(PROMTOOL),-tags=remove_all_sd github.com/prometheus/prometheus/cmd/promtool,$(PROMETHEUS_VERSION))
 $(GOLANGCI_LINT): | $(LOCALBIN)
 	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
+
+# build-tool builds package $2 of hack/tools/go.mod into $1, linking with
+# the flags $3, without the symbol table and DWARF (a shorter link; panics
+# still print their stacks).
+define build-tool
+cd hack/tools && go build -ldflags "-s -w $(3)" -o $(1) $(2)
+endef
 
 # go-install-tool installs package $2 at version $3 as $1, which is the name
 # go install gives it with "-$3" appended, so that changing a version above

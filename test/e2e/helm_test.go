@@ -11,16 +11,15 @@ import (
 	"github.com/roomsync/roomsync/internal/testenv"
 )
 
-// helm runs the helm that `make test` installs ($HELM), or the newest in bin/.
+// helm runs the helm that `make test` builds ($HELM, or bin/helm).
 func helm(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	bin := os.Getenv("HELM")
 	if bin == "" {
-		matches, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(), "bin", "helm-*"))
-		if len(matches) == 0 {
-			t.Fatal("no helm: run the tests with `make test`, which installs it, or set HELM")
+		bin = filepath.Join(testenv.RepoRoot(), "bin", "helm")
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatal("no helm: run the tests with `make test`, which builds it, or set HELM")
 		}
-		bin = matches[len(matches)-1]
 	}
 	var out bytes.Buffer
 	cmd := exec.Command(bin, args...)
