@@ -16,7 +16,8 @@ import (
 )
 
 // BuildOperator builds roomsync's binary (static, as the image has it) into
-// dir and returns its path.
+// dir and returns its path. `make test` runs every build with
+// CGO_ENABLED=0, so this one reuses the packages the tests compiled.
 func BuildOperator(dir string) (string, error) {
 	binary := filepath.Join(dir, "roomsync")
 	build := exec.Command("go", "build", "-o", binary, ".")
