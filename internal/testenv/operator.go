@@ -15,16 +15,25 @@ import (
 	"time"
 )
 
-// BuildOperator builds roomsync's binary (static, as the image has it) into
-// dir and returns its path. `make test` runs every build with
-// CGO_ENABLED=0, so this one reuses the packages the tests compiled.
-func BuildOperator(dir string) (string, error) {
-	binary := filepath.Join(dir, "roomsync")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Dir = RepoRoot()
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the operator: %w\n%s", err, out)
+// BuildOperator builds roomsync's binary into dir and returns its path.
+func BuildOperator(dir string) (string, error) { return build(dir, "roomsync", ".") }
+
+// BuildPlugin builds the kubectl plugin, kubectl-roomsync, into dir and
+// returns its path.
+func BuildPlugin(dir string) (string, error) {
+	return build(dir, "kubectl-roomsync", "./cmd/kubectl-roomsync")
+}
+
+// build builds package pkg of roomsync into dir/name, static as the image
+// has it. `make test` runs every build with CGO_ENABLED=0, so this one
+// reuses the packages the tests compiled.
+func build(dir, name, pkg string) (string, error) {
+	binary := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", binary, pkg)
+	cmd.Dir = RepoRoot()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building %s: %w\n%s", name, err, out)
 	}
 	return binary, nil
 }
