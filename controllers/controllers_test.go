@@ -192,7 +192,7 @@ func TestRoomLifecycleAsGitOpsSeesIt(t *testing.T) {
 	if meta.FindStatusCondition(room.Status.Conditions, chatv1alpha1.ReconcilingCondition) != nil {
 		t.Errorf("a Room awaiting Tencent has a Reconciling condition: %+v", room.Status.Conditions)
 	}
-	if res := health(t, room); res.Status != kstatus.InProgressStatus || !strings.Contains(res.Message, "room-info callback") {
+	if res := health(t, room); res.Status != kstatus.InProgressStatus || !strings.Contains(res.Message, "Waiting for room info") {
 		t.Errorf("kstatus reads a Room awaiting its first callback as %s (%s)", res.Status, res.Message)
 	}
 

@@ -56,7 +56,7 @@ func observationConditions(room, holder *chatv1alpha1.Room) []metav1.Condition {
 	case room.Status.LastEventTime == 0:
 		return []metav1.Condition{
 			condition(chatv1alpha1.ReadyCondition, metav1.ConditionFalse, chatv1alpha1.AwaitingRoomInfoReason,
-				"Waiting for a room-info callback from Tencent", gen),
+				"Waiting for room info from Tencent (a create or update callback, or a resync)", gen),
 		}
 	default:
 		return []metav1.Condition{

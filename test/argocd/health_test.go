@@ -47,8 +47,8 @@ func TestRoomHealth(t *testing.T) {
 	}{
 		{name: "no controller has looked at it (observedGeneration -1)", room: room(-1), status: "Progressing"},
 		{name: "spec changed since", room: room(0, ready), status: "Progressing"},
-		{name: "declared, awaiting its first callback", room: room(1, cond(chatv1alpha1.ReadyCondition, "False", chatv1alpha1.AwaitingRoomInfoReason, "Waiting for a room-info callback from Tencent")),
-			status: "Suspended", message: "Waiting for a room-info callback"},
+		{name: "declared, awaiting its first callback", room: room(1, cond(chatv1alpha1.ReadyCondition, "False", chatv1alpha1.AwaitingRoomInfoReason, "Waiting for room info from Tencent (a create or update callback, or a resync)")),
+			status: "Suspended", message: "Waiting for room info from Tencent"},
 		{name: "room info received", room: room(1, ready), status: "Healthy", message: "Room info received"},
 		{name: "destroyed", room: room(1, cond(chatv1alpha1.ReadyCondition, "True", chatv1alpha1.RoomDestroyedReason, "Room destroyed at 2026-11-25T10:00:00Z by alice")),
 			status: "Healthy", message: "destroyed"},
