@@ -34,11 +34,7 @@ func newDescribeCommand(p *plugin) *cobra.Command {
 		Args:    exactArgs("ROOM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.started()
-			c, err := p.client()
-			if err != nil {
-				return err
-			}
-			ns, err := p.namespace()
+			c, ns, err := p.clientAndNamespace()
 			if err != nil {
 				return err
 			}

@@ -109,6 +109,20 @@ func (p *plugin) namespace() (string, error) {
 	return ns, nil
 }
 
+// clientAndNamespace returns client and namespace together, for the
+// commands that work on one namespace.
+func (p *plugin) clientAndNamespace() (client.Client, string, error) {
+	c, err := p.client()
+	if err != nil {
+		return nil, "", err
+	}
+	ns, err := p.namespace()
+	if err != nil {
+		return nil, "", err
+	}
+	return c, ns, nil
+}
+
 // run runs the command line args and returns the exit code.
 func run(ctx context.Context, args []string, streams genericiooptions.IOStreams) int {
 	p := &plugin{flags: genericclioptions.NewConfigFlags(true), streams: streams, now: time.Now}

@@ -40,11 +40,7 @@ func newResyncCommand(p *plugin) *cobra.Command {
 				return usagef("--timeout must be positive")
 			}
 			p.started()
-			c, err := p.client()
-			if err != nil {
-				return err
-			}
-			ns, err := p.namespace()
+			c, ns, err := p.clientAndNamespace()
 			if err != nil {
 				return err
 			}

@@ -79,11 +79,7 @@ func newSendCommand(p *plugin) *cobra.Command {
 
 // send is the send command, past its command line.
 func (p *plugin) send(ctx context.Context, appName, file string, o sendOptions) error {
-	c, err := p.client()
-	if err != nil {
-		return err
-	}
-	ns, err := p.namespace()
+	c, ns, err := p.clientAndNamespace()
 	if err != nil {
 		return err
 	}
