@@ -55,6 +55,7 @@ func main() {
 		spoolDir                string
 		spoolMaxBytes           int64
 		watchNamespaces         string
+		allowUnsigned           bool
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, only to clients whose token the API server "+
@@ -77,6 +78,9 @@ func main() {
 		"callbacks the API server does not take are answered 503.")
 	flag.StringVar(&watchNamespaces, "watch-namespaces", "", "Comma-separated namespaces to watch and act in (ChatApps, "+
 		"Rooms, their Secrets and Jobs); empty: every namespace. With it, roomsync needs permissions in those namespaces only.")
+	flag.BoolVar(&allowUnsigned, "allow-unsigned-callbacks", false, "Accept callbacks for ChatApps without spec.callbackAuth. "+
+		"Anyone who can reach the callback endpoint and knows an sdkAppID (it ships inside client apps) can then create and change "+
+		"Rooms and start recordings. Off: such ChatApps are Stalled CallbackAuthRequired and their callbacks are answered 401.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -90,6 +94,10 @@ func main() {
 	if callbackTimeout >= 2*time.Second {
 		log.Info("WARNING: --callback-timeout is not under Tencent's 2s: the sender may give up before roomsync answers, "+
 			"and an event stored after that is reported to nobody", "callbackTimeout", callbackTimeout)
+	}
+
+	if allowUnsigned {
+		log.Info("WARNING: --allow-unsigned-callbacks: ChatApps without spec.callbackAuth accept callbacks from anyone who can reach the callback endpoint")
 	}
 
 	namespaces, err := parseNamespaces(watchNamespaces)
@@ -144,21 +152,23 @@ func main() {
 		os.Exit(1)
 	}
 
-	if err := (&controllers.RoomReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	secrets := lookup.NewSecretReader(mgr)
+	if err := (&controllers.RoomReconciler{Client: mgr.GetClient(), Secrets: secrets}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "Setting up the Room controller")
 		os.Exit(1)
 	}
-	secrets := lookup.NewSecretReader(mgr)
 	if err := (&controllers.ChatAppReconciler{
-		Client:   mgr.GetClient(),
-		Secrets:  secrets,
-		Recorder: mgr.GetEventRecorder("roomsync-chatapp"),
+		Client:                 mgr.GetClient(),
+		Secrets:                secrets,
+		Recorder:               mgr.GetEventRecorder("roomsync-chatapp"),
+		AllowUnsignedCallbacks: allowUnsigned,
 	}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "Setting up the ChatApp controller")
 		os.Exit(1)
 	}
 	if err := (&controllers.RecordingReconciler{
 		Client:   mgr.GetClient(),
+		Secrets:  secrets,
 		Scheme:   mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("roomsync-recording"),
 	}).SetupWithManager(mgr); err != nil {
@@ -238,11 +248,12 @@ func main() {
 		rooms = spooler
 	}
 	receiver.Handler = &webhookserver.Handler{
-		Apps:    &webhookserver.KubeApps{Client: mgr.GetClient(), Secrets: secrets, Log: ctrl.Log.WithName("callback")},
-		Rooms:   rooms,
-		Timeout: callbackTimeout,
-		Now:     time.Now,
-		Log:     ctrl.Log.WithName("callback"),
+		Apps:          &webhookserver.KubeApps{Client: mgr.GetClient(), Secrets: secrets, Log: ctrl.Log.WithName("callback")},
+		Rooms:         rooms,
+		AllowUnsigned: allowUnsigned,
+		Timeout:       callbackTimeout,
+		Now:           time.Now,
+		Log:           ctrl.Log.WithName("callback"),
 	}
 	if err := mgr.Add(receiver); err != nil {
 		log.Error(err, "Adding the callback receiver")

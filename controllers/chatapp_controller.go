@@ -25,14 +25,20 @@ import (
 // controller.
 const ChatAppFieldManager = "roomsync-chatapp-controller"
 
-// ChatAppReconciler reports whether a ChatApp's callbacks are accepted: its
-// token Secret is readable and it holds its sdkAppID.
+// ChatAppReconciler reports whether a ChatApp's callbacks are accepted: it
+// authenticates them, or unsigned callbacks are allowed; its token Secret
+// is readable; and no older ChatApp of its sdkAppID takes its callbacks
+// (lookup.ShadowedBy).
 type ChatAppReconciler struct {
 	client.Client
 	// Secrets reads the token Secrets (lookup.SecretReader: the cache holds
 	// only labelled ones).
 	Secrets  client.Reader
 	Recorder recorder.EventRecorder
+	// AllowUnsignedCallbacks is --allow-unsigned-callbacks: a ChatApp
+	// without spec.callbackAuth is Ready (with a warning) rather than
+	// Stalled CallbackAuthRequired.
+	AllowUnsignedCallbacks bool
 }
 
 // +kubebuilder:rbac:groups=chat.roomsync.io,resources=chatapps,verbs=get;list;watch
@@ -49,14 +55,11 @@ func (r *ChatAppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, nil
 	}
 
-	apps, err := lookup.ChatApps(ctx, r.Client, app.Spec.SDKAppID)
+	claims, err := lookup.Claims(ctx, r.Secrets, app.Spec.SDKAppID)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	var holder *chatv1alpha1.ChatApp
-	if len(apps) > 0 {
-		holder = apps[0]
-	}
+	shadow := shadowOf(ctx, claims, app)
 	_, tokenErr := lookup.CallbackTokens(ctx, r.Secrets, app)
 	if tokenErr != nil && !errors.Is(tokenErr, lookup.ErrTokenSecretNotFound) && !errors.Is(tokenErr, lookup.ErrTokenKeyNotFound) {
 		return ctrl.Result{}, tokenErr // could not tell; retry with backoff
@@ -78,7 +81,10 @@ func (r *ChatAppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	rooms := int64(len(appRooms))
 
-	conds, changed := mergeConditions(app.Status.Conditions, chatAppConditionTypes, chatAppConditions(app, holder, tokenErr))
+	conds, changed := mergeConditions(app.Status.Conditions, chatAppConditionTypes, chatAppConditions(app, shadow, tokenErr, r.AllowUnsignedCallbacks))
+	if changed && app.Spec.CallbackAuth == nil && r.AllowUnsignedCallbacks {
+		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, chatv1alpha1.CallbacksUnauthenticatedEvent, "AcceptCallbacks", "%s", unsignedMessage(app))
+	}
 	if !changed && app.Status.ObservedGeneration == app.Generation && app.Status.RoomCount != nil && *app.Status.RoomCount == rooms {
 		return result, nil
 	}
@@ -123,7 +129,7 @@ func (r *ChatAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&chatv1alpha1.ChatApp{},
 			handler.EnqueueRequestsFromMapFunc(r.chatAppsWithSameSDKAppID),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(chatAppsUsingSecret(r.Client))).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.claimantsUsingSecret)).
 		Watches(&chatv1alpha1.Room{},
 			handler.EnqueueRequestsFromMapFunc(r.chatAppOfRoom),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
@@ -139,6 +145,37 @@ func (r *ChatAppReconciler) chatAppsWithSameSDKAppID(ctx context.Context, obj cl
 		return nil
 	}
 	return requestsForOthers(app, apps)
+}
+
+// claimantsUsingSecret maps a Secret to the ChatApps that read it and to
+// every other ChatApp of their sdkAppIDs: a changed token can make or end a
+// conflict between them.
+func (r *ChatAppReconciler) claimantsUsingSecret(ctx context.Context, obj client.Object) []reconcile.Request {
+	reqs := chatAppsUsingSecret(r.Client)(ctx, obj)
+	for _, req := range reqs {
+		app := &chatv1alpha1.ChatApp{}
+		if err := r.Get(ctx, req.NamespacedName, app); err != nil {
+			continue
+		}
+		reqs = append(reqs, r.chatAppsWithSameSDKAppID(ctx, app)...)
+	}
+	return reqs
+}
+
+// shadowOf returns the claim that takes app's callbacks (lookup.ShadowedBy),
+// or nil; it logs which, as a status may not when it is in another
+// namespace.
+func shadowOf(ctx context.Context, claims []*lookup.Claim, app *chatv1alpha1.ChatApp) *lookup.Claim {
+	_, i := lookup.ClaimOf(claims, app)
+	if i < 0 {
+		return nil
+	}
+	shadow := lookup.ShadowedBy(claims, i)
+	if shadow != nil {
+		ctrl.LoggerFrom(ctx).V(1).Info("Another ChatApp takes this ChatApp's callbacks", "sdkAppID", app.Spec.SDKAppID,
+			"takenBy", shadow.App.Namespace+"/"+shadow.App.Name)
+	}
+	return shadow
 }
 
 func (r *ChatAppReconciler) chatAppOfRoom(ctx context.Context, obj client.Object) []reconcile.Request {

@@ -24,18 +24,19 @@ var chatAppConditionTypes = []string{
 const CallbackCheckPendingReason = "CheckPending"
 
 // chatAppConditions decides a ChatApp's conditions from the ChatApp, the
-// holder of its sdkAppID (the oldest ChatApp claiming it) and the result of
-// reading its callback token (nil error: readable, or not needed). With
+// older claim of its sdkAppID that takes its callbacks if any (shadow, see
+// lookup.ShadowedBy), the result of reading its callback token (nil error:
+// readable, or not needed) and whether unsigned callbacks are allowed. With
 // spec.callbackRegistration, CallbackRegistered comes from
 // status.callbackRegistration, which the callback registration controller
 // writes.
-func chatAppConditions(app, holder *chatv1alpha1.ChatApp, tokenErr error) []metav1.Condition {
-	conds := chatAppReadiness(app, holder, tokenErr)
+func chatAppConditions(app *chatv1alpha1.ChatApp, shadow *lookup.Claim, tokenErr error, allowUnsigned bool) []metav1.Condition {
+	conds := chatAppReadiness(app, shadow, tokenErr, allowUnsigned)
 	return append(conds, callbackConditions(app, !meta.IsStatusConditionTrue(conds, chatv1alpha1.StalledCondition))...)
 }
 
 // chatAppReadiness decides Ready and Stalled.
-func chatAppReadiness(app, holder *chatv1alpha1.ChatApp, tokenErr error) []metav1.Condition {
+func chatAppReadiness(app *chatv1alpha1.ChatApp, shadow *lookup.Claim, tokenErr error, allowUnsigned bool) []metav1.Condition {
 	gen := app.Generation
 	stalled := func(reason, msg string) []metav1.Condition {
 		return []metav1.Condition{
@@ -44,10 +45,10 @@ func chatAppReadiness(app, holder *chatv1alpha1.ChatApp, tokenErr error) []metav
 		}
 	}
 	switch {
-	case holder != nil && holder.UID != app.UID:
-		return stalled(chatv1alpha1.SDKAppIDConflictReason, fmt.Sprintf(
-			"sdkAppID %d is held by the older ChatApp %s/%s: its callbacks go there, not here",
-			app.Spec.SDKAppID, holder.Namespace, holder.Name))
+	case app.Spec.CallbackAuth == nil && !allowUnsigned:
+		return stalled(chatv1alpha1.CallbackAuthRequiredReason, callbackAuthRequiredMessage(app))
+	case shadow != nil:
+		return stalled(chatv1alpha1.SDKAppIDConflictReason, conflictMessage(app, shadow))
 	case errors.Is(tokenErr, lookup.ErrTokenSecretNotFound):
 		return stalled(chatv1alpha1.TokenSecretNotFoundReason, tokenErr.Error()+": callbacks are refused with 401 until it is created")
 	case errors.Is(tokenErr, lookup.ErrTokenKeyNotFound):
@@ -61,13 +62,46 @@ func chatAppReadiness(app, holder *chatv1alpha1.ChatApp, tokenErr error) []metav
 	}
 	msg := fmt.Sprintf("Accepting callbacks for sdkAppID %d", app.Spec.SDKAppID)
 	if app.Spec.CallbackAuth == nil {
-		msg += " without authentication (no callbackAuth)"
+		msg = unsignedMessage(app)
 	} else {
 		msg += ", signed with the token in Secret " + app.Spec.CallbackAuth.TokenSecretRef.Name
 	}
 	return []metav1.Condition{
 		condition(chatv1alpha1.ReadyCondition, metav1.ConditionTrue, chatv1alpha1.AcceptingCallbacksReason, msg, gen),
 	}
+}
+
+// callbackAuthRequiredMessage says how to give app a callback token.
+func callbackAuthRequiredMessage(app *chatv1alpha1.ChatApp) string {
+	return fmt.Sprintf("spec.callbackAuth is not set and this roomsync accepts only signed callbacks: every callback for sdkAppID %d "+
+		"is answered 401. Configure a callback token for the app in Tencent's console (callback configuration), keep it in a Secret "+
+		"and point spec.callbackAuth at it: kubectl create secret generic chat-callback -n %s --from-literal=token=<token> && "+
+		"kubectl label secret chat-callback -n %s %s=true && kubectl patch chatapp %s -n %s --type merge "+
+		`-p '{"spec":{"callbackAuth":{"tokenSecretRef":{"name":"chat-callback"}}}}'. `+
+		"(A cluster administrator can allow unsigned callbacks with --allow-unsigned-callbacks; anyone who knows the sdkAppID could then create Rooms.)",
+		app.Spec.SDKAppID, app.Namespace, app.Namespace, chatv1alpha1.SecretLabel, app.Name, app.Namespace)
+}
+
+// unsignedMessage is the Ready message of a ChatApp that accepts unsigned
+// callbacks.
+func unsignedMessage(app *chatv1alpha1.ChatApp) string {
+	return fmt.Sprintf("Accepting callbacks for sdkAppID %d WITHOUT authentication (no spec.callbackAuth): anyone who can reach "+
+		"the callback endpoint and knows the sdkAppID can create and change Rooms and start recordings. Set spec.callbackAuth "+
+		"with the app's callback token", app.Spec.SDKAppID)
+}
+
+// conflictMessage says why app, shadowed by shadow, gets no callbacks. It
+// names shadow only when it is in app's namespace.
+func conflictMessage(app *chatv1alpha1.ChatApp, shadow *lookup.Claim) string {
+	who := lookup.Describe(shadow, app.Namespace)
+	switch {
+	case app.Spec.CallbackAuth != nil:
+		return fmt.Sprintf("the older %s claims sdkAppID %d with the same callback token: callbacks signed with it go there, not here", who, app.Spec.SDKAppID)
+	case shadow.Signed():
+		return fmt.Sprintf("%s claims sdkAppID %d with spec.callbackAuth: unsigned callbacks are refused, and signed ones go to the ChatApp "+
+			"whose token verifies them. Set spec.callbackAuth with the app's callback token to receive them here", who, app.Spec.SDKAppID)
+	}
+	return fmt.Sprintf("the older %s claims sdkAppID %d: its callbacks go there, not here", who, app.Spec.SDKAppID)
 }
 
 // resyncStalled reports whether app's last resync failed in a way that

@@ -60,7 +60,7 @@ var (
 		"1 when the ChatApp's condition has this status, else 0 (0 for every status while it has no such condition).",
 		[]string{chatAppNamespaceLabel, chatAppLabel, "sdk_app_id", "condition", "status"}, nil)
 	roomsDesc = prometheus.NewDesc("roomsync_rooms",
-		"Rooms whose condition has this status, by ChatApp (chatapp is empty for Rooms no ChatApp of their namespace holds the sdkAppID of).",
+		"Rooms whose condition has this status, by ChatApp (chatapp is empty for Rooms that no ChatApp of their namespace governs).",
 		[]string{chatAppNamespaceLabel, chatAppLabel, "condition", "status"}, nil)
 	resyncRoomsDesc = prometheus.NewDesc("roomsync_chatapp_resync_rooms",
 		"Rooms the current or last full resync of the ChatApp reads (status.resync.rooms).",

@@ -4,6 +4,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -30,6 +31,9 @@ const RoomFieldManager = "roomsync-room-controller"
 // created once their retention after a destroy has passed.
 type RoomReconciler struct {
 	client.Client
+	// Secrets reads callback token Secrets (lookup.SecretReader), to tell
+	// which ChatApp governs a Room (lookup.ChatAppFor).
+	Secrets client.Reader
 }
 
 // +kubebuilder:rbac:groups=chat.roomsync.io,resources=rooms,verbs=get;list;watch
@@ -71,6 +75,9 @@ func (r *RoomReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 // changes, a Room appearing or going away re-evaluates the other Rooms with
 // the same roomID, as it may change which of them is the holder.
 func (r *RoomReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Secrets == nil {
+		return errors.New("the Room controller needs Secrets")
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&chatv1alpha1.Room{}, builder.WithPredicates(roomConditionsInputsChanged)).
 		Watches(&chatv1alpha1.Room{},

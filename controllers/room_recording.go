@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -53,6 +54,9 @@ func RecordingJobSelector() labels.Selector {
 // closes when it is disabled or the room is destroyed.
 type RecordingReconciler struct {
 	client.Client
+	// Secrets reads callback token Secrets (lookup.SecretReader), to tell
+	// which ChatApp governs a Room (lookup.ChatAppFor).
+	Secrets  client.Reader
 	Scheme   *runtime.Scheme
 	Recorder recorder.EventRecorder
 }
@@ -69,7 +73,7 @@ func (r *RecordingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.Get(ctx, req.NamespacedName, room); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	app, err := lookup.ChatAppFor(ctx, r.Client, room.Namespace, room.Spec.SDKAppID)
+	app, err := lookup.ChatAppFor(ctx, r.Secrets, room.Namespace, room.Spec.SDKAppID)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -329,6 +333,9 @@ func ptrNow() *metav1.Time {
 // SetupWithManager registers the controller: it acts on a Room's changes,
 // on its Jobs', and on its ChatApp's (recording configured or removed).
 func (r *RecordingReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Secrets == nil {
+		return errors.New("the recording controller needs Secrets")
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&chatv1alpha1.Room{}, builder.WithPredicates(recordingInputsChanged)).
 		Owns(&batchv1.Job{}).

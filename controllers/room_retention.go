@@ -70,7 +70,7 @@ func recordDeletion(records []chatv1alpha1.DeletedRoom, rec chatv1alpha1.Deleted
 // the destroy does not bring the Room back: a Room recorded but not deleted
 // is deleted on the next try, a Room deleted but not recorded could return.
 func (r *RoomReconciler) enforceRetention(ctx context.Context, room *chatv1alpha1.Room) (ctrl.Result, error) {
-	app, err := lookup.ChatAppFor(ctx, r.Client, room.Namespace, room.Spec.SDKAppID)
+	app, err := lookup.ChatAppFor(ctx, r.Secrets, room.Namespace, room.Spec.SDKAppID)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

@@ -62,6 +62,19 @@ func TestChatAppConditions(t *testing.T) {
 		}
 		return a
 	}
+	// claim is app's claim, with token "t" when it has callbackAuth.
+	claim := func(a *chatv1alpha1.ChatApp) *lookup.Claim {
+		c := &lookup.Claim{App: a}
+		if a.Spec.CallbackAuth != nil {
+			c.Tokens = []string{"t"}
+		}
+		return c
+	}
+	elsewhere := func(uid string, auth bool) *chatv1alpha1.ChatApp {
+		a := app(uid, auth)
+		a.Namespace = "tenant-b"
+		return a
+	}
 	resyncFailed := func(reason string) *chatv1alpha1.ChatApp {
 		a := app("a", false)
 		a.Spec.RestAPI = &chatv1alpha1.RestAPISpec{Endpoint: "https://example.com"}
@@ -85,67 +98,86 @@ func TestChatAppConditions(t *testing.T) {
 		tencent.CommandAfterMemberEnter, tencent.CommandAfterMemberLeave, tencent.CommandAfterSeatInfoChanged,
 	}
 	for _, tc := range []struct {
-		name        string
-		app, holder *chatv1alpha1.ChatApp
-		tokenErr    error
-		ready       metav1.ConditionStatus
-		reason      string
-		stalled     bool
-		message     string
+		name string
+		app  *chatv1alpha1.ChatApp
+		// shadow is the claim that takes app's callbacks, if any.
+		shadow *lookup.Claim
+		// signedOnly: --allow-unsigned-callbacks is off.
+		signedOnly bool
+		tokenErr   error
+		ready      metav1.ConditionStatus
+		reason     string
+		stalled    bool
+		message    string
+		// notMessage must not be in the Ready message.
+		notMessage string
 		// callback is CallbackRegistered's "Status/Reason" ("" when absent),
 		// callbackMessage a part of its message; reconciling whether
 		// Reconciling is True.
 		callback, callbackMessage string
 		reconciling               bool
 	}{
-		{name: "no auth", app: app("a", false), holder: app("a", false), ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason, message: "without authentication"},
-		{name: "auth with a readable token", app: app("a", true), holder: app("a", true), ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason, message: "Secret s"},
-		{name: "token Secret missing", app: app("a", true), holder: app("a", true), tokenErr: fmt.Errorf("%w: Secret ns/s does not exist", lookup.ErrTokenSecretNotFound),
+		{name: "no auth", app: app("a", false), ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason, message: "WITHOUT authentication"},
+		{name: "auth with a readable token", app: app("a", true), ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason, message: "Secret s"},
+		{name: "token Secret missing", app: app("a", true), tokenErr: fmt.Errorf("%w: Secret ns/s does not exist", lookup.ErrTokenSecretNotFound),
 			ready: metav1.ConditionFalse, reason: chatv1alpha1.TokenSecretNotFoundReason, stalled: true, message: "ns/s"},
-		{name: "token key missing", app: app("a", true), holder: app("a", true), tokenErr: fmt.Errorf("%w: no key", lookup.ErrTokenKeyNotFound),
+		{name: "token key missing", app: app("a", true), tokenErr: fmt.Errorf("%w: no key", lookup.ErrTokenKeyNotFound),
 			ready: metav1.ConditionFalse, reason: chatv1alpha1.TokenKeyNotFoundReason, stalled: true},
-		{name: "younger claimant", app: app("b", false), holder: app("a", false), ready: metav1.ConditionFalse, reason: chatv1alpha1.SDKAppIDConflictReason, stalled: true, message: "ns/a"},
-		{name: "REST credentials rejected", app: resyncFailed(chatv1alpha1.RESTAPICredentialsRejectedReason), holder: app("a", false),
+		{name: "younger unsigned claimant", app: app("b", false), shadow: claim(app("a", false)), ready: metav1.ConditionFalse, reason: chatv1alpha1.SDKAppIDConflictReason, stalled: true, message: "ChatApp a"},
+		{name: "unsigned claimant beside a signed one", app: app("b", false), shadow: claim(app("a", true)),
+			ready: metav1.ConditionFalse, reason: chatv1alpha1.SDKAppIDConflictReason, stalled: true, message: "Set spec.callbackAuth"},
+		{name: "same token held in another namespace: not named", app: app("b", true), shadow: claim(elsewhere("a", true)),
+			ready: metav1.ConditionFalse, reason: chatv1alpha1.SDKAppIDConflictReason, stalled: true, message: "a ChatApp in another namespace", notMessage: "tenant-b"},
+		{name: "no auth while unsigned callbacks are not allowed", app: app("a", false), signedOnly: true,
+			ready: metav1.ConditionFalse, reason: chatv1alpha1.CallbackAuthRequiredReason, stalled: true, message: "kubectl create secret generic chat-callback -n ns"},
+		{name: "auth while unsigned callbacks are not allowed", app: app("a", true), signedOnly: true, ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason, message: "Secret s"},
+		{name: "missing auth outranks a conflict", app: app("b", false), shadow: claim(app("a", true)), signedOnly: true,
+			ready: metav1.ConditionFalse, reason: chatv1alpha1.CallbackAuthRequiredReason, stalled: true},
+		{name: "REST credentials rejected", app: resyncFailed(chatv1alpha1.RESTAPICredentialsRejectedReason),
 			ready: metav1.ConditionFalse, reason: chatv1alpha1.RESTAPICredentialsRejectedReason, stalled: true, message: "70009"},
-		{name: "REST answer not as documented: not Stalled", app: resyncFailed(chatv1alpha1.RESTAPIBadAnswerReason), holder: app("a", false),
-			ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason, message: "without authentication"},
-		{name: "conflict outranks a missing Secret", app: app("b", true), holder: app("a", false), tokenErr: lookup.ErrTokenSecretNotFound,
+		{name: "REST answer not as documented: not Stalled", app: resyncFailed(chatv1alpha1.RESTAPIBadAnswerReason),
+			ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason, message: "WITHOUT authentication"},
+		{name: "conflict outranks a missing Secret", app: app("b", true), shadow: claim(app("a", true)), tokenErr: lookup.ErrTokenSecretNotFound,
 			ready: metav1.ConditionFalse, reason: chatv1alpha1.SDKAppIDConflictReason, stalled: true},
 
-		{name: "callback registration not checked yet", app: registering(nil), holder: app("a", false),
+		{name: "callback registration not checked yet", app: registering(nil),
 			ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason,
 			callback: "Unknown/" + CallbackCheckPendingReason, reconciling: true},
-		{name: "callback registration checked for an older generation", app: registering(reported(chatv1alpha1.CallbackURLTakenReason, "https://them.example/cb", 1)), holder: app("a", false),
+		{name: "callback registration checked for an older generation", app: registering(reported(chatv1alpha1.CallbackURLTakenReason, "https://them.example/cb", 1)),
 			ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason,
 			callback: "Unknown/" + CallbackCheckPendingReason, reconciling: true},
-		{name: "callback registered, older spelling", app: registering(reported(chatv1alpha1.CallbackRegisteredReason, "https://us.example/cb", 2, every...)), holder: app("a", false),
+		{name: "callback registered, older spelling", app: registering(reported(chatv1alpha1.CallbackRegisteredReason, "https://us.example/cb", 2, every...)),
 			ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason,
 			callback: "True/" + chatv1alpha1.CallbackRegisteredReason, callbackMessage: "https://us.example/cb"},
-		{name: "callback URL taken", app: registering(reported(chatv1alpha1.CallbackURLTakenReason, "https://them.example/cb", 2, every...)), holder: app("a", false),
+		{name: "callback URL taken", app: registering(reported(chatv1alpha1.CallbackURLTakenReason, "https://them.example/cb", 2, every...)),
 			ready: metav1.ConditionFalse, reason: chatv1alpha1.CallbackURLTakenReason, stalled: true, message: "takeOver",
 			callback: "False/" + chatv1alpha1.CallbackURLTakenReason, callbackMessage: "https://them.example/cb"},
-		{name: "callback registration with rejected credentials", app: registering(reported(chatv1alpha1.RESTAPICredentialsRejectedReason, "", 2)), holder: app("a", false),
+		{name: "callback registration with rejected credentials", app: registering(reported(chatv1alpha1.RESTAPICredentialsRejectedReason, "", 2)),
 			ready: metav1.ConditionFalse, reason: chatv1alpha1.RESTAPICredentialsRejectedReason, stalled: true, message: "70009",
 			callback: "False/" + chatv1alpha1.RESTAPICredentialsRejectedReason, callbackMessage: "70009"},
-		{name: "Tencent unavailable: not Stalled", app: registering(reported(chatv1alpha1.TencentUnavailableReason, "https://us.example/cb", 2, every...)), holder: app("a", false),
+		{name: "Tencent unavailable: not Stalled", app: registering(reported(chatv1alpha1.TencentUnavailableReason, "https://us.example/cb", 2, every...)),
 			ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason,
 			callback: "False/" + chatv1alpha1.TencentUnavailableReason, callbackMessage: "backoff"},
-		{name: "Tencent rejected the configuration: not Stalled", app: registering(reported(chatv1alpha1.TencentRejectedReason, "", 2)), holder: app("a", false),
+		{name: "Tencent rejected the configuration: not Stalled", app: registering(reported(chatv1alpha1.TencentRejectedReason, "", 2)),
 			ready: metav1.ConditionTrue, reason: chatv1alpha1.AcceptingCallbacksReason,
 			callback: "False/" + chatv1alpha1.TencentRejectedReason, callbackMessage: "ErrorCode"},
-		{name: "a conflict outranks the callback registration", app: registering(nil), holder: app("b", false),
+		{name: "a conflict outranks the callback registration", app: registering(nil), shadow: claim(app("b", false)),
 			ready: metav1.ConditionFalse, reason: chatv1alpha1.SDKAppIDConflictReason, stalled: true,
 			callback: "Unknown/" + CallbackCheckPendingReason},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			conds := chatAppConditions(tc.app, tc.holder, tc.tokenErr)
+			conds := chatAppConditions(tc.app, tc.shadow, tc.tokenErr, !tc.signedOnly)
 			if got := meta.IsStatusConditionTrue(conds, chatv1alpha1.ReconcilingCondition); got != tc.reconciling {
 				t.Errorf("Reconciling = %v, want %v", got, tc.reconciling)
 			}
 			meta.RemoveStatusCondition(&conds, chatv1alpha1.ReconcilingCondition)
 			checkConditions(t, conds, tc.ready, tc.reason, tc.stalled, tc.app.Generation)
-			if msg := meta.FindStatusCondition(conds, chatv1alpha1.ReadyCondition).Message; !strings.Contains(msg, tc.message) {
+			msg := meta.FindStatusCondition(conds, chatv1alpha1.ReadyCondition).Message
+			if !strings.Contains(msg, tc.message) {
 				t.Errorf("Ready message %q does not mention %q", msg, tc.message)
+			}
+			if tc.notMessage != "" && strings.Contains(msg, tc.notMessage) {
+				t.Errorf("Ready message %q mentions %q", msg, tc.notMessage)
 			}
 			c := meta.FindStatusCondition(conds, chatv1alpha1.CallbackRegisteredCondition)
 			switch {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
+	"unicode/utf8"
 )
 
 // ErrorCode is the ErrorCode of an answer. 0 means OK; the others are the
@@ -25,11 +27,15 @@ const (
 	// CodeBadEvent: RoomId missing or not UTF-8 of at most 48 bytes,
 	// EventTime missing or not positive, or a value the API server refused.
 	CodeBadEvent ErrorCode = 40003
-	// CodeUnauthorized: Sign or RequestTime missing or wrong, RequestTime
-	// outside the ChatApp's maxClockSkew, or the token Secret unreadable.
+	// CodeUnauthorized: no ChatApp takes the callback. Its SdkAppid is not
+	// claimed by any ChatApp, or its Sign and RequestTime are missing or
+	// verify with no claimant's token (a claimant whose token Secret cannot
+	// be read verifies none), or no claimant has callbackAuth and unsigned
+	// callbacks are not allowed: all answered alike (ErrorInfo
+	// unauthorizedInfo), so that a caller learns nothing of which ChatApps
+	// exist. Or the Sign verified but RequestTime is outside the ChatApp's
+	// maxClockSkew: that answer says so.
 	CodeUnauthorized ErrorCode = 40101
-	// CodeUnknownApp: no ChatApp for the SdkAppid.
-	CodeUnknownApp ErrorCode = 40401
 	// CodeUnknownPath: the request was not sent to /callback.
 	CodeUnknownPath ErrorCode = 40402
 	// CodeMethodNotAllowed: not a POST.
@@ -65,6 +71,9 @@ type answer struct {
 	code   ErrorCode // ErrorCode in the body
 	info   string    // ErrorInfo in the body
 	result string    // result label of the metrics
+	// detail, when set, is logged instead of info: what the caller is not
+	// told.
+	detail string
 }
 
 // body is the JSON answer Tencent's sender expects.
@@ -80,6 +89,33 @@ func ok(result, info string) answer {
 
 func fail(status int, code ErrorCode, result, format string, args ...any) answer {
 	return answer{status: status, code: code, info: fmt.Sprintf(format, args...), result: result}
+}
+
+// unauthorizedInfo is the ErrorInfo of every callback no ChatApp takes.
+const unauthorizedInfo = "unauthorized: no ChatApp takes this callback; check its SdkAppid, and that Sign and RequestTime " +
+	"are made with the app's callback token"
+
+// unauthorized answers a callback that no ChatApp takes, without saying
+// why; the log says why (format and args).
+func unauthorized(result, format string, args ...any) answer {
+	return answer{status: http.StatusUnauthorized, code: CodeUnauthorized, info: unauthorizedInfo, result: result, detail: fmt.Sprintf(format, args...)}
+}
+
+// maxQuotedBytes bounds what of a caller's string an answer or a log line
+// quotes.
+const maxQuotedBytes = 256
+
+// quote quotes s, a string the caller chose, for an answer or a log line:
+// at most maxQuotedBytes of it, escaped, and how long it was when cut.
+func quote(s string) string {
+	if len(s) <= maxQuotedBytes {
+		return strconv.Quote(s)
+	}
+	cut := maxQuotedBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + fmt.Sprintf("... (%d bytes)", len(s))
 }
 
 func (a answer) write(w http.ResponseWriter) {

@@ -21,8 +21,8 @@ import (
 // API writes of the receiver.
 const lastCallbackPeriod = 30 * time.Second
 
-// KubeApps resolves SdkAppids to ChatApps through the manager's cache, and
-// records on them when their callbacks were last accepted.
+// KubeApps finds the ChatApps that claim an SdkAppid through the manager's
+// cache, and records on them when their callbacks were last accepted.
 type KubeApps struct {
 	Client client.Client
 	// Secrets reads the token Secrets (lookup.SecretReader: the cache holds
@@ -33,19 +33,10 @@ type KubeApps struct {
 	written sync.Map // ChatApp UID -> time.Time of the last lastCallbackTime write
 }
 
-// Resolve implements AppResolver. The holder of an sdkAppID is the oldest
-// ChatApp that claims it, as the ChatApp controller reports.
-func (k *KubeApps) Resolve(ctx context.Context, sdkAppID int64) (*ResolvedApp, error) {
-	apps, err := lookup.ChatApps(ctx, k.Client, sdkAppID)
-	if err != nil {
-		return nil, err
-	}
-	if len(apps) == 0 {
-		return nil, ErrUnknownApp
-	}
-	resolved := &ResolvedApp{App: apps[0]}
-	resolved.Tokens, resolved.TokenErr = lookup.CallbackTokens(ctx, k.Secrets, apps[0])
-	return resolved, nil
+// Claims implements AppResolver, with lookup.Claims: the ChatApp
+// controller reports the same claims in each ChatApp's status.
+func (k *KubeApps) Claims(ctx context.Context, sdkAppID int64) ([]*lookup.Claim, error) {
+	return lookup.Claims(ctx, k.Secrets, sdkAppID)
 }
 
 // Accepted implements AppResolver: it sets app's status.lastCallbackTime to

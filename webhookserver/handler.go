@@ -3,6 +3,7 @@ package webhookserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/lookup"
 	"github.com/roomsync/roomsync/internal/roomstore"
 	"github.com/roomsync/roomsync/internal/tencent"
 )
@@ -23,26 +25,11 @@ const MaxBodyBytes = 1 << 20
 // defaultMaxClockSkew applies when a ChatApp's callbackAuth does not say.
 const defaultMaxClockSkew = time.Minute
 
-// ErrUnknownApp is returned by an AppResolver when no ChatApp holds the
-// sdkAppID.
-var ErrUnknownApp = errors.New("no ChatApp for this SdkAppid")
-
-// ResolvedApp is the ChatApp that receives an sdkAppID's callbacks.
-type ResolvedApp struct {
-	// App is the ChatApp.
-	App *chatv1alpha1.ChatApp
-	// Tokens are the callback tokens a Sign may be made with; nil when the
-	// ChatApp does not authenticate callbacks.
-	Tokens []string
-	// TokenErr says why the tokens could not be read. While it is set, the
-	// ChatApp's callbacks are refused.
-	TokenErr error
-}
-
-// AppResolver finds the ChatApp for a callback's SdkAppid.
+// AppResolver finds the ChatApps that claim a callback's SdkAppid.
 type AppResolver interface {
-	// Resolve returns the ChatApp that holds sdkAppID, or ErrUnknownApp.
-	Resolve(ctx context.Context, sdkAppID int64) (*ResolvedApp, error)
+	// Claims returns the ChatApps that claim sdkAppID, oldest first, with
+	// their callback tokens (lookup.Claims); none when no ChatApp does.
+	Claims(ctx context.Context, sdkAppID int64) ([]*lookup.Claim, error)
 	// Accepted records that a callback for app was answered OK at now.
 	Accepted(app *chatv1alpha1.ChatApp, now time.Time)
 }
@@ -54,16 +41,27 @@ type RoomWriter interface {
 }
 
 // Handler answers Tencent Cloud Chat's callbacks. Each request goes through
-// the checks below in order; the first that fails decides the answer. An OK
-// answer for an event that applies is only given once the event is stored.
+// the checks below in order; the first that fails decides the answer. What
+// the query carries (SdkAppid, Sign, RequestTime) is checked before the body
+// is read, so that a caller who cannot authenticate costs a map lookup and a
+// hash, not a buffered upload; and every such caller gets the same answer,
+// which tells nothing of the ChatApps, namespaces or Secrets there are (the
+// log keeps the detail). An OK answer for an event that applies is only
+// given once the event is stored.
 type Handler struct {
 	Apps  AppResolver
 	Rooms RoomWriter
+	// AllowUnsigned lets a ChatApp without spec.callbackAuth receive
+	// callbacks (--allow-unsigned-callbacks). Off, such a ChatApp's
+	// callbacks are answered 401.
+	AllowUnsigned bool
 	// Timeout bounds the handling of one callback, API writes included.
 	Timeout time.Duration
 	// Now is the clock that RequestTime is checked against.
 	Now func() time.Time
 	Log logr.Logger
+
+	rejections rejectionLog
 }
 
 // request is what the checks have learnt about a callback so far.
@@ -72,7 +70,8 @@ type request struct {
 	body     []byte
 	sdkAppID int64
 	command  string
-	app      *ResolvedApp
+	// app is the ChatApp the callback goes to, once authenticated.
+	app *chatv1alpha1.ChatApp
 }
 
 // ServeHTTP implements http.Handler.
@@ -83,40 +82,68 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	req := &request{}
 	a := h.handle(ctx, w, r, req)
+	if req.body == nil && r.ContentLength != 0 {
+		// The body was not read (the request was refused first): do not
+		// keep the connection, or the server would read what is left of it.
+		w.Header().Set("Connection", "close")
+	}
 	a.write(w)
 	if a.status == http.StatusOK && req.app != nil {
-		h.Apps.Accepted(req.app.App, h.Now())
+		h.Apps.Accepted(req.app, h.Now())
 	}
 
 	command := commandLabel(req.command)
 	callbacksTotal.WithLabelValues(command, a.result).Inc()
 	callbackDuration.WithLabelValues(command).Observe(time.Since(start).Seconds())
+	h.log(r, req, a)
+}
 
-	log := h.Log.WithValues("sdkAppID", req.sdkAppID, "command", req.command, "status", a.status, "result", a.result)
+// log logs the outcome of a callback. Rejections are logged at most once a
+// second for each kind (with a count of those held back): a caller that
+// sends garbage must not fill the log. What the caller chose is quoted and
+// cut short.
+func (h *Handler) log(r *http.Request, req *request, a answer) {
+	detail := a.detail
+	if detail == "" {
+		detail = a.info
+	}
+	keysAndValues := []any{"sdkAppID", req.sdkAppID, "command", quote(req.command), "status", a.status, "result", a.result}
+	if req.app != nil {
+		keysAndValues = append(keysAndValues, "chatApp", req.app.Namespace+"/"+req.app.Name)
+	}
 	switch {
 	case a.status >= 500:
-		log.Error(nil, "Callback not stored", "errorInfo", a.info)
+		h.Log.Error(nil, "Callback not stored", append(keysAndValues, "errorInfo", detail)...)
 	case a.status != http.StatusOK:
-		log.Info("Callback rejected", "errorInfo", a.info)
+		held, ok := h.rejections.allow(a.result+"/"+strconv.Itoa(int(a.code)), time.Now())
+		if !ok {
+			return
+		}
+		keysAndValues = append(keysAndValues, "errorInfo", detail, "remoteAddr", quote(r.RemoteAddr),
+			"optPlatform", quote(req.query.Get("OptPlatform")), "clientIP", quote(req.query.Get("ClientIP")))
+		if held > 0 {
+			keysAndValues = append(keysAndValues, "alikeNotLogged", held)
+		}
+		h.Log.Info("Callback rejected", keysAndValues...)
 	default:
-		log.V(1).Info("Callback answered", "errorInfo", a.info)
+		h.Log.V(1).Info("Callback answered", append(keysAndValues, "errorInfo", detail)...)
 	}
 }
 
 func (h *Handler) handle(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) answer {
 	if r.Method != http.MethodPost {
-		return fail(http.StatusMethodNotAllowed, CodeMethodNotAllowed, resultRejected, "method %s not allowed: callbacks are POSTed", r.Method)
+		return fail(http.StatusMethodNotAllowed, CodeMethodNotAllowed, resultRejected, "method %s not allowed: callbacks are POSTed", quote(r.Method))
 	}
-	if a, ok := readBody(w, r, req); !ok {
-		return a
+	if r.ContentLength > MaxBodyBytes {
+		return fail(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, resultRejected, "body of %d bytes is over the limit of %d", r.ContentLength, MaxBodyBytes)
 	}
 	if a, ok := parseQuery(r, req); !ok {
 		return a
 	}
-	if a, ok := h.resolveApp(ctx, req); !ok {
+	if a, ok := h.authenticate(ctx, req); !ok {
 		return a
 	}
-	if a, ok := h.authenticate(req); !ok {
+	if a, ok := readBody(w, r, req); !ok {
 		return a
 	}
 	if a, ok := parseCommand(req); !ok {
@@ -124,7 +151,7 @@ func (h *Handler) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 	}
 	decode, known := decoders[req.command]
 	if !known {
-		return ok(resultUnknownCommand, "ignored: CallbackCommand "+strconv.Quote(req.command)+" is not handled by this version of roomsync")
+		return ok(resultUnknownCommand, "ignored: CallbackCommand "+quote(req.command)+" is not handled by this version of roomsync")
 	}
 	ev, a, ok := roomEvent(req, decode, h.Now())
 	if !ok {
@@ -138,10 +165,9 @@ func (h *Handler) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 	return h.store(ctx, req, ev)
 }
 
+// readBody reads the body, which is known to be at most MaxBodyBytes when
+// it declares its length; one sent in chunks is cut off there.
 func readBody(w http.ResponseWriter, r *http.Request, req *request) (answer, bool) {
-	if r.ContentLength > MaxBodyBytes {
-		return fail(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, resultRejected, "body of %d bytes is over the limit of %d", r.ContentLength, MaxBodyBytes), false
-	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		if errors.As(err, new(*http.MaxBytesError)) {
@@ -153,6 +179,8 @@ func readBody(w http.ResponseWriter, r *http.Request, req *request) (answer, boo
 	return answer{}, true
 }
 
+// parseQuery checks the query string: every parameter once, a positive
+// SdkAppid and a CallbackCommand.
 func parseQuery(r *http.Request, req *request) (answer, bool) {
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -162,7 +190,7 @@ func parseQuery(r *http.Request, req *request) (answer, bool) {
 	req.command = query.Get("CallbackCommand") // for the metrics, until the body confirms it
 	for name, values := range query {
 		if len(values) > 1 {
-			return fail(http.StatusBadRequest, CodeBadQuery, resultRejected, "query parameter %q is repeated", name), false
+			return fail(http.StatusBadRequest, CodeBadQuery, resultRejected, "query parameter %s is repeated", quote(name)), false
 		}
 	}
 	raw, found := query["SdkAppid"]
@@ -171,54 +199,70 @@ func parseQuery(r *http.Request, req *request) (answer, bool) {
 	}
 	id, err := strconv.ParseInt(raw[0], 10, 64)
 	if err != nil || id <= 0 {
-		return fail(http.StatusBadRequest, CodeBadQuery, resultRejected, "query parameter SdkAppid %q is not a positive integer", raw[0]), false
+		return fail(http.StatusBadRequest, CodeBadQuery, resultRejected, "query parameter SdkAppid %s is not a positive integer", quote(raw[0])), false
 	}
 	req.sdkAppID = id
+	if req.command == "" {
+		return fail(http.StatusBadRequest, CodeBadQuery, resultRejected, "query parameter CallbackCommand is missing"), false
+	}
 	return answer{}, true
 }
 
-func (h *Handler) resolveApp(ctx context.Context, req *request) (answer, bool) {
-	app, err := h.Apps.Resolve(ctx, req.sdkAppID)
-	switch {
-	case errors.Is(err, ErrUnknownApp):
-		return fail(http.StatusNotFound, CodeUnknownApp, resultUnknownApp, "no ChatApp for SdkAppid %d", req.sdkAppID), false
-	case err != nil:
+// authenticate decides which ChatApp, if any, the callback goes to (see
+// lookup.Claim): the oldest claimant of its SdkAppid whose callback token
+// verifies its Sign; or, when no claimant has callbackAuth and unsigned
+// callbacks are allowed, the oldest claimant. Every refusal gets the same
+// answer; the detail is for the log.
+func (h *Handler) authenticate(ctx context.Context, req *request) (answer, bool) {
+	claims, err := h.Apps.Claims(ctx, req.sdkAppID)
+	if err != nil {
 		return unavailable(err), false
 	}
-	req.app = app
-	return answer{}, true
-}
-
-func (h *Handler) authenticate(req *request) (answer, bool) {
-	auth := req.app.App.Spec.CallbackAuth
-	if auth == nil {
+	if len(claims) == 0 {
+		return unauthorized(resultUnknownApp, "no ChatApp claims SdkAppid %d", req.sdkAppID), false
+	}
+	if !lookup.AnySigned(claims) {
+		if !h.AllowUnsigned {
+			return unauthorized(resultUnauthorized, "no ChatApp of SdkAppid %d has spec.callbackAuth, and --allow-unsigned-callbacks is off", req.sdkAppID), false
+		}
+		req.app = claims[0].App
 		return answer{}, true
-	}
-	unauthorized := func(format string, args ...any) (answer, bool) {
-		return fail(http.StatusUnauthorized, CodeUnauthorized, resultUnauthorized, format, args...), false
-	}
-	if req.app.TokenErr != nil {
-		return unauthorized("cannot check Sign: %v", req.app.TokenErr)
 	}
 	sign, requestTime := req.query.Get("Sign"), req.query.Get("RequestTime")
 	if sign == "" || requestTime == "" {
-		return unauthorized("Sign and RequestTime are required: ChatApp %s/%s has callbackAuth", req.app.App.Namespace, req.app.App.Name)
+		return unauthorized(resultUnauthorized, "no Sign and RequestTime, and a ChatApp of SdkAppid %d has spec.callbackAuth", req.sdkAppID), false
 	}
 	sent, err := tencent.ParseRequestTime(requestTime)
 	if err != nil {
-		return unauthorized("RequestTime: %v", err)
+		return unauthorized(resultUnauthorized, "%v", err), false
+	}
+	claim := lookup.SignedBy(claims, sign, requestTime)
+	if claim == nil {
+		return unauthorized(resultUnauthorized, "the Sign matches the callback token of no ChatApp of SdkAppid %d%s", req.sdkAppID, unreadableTokens(claims)), false
 	}
 	skew := defaultMaxClockSkew
-	if auth.MaxClockSkew != nil {
+	if auth := claim.App.Spec.CallbackAuth; auth.MaxClockSkew != nil {
 		skew = auth.MaxClockSkew.Duration
 	}
 	if d := h.Now().Sub(sent); d > skew || d < -skew {
-		return unauthorized("RequestTime %s is %s from the receiver's clock, more than maxClockSkew %s", requestTime, d.Round(time.Second), skew)
+		// The Sign is good: the sender holds the token, and may know why.
+		return fail(http.StatusUnauthorized, CodeUnauthorized, resultUnauthorized,
+			"RequestTime %s is %s from the receiver's clock, more than maxClockSkew %s", requestTime, d.Round(time.Second), skew), false
 	}
-	if !tencent.VerifySign(sign, requestTime, req.app.Tokens...) {
-		return unauthorized("Sign does not match the callback token")
-	}
+	req.app = claim.App
 	return answer{}, true
+}
+
+// unreadableTokens tells, for the log, of claimants whose token could not
+// be read.
+func unreadableTokens(claims []*lookup.Claim) string {
+	var out string
+	for _, c := range claims {
+		if c.TokenErr != nil {
+			out += fmt.Sprintf("; ChatApp %s/%s cannot check a Sign: %v", c.App.Namespace, c.App.Name, c.TokenErr)
+		}
+	}
+	return out
 }
 
 func parseCommand(req *request) (answer, bool) {
@@ -230,7 +274,7 @@ func parseCommand(req *request) (answer, bool) {
 		return fail(http.StatusBadRequest, CodeBadBody, resultRejected, "body has no CallbackCommand"), false
 	}
 	if q := req.query.Get("CallbackCommand"); q != env.CallbackCommand {
-		return fail(http.StatusBadRequest, CodeBadBody, resultRejected, "CallbackCommand %q in the body differs from %q in the query", env.CallbackCommand, q), false
+		return fail(http.StatusBadRequest, CodeBadBody, resultRejected, "CallbackCommand %s in the body differs from %s in the query", quote(env.CallbackCommand), quote(q)), false
 	}
 	req.command = env.CallbackCommand
 	return answer{}, true
@@ -267,7 +311,7 @@ func roomEvent(req *request, decode decoder, received time.Time) (*roomstore.Eve
 
 // store hands a room event to the RoomWriter and answers with the outcome.
 func (h *Handler) store(ctx context.Context, req *request, ev *roomstore.Event) answer {
-	outcome, err := h.Rooms.Apply(ctx, req.app.App, *ev)
+	outcome, err := h.Rooms.Apply(ctx, req.app, *ev)
 	if err != nil {
 		return writeFailed(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/lookup"
 	"github.com/roomsync/roomsync/internal/roomstore"
 	"github.com/roomsync/roomsync/internal/tencent"
 )
@@ -44,29 +45,44 @@ var seed = func() string {
 	return string(b)
 }()
 
-type fakeApps map[int64]*ResolvedApp
+const (
+	// Apps with several claimants: squattedApp is claimed by an older
+	// ChatApp without auth and one with another token before the one with
+	// token; unsignedPairApp by two ChatApps without auth.
+	squattedApp     = 1400000004
+	unsignedPairApp = 1400000005
+)
+
+type fakeApps map[int64][]*lookup.Claim
 
 func (f fakeApps) Accepted(*chatv1alpha1.ChatApp, time.Time) {}
 
-func (f fakeApps) Resolve(_ context.Context, id int64) (*ResolvedApp, error) {
-	if app, ok := f[id]; ok {
-		return app, nil
-	}
-	return nil, ErrUnknownApp
+func (f fakeApps) Claims(_ context.Context, id int64) ([]*lookup.Claim, error) {
+	return f[id], nil
 }
 
 func testApps() fakeApps {
-	app := func(name string, id int64, auth bool) *chatv1alpha1.ChatApp {
-		a := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: id}}
+	app := func(ns, name string, id int64, auth bool) *chatv1alpha1.ChatApp {
+		a := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: id}}
 		if auth {
 			a.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "chat-callback", Key: "token"}}
 		}
 		return a
 	}
 	return fakeApps{
-		openApp:   {App: app("open", openApp, false)},
-		signedApp: {App: app("signed", signedApp, true), Tokens: []string{token}},
-		brokenApp: {App: app("broken", brokenApp, true), TokenErr: errors.New("token Secret not found: Secret ns/chat-callback does not exist")},
+		openApp:   {{App: app("ns", "open", openApp, false)}},
+		signedApp: {{App: app("ns", "signed", signedApp, true), Tokens: []string{token}}},
+		brokenApp: {{App: app("ns", "broken", brokenApp, true), TokenErr: errors.New("token Secret not found: Secret ns/chat-callback does not exist")}},
+		squattedApp: {
+			{App: app("squatter", "open", squattedApp, false)},
+			{App: app("squatter", "guess", squattedApp, true), Tokens: []string{"guess"}},
+			{App: app("squatter", "broken", squattedApp, true), TokenErr: errors.New("token Secret not found")},
+			{App: app("owner", "signed", squattedApp, true), Tokens: []string{token}},
+		},
+		unsignedPairApp: {
+			{App: app("ns", "older", unsignedPairApp, false)},
+			{App: app("ns", "younger", unsignedPairApp, false)},
+		},
 	}
 }
 
@@ -74,14 +90,16 @@ func testApps() fakeApps {
 type fakeRooms struct {
 	mu      sync.Mutex
 	events  []roomstore.Event
+	apps    []string // namespace/name of the ChatApp of each event
 	outcome roomstore.Outcome
 	err     error
 }
 
-func (f *fakeRooms) Apply(_ context.Context, _ *chatv1alpha1.ChatApp, ev roomstore.Event) (roomstore.Outcome, error) {
+func (f *fakeRooms) Apply(_ context.Context, app *chatv1alpha1.ChatApp, ev roomstore.Event) (roomstore.Outcome, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.events = append(f.events, ev)
+	f.apps = append(f.apps, app.Namespace+"/"+app.Name)
 	if f.err != nil {
 		return "", f.err
 	}
@@ -177,7 +195,7 @@ func serve(t *testing.T, h *Handler, r *http.Request) (int, answerBody) {
 }
 
 func newHandler(rooms *fakeRooms) *Handler {
-	return &Handler{Apps: testApps(), Rooms: rooms, Timeout: time.Second, Now: func() time.Time { return now }}
+	return &Handler{Apps: testApps(), Rooms: rooms, AllowUnsigned: true, Timeout: time.Second, Now: func() time.Time { return now }}
 }
 
 func TestHandlerAnswers(t *testing.T) {
@@ -229,22 +247,22 @@ func TestHandlerAnswers(t *testing.T) {
 		{name: "SdkAppid repeated", cb: callback{query: "SdkAppid=1400000001&SdkAppid=1400000001&CallbackCommand=Room.CallbackAfterUpdateRoomInfo"}, status: 400, code: CodeBadQuery, info: "repeated"},
 		{name: "another parameter repeated", cb: callback{query: "SdkAppid=1400000001&CallbackCommand=Room.CallbackAfterUpdateRoomInfo&ClientIP=1&ClientIP=2"}, status: 400, code: CodeBadQuery, info: "ClientIP"},
 		{name: "query does not parse", cb: callback{query: "SdkAppid=1400000001&x=%zz"}, status: 400, code: CodeBadQuery},
-		{name: "unknown SdkAppid", cb: callback{app: 42}, status: 404, code: CodeUnknownApp},
-		{name: "unknown SdkAppid beats a bad body", cb: callback{app: 42, body: "{"}, status: 404, code: CodeUnknownApp},
-		{name: "no Sign", cb: callback{app: signedApp, sign: "-"}, status: 401, code: CodeUnauthorized, info: "Sign"},
+		{name: "unknown SdkAppid", cb: callback{app: 42}, status: 401, code: CodeUnauthorized, info: unauthorizedInfo},
+		{name: "unknown SdkAppid beats a bad body", cb: callback{app: 42, body: "{"}, status: 401, code: CodeUnauthorized},
+		{name: "no Sign", cb: callback{app: signedApp, sign: "-"}, status: 401, code: CodeUnauthorized, info: unauthorizedInfo},
 		{name: "wrong Sign", cb: callback{app: signedApp, sign: tencent.Sign("other", strconv.FormatInt(now.Unix(), 10))}, status: 401, code: CodeUnauthorized},
 		{name: "Sign not hex", cb: callback{app: signedApp, sign: "zz"}, status: 401, code: CodeUnauthorized},
 		{name: "RequestTime too old", cb: callback{app: signedApp, reqTime: now.Add(-61 * time.Second)}, status: 401, code: CodeUnauthorized, info: "maxClockSkew"},
 		{name: "RequestTime in the future", cb: callback{app: signedApp, reqTime: now.Add(2 * time.Minute)}, status: 401, code: CodeUnauthorized, info: "maxClockSkew"},
 		{name: "RequestTime not a number", cb: callback{query: "SdkAppid=1400000002&CallbackCommand=Room.CallbackAfterUpdateRoomInfo&RequestTime=soon&Sign=" + tencent.Sign(token, "soon")}, status: 401, code: CodeUnauthorized},
-		{name: "token Secret missing", cb: callback{app: brokenApp}, status: 401, code: CodeUnauthorized, info: "does not exist"},
+		{name: "token Secret missing", cb: callback{app: brokenApp}, status: 401, code: CodeUnauthorized, info: unauthorizedInfo},
 		{name: "bad Sign beats a bad body", cb: callback{app: signedApp, sign: "-", body: "{"}, status: 401, code: CodeUnauthorized},
 		{name: "body not JSON", cb: callback{body: "{"}, status: 400, code: CodeBadBody},
 		{name: "body a JSON array", cb: callback{body: "[]"}, status: 400, code: CodeBadBody},
 		{name: "body with trailing data", cb: callback{body: seed + "{}"}, status: 400, code: CodeBadBody},
 		{name: "body without CallbackCommand", cb: callback{body: `{"EventTime":1}`}, status: 400, code: CodeBadBody},
 		{name: "CallbackCommand differs", cb: callback{command: tencent.CommandAfterCreateRoom}, status: 400, code: CodeBadBody, info: "differs"},
-		{name: "CallbackCommand missing from the query", cb: callback{query: "SdkAppid=1400000001"}, status: 400, code: CodeBadBody},
+		{name: "CallbackCommand missing from the query", cb: callback{query: "SdkAppid=1400000001"}, status: 400, code: CodeBadQuery, info: "CallbackCommand"},
 		{name: "field of the wrong type", cb: callback{body: strings.Replace(seed, ": 300", `: "many"`, 1)}, status: 400, code: CodeBadBody, info: "MaxMemberCount"},
 		{name: "unknown command still needs valid JSON", cb: callback{command: "X", body: `{"CallbackCommand":"X"`}, status: 400, code: CodeBadBody},
 		{name: "no RoomInfo", cb: callback{body: `{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","EventTime":1}`}, status: 400, code: CodeBadEvent, info: "RoomId"},
@@ -372,7 +390,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add("SdkAppid=1400000001&CallbackCommand=X", `{"CallbackCommand":"X"}`)
 	f.Add("SdkAppid=1&SdkAppid=2", "{}")
 	codes := map[ErrorCode]int{
-		CodeOK: 200, CodeBadQuery: 400, CodeBadBody: 400, CodeBadEvent: 400, CodeUnauthorized: 401, CodeUnknownApp: 404,
+		CodeOK: 200, CodeBadQuery: 400, CodeBadBody: 400, CodeBadEvent: 400, CodeUnauthorized: 401,
 		CodeMethodNotAllowed: 405, CodeBodyTooLarge: 413, CodeInternal: 500, CodeUnavailable: 503,
 	}
 	f.Fuzz(func(t *testing.T, query, body string) {

@@ -36,19 +36,31 @@ import (
 var (
 	env *testenv.Env
 	// replicas are the callback URLs of two receivers, each with its own
-	// manager and cache, as two operator replicas would be.
+	// manager and cache, as two operator replicas would be. They accept
+	// unsigned callbacks (--allow-unsigned-callbacks): most tests here are
+	// about what a callback writes, and send them unsigned.
 	replicas []string
-	nextApp  atomic.Int64
+	// strict is a receiver with the default, --allow-unsigned-callbacks
+	// off.
+	strict string
+	// caches are the receivers' caches, strict's last.
+	caches  []client.Reader
+	nextApp atomic.Int64
 )
 
 func TestMain(m *testing.M) {
 	os.Exit(testenv.Run(m, &env, func(ctx context.Context) error {
-		for range 2 {
-			u, err := startReceiver(ctx)
+		for i := range 3 {
+			allowUnsigned := i < 2
+			u, err := startReceiver(ctx, allowUnsigned)
 			if err != nil {
 				return err
 			}
-			replicas = append(replicas, u)
+			if allowUnsigned {
+				replicas = append(replicas, u)
+			} else {
+				strict = u
+			}
 		}
 		return nil
 	}))
@@ -56,7 +68,7 @@ func TestMain(m *testing.M) {
 
 // startReceiver runs a manager with the callback receiver, as main.go wires
 // it, and returns the receiver's callback URL.
-func startReceiver(ctx context.Context) (string, error) {
+func startReceiver(ctx context.Context, allowUnsigned bool) (string, error) {
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:  testenv.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
@@ -73,17 +85,19 @@ func startReceiver(ctx context.Context) (string, error) {
 	srv := &webhookserver.Server{
 		Addr: "127.0.0.1:0",
 		Handler: &webhookserver.Handler{
-			Apps:    &webhookserver.KubeApps{Client: mgr.GetClient(), Secrets: secrets, Log: ctrl.Log},
-			Rooms:   roomstore.New(mgr.GetClient(), mgr.GetAPIReader()),
-			Timeout: 5 * time.Second, // generous: the test machine may be busy
-			Now:     time.Now,
-			Log:     ctrl.Log,
+			Apps:          &webhookserver.KubeApps{Client: mgr.GetClient(), Secrets: secrets, Log: ctrl.Log},
+			Rooms:         roomstore.New(mgr.GetClient(), mgr.GetAPIReader()),
+			AllowUnsigned: allowUnsigned,
+			Timeout:       5 * time.Second, // generous: the test machine may be busy
+			Now:           time.Now,
+			Log:           ctrl.Log,
 		},
 		WaitForCacheSync: mgr.GetCache().WaitForCacheSync,
 	}
 	if err := mgr.Add(srv); err != nil {
 		return "", err
 	}
+	caches = append(caches, mgr.GetClient())
 	go func() {
 		if err := mgr.Start(ctx); err != nil {
 			panic(err)
@@ -125,14 +139,19 @@ func newApp(t *testing.T, mutate func(*chatv1alpha1.ChatApp), before ...client.O
 	if err := env.Client.Create(context.Background(), app); err != nil {
 		t.Fatal(err)
 	}
-	// Let both receivers' caches see the ChatApp before sending to it.
-	for _, u := range replicas {
-		waitFor(t, "receiver knows the ChatApp", func() bool {
-			status, _ := send(t, u, app.Spec.SDKAppID, "", roomInfo("probe-unused", 0))
-			return status != http.StatusNotFound
+	waitForReceivers(t, app)
+	return app
+}
+
+// waitForReceivers waits until every receiver's cache has app: callbacks
+// are answered alike whether or not a receiver knows an app.
+func waitForReceivers(t *testing.T, app *chatv1alpha1.ChatApp) {
+	t.Helper()
+	for _, c := range caches {
+		waitFor(t, "the receiver knows the ChatApp", func() bool {
+			return c.Get(context.Background(), client.ObjectKeyFromObject(app), &chatv1alpha1.ChatApp{}) == nil
 		})
 	}
-	return app
 }
 
 // roomInfo builds an update callback body. EventTime 0 means absent.
@@ -499,8 +518,10 @@ func TestSignedCallbacksAndMissingSecret(t *testing.T) {
 		a.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "chat-callback"}}
 	})
 	status, answer := send(t, replicas[0], app.Spec.SDKAppID, "tok", roomInfo("signed", 1000))
-	if status != http.StatusUnauthorized || !bytes.Contains([]byte(fmt.Sprint(answer["ErrorInfo"])), []byte("chat-callback")) {
-		t.Fatalf("answer %d %v, want 401 naming the missing Secret", status, answer)
+	// The caller is not told which Secret is missing (the ChatApp's
+	// status says so).
+	if status != http.StatusUnauthorized || bytes.Contains([]byte(fmt.Sprint(answer["ErrorInfo"])), []byte("chat-callback")) {
+		t.Fatalf("answer %d %v, want 401 that does not name the Secret", status, answer)
 	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: "chat-callback", Labels: labelled},

@@ -88,10 +88,15 @@ const (
 	// neither created nor adopted the room, or roomsync no longer watches
 	// the Room's namespace.
 	OrphanedEvent = "Orphaned"
+	// RoomNotDestroyedEvent: a Room that did not hold its roomID (a
+	// duplicate) lost its destroy-room finalizer without a call to Tencent:
+	// the room is the holder's.
+	RoomNotDestroyedEvent = "RoomNotDestroyed"
 )
 
-// DestroyRoomFinalizer keeps a Room whose managementPolicies include Delete
-// until its room is destroyed in Tencent (or cannot be).
+// DestroyRoomFinalizer keeps a Room that holds its roomID and whose
+// managementPolicies include Delete until its room is destroyed in Tencent
+// (or cannot be).
 const DestroyRoomFinalizer = "chat.roomsync.io/destroy-room"
 
 // FinalizerOwnerAnnotation names the roomsync (the namespace it runs in)
@@ -125,8 +130,16 @@ const (
 	TokenSecretNotFoundReason = "TokenSecretNotFound"
 	// TokenKeyNotFoundReason: the token Secret lacks the key, or it is empty.
 	TokenKeyNotFoundReason = "TokenKeyNotFound"
-	// SDKAppIDConflictReason: an older ChatApp holds the same sdkAppID.
+	// SDKAppIDConflictReason: an older ChatApp of the same sdkAppID takes
+	// this one's callbacks: it has the same callback token, or this one has
+	// no callbackAuth and the other does (or is older and has none either).
+	// A ChatApp with another token is no conflict: each gets the callbacks
+	// its token verifies.
 	SDKAppIDConflictReason = "SDKAppIDConflict"
+	// CallbackAuthRequiredReason: the ChatApp has no spec.callbackAuth and
+	// the operator does not accept unsigned callbacks
+	// (--allow-unsigned-callbacks is off): its callbacks are answered 401.
+	CallbackAuthRequiredReason = "CallbackAuthRequired"
 	// RESTAPICredentialsRejectedReason: Tencent's REST API rejected the
 	// administrator, the sdkAppID or the secret key. The ChatApp (or the
 	// Room whose call it was) is Stalled; resync is stopped until the next
@@ -148,6 +161,10 @@ const (
 
 // Event reasons of ChatApps.
 const (
+	// CallbacksUnauthenticatedEvent (Warning): the ChatApp accepts unsigned
+	// callbacks (no spec.callbackAuth, and --allow-unsigned-callbacks is
+	// on).
+	CallbacksUnauthenticatedEvent = "CallbacksUnauthenticated"
 	// CallbackRegisteredEvent: roomsync set the app's callback
 	// configuration in Tencent.
 	CallbackRegisteredEvent = "CallbackRegistered"

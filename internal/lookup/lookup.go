@@ -1,7 +1,9 @@
-// Package lookup finds the ChatApp that holds an sdkAppID and the Room that
-// mirrors a Tencent RoomId. The callback receiver and the controllers share
-// it so that they always agree on who wins when several objects claim the
-// same identity: the oldest (by creationTimestamp, then namespace/name).
+// Package lookup finds the ChatApp that receives an sdkAppID's callbacks and
+// the Room that mirrors a Tencent RoomId. The callback receiver and the
+// controllers share it so that they always agree on who wins when several
+// objects claim the same identity: for Rooms, the oldest (by
+// creationTimestamp, then namespace/name); for ChatApps, the oldest whose
+// callback token verifies the callback (see Claim).
 package lookup
 
 import (
@@ -67,7 +69,7 @@ func SecretNames(app *chatv1alpha1.ChatApp) []string {
 }
 
 // ChatApps returns every ChatApp, in any namespace, that claims sdkAppID,
-// the holder first.
+// oldest first. Which of them gets a callback is for [Claims] to say.
 func ChatApps(ctx context.Context, r client.Reader, sdkAppID int64) ([]*chatv1alpha1.ChatApp, error) {
 	var list chatv1alpha1.ChatAppList
 	if err := r.List(ctx, &list, client.MatchingFields{SDKAppIDField: strconv.FormatInt(sdkAppID, 10)}); err != nil {
@@ -81,16 +83,6 @@ func ChatApps(ctx context.Context, r client.Reader, sdkAppID int64) ([]*chatv1al
 	}
 	SortByAge(apps)
 	return apps, nil
-}
-
-// ChatAppFor returns the ChatApp that delivers the callbacks of rooms of
-// sdkAppID in namespace: the holder of sdkAppID, if it is in namespace.
-func ChatAppFor(ctx context.Context, r client.Reader, namespace string, sdkAppID int64) (*chatv1alpha1.ChatApp, error) {
-	apps, err := ChatApps(ctx, r, sdkAppID)
-	if err != nil || len(apps) == 0 || apps[0].Namespace != namespace {
-		return nil, err
-	}
-	return apps[0], nil
 }
 
 // RoomsOfApp returns the Rooms in namespace that mirror rooms of sdkAppID.
