@@ -193,4 +193,3 @@ func TestRejectionLogCountsWhatItHoldsBack(t *testing.T) {
 		t.Fatalf("after the interval: %d held, %v; want 5, true", held, ok)
 	}
 }
-

@@ -52,9 +52,18 @@ func TestSecretReaderKeepsWhatItReadAndRenewsItInTheBackground(t *testing.T) {
 		return string(got.Data["token"])
 	}
 	advance := func(d time.Duration) { next := clock.Load().Add(d); clock.Store(&next) }
+	// waitReads waits until n API reads have been made and the renewal
+	// they belong to is over (its result kept): a read is counted when it
+	// starts.
+	renewing := func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		last, ok := r.read[key]
+		return ok && last.renewing
+	}
 	waitReads := func(n int32) {
 		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); api.reads.Load() < n; {
+		for deadline := time.Now().Add(5 * time.Second); api.reads.Load() < n || renewing(); {
 			if time.Now().After(deadline) {
 				t.Fatalf("%d API reads, want %d", api.reads.Load(), n)
 			}
