@@ -120,3 +120,25 @@ func TestHelmChartCopiesAreInSync(t *testing.T) {
 		}
 	}
 }
+
+// TestHelmChartRefusesAnUnsignedChatApp: the chart's ChatApp needs a
+// callback token unless the administrator allows unsigned callbacks, which
+// the chart then passes to the operator.
+func TestHelmChartRefusesAnUnsignedChatApp(t *testing.T) {
+	unsigned := []string{"--set", "chatApp.enabled=true", "--set", "chatApp.sdkAppID=1400000001"}
+	out, err := helm(t, append([]string{"template", "x", chartDir()}, unsigned...)...)
+	if err == nil || !strings.Contains(out, "chatApp.token") {
+		t.Fatalf("a ChatApp without a token was rendered (err %v):\n%.300s", err, out)
+	}
+	out, err = helm(t, append([]string{"template", "x", chartDir(), "--set", "allowUnsignedCallbacks=true"}, unsigned...)...)
+	if err != nil {
+		t.Fatalf("with allowUnsignedCallbacks: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "--allow-unsigned-callbacks") || !strings.Contains(out, "kind: ChatApp") {
+		t.Errorf("allowUnsignedCallbacks=true does not render the flag and the ChatApp:\n%s", out)
+	}
+	out, err = helm(t, "template", "x", chartDir())
+	if err != nil || strings.Contains(out, "--allow-unsigned-callbacks") {
+		t.Errorf("the defaults allow unsigned callbacks, or do not render (err %v)", err)
+	}
+}
