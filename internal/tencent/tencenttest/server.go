@@ -7,7 +7,8 @@
 // that create_room, update_room_info and destroy_room change (or the test
 // sets), their seats, and the app's one callback configuration; after each
 // change of a room it sends the matching callback to the configured URL, as
-// Tencent does. It records the requests and the callbacks it sent.
+// Tencent does. It records the requests, the callbacks it sent and the
+// UserSigs it accepted.
 package tencenttest
 
 import (
@@ -70,6 +71,7 @@ type Server struct {
 	seats     map[string][]Seat         // RoomId → its seats
 	callback  *tencent.CallbackConfig   // the app's callback configuration
 	token     string                    // callback token: signs what the fake sends
+	accepted  []string                  // UserSigs that verified, each once
 	sent      []Callback
 	requests  []Request
 	hold      chan struct{}
@@ -105,6 +107,9 @@ func NewServer(t testing.TB, sdkAppID int64, administrator, secretKey string) *S
 		srv.Close()
 	})
 	s.URL = srv.URL
+	servers.mu.Lock()
+	servers.all = append(servers.all, s)
+	servers.mu.Unlock()
 	return s
 }
 
@@ -160,6 +165,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.answerError(w, r, CodeBadUserSig)
 		return
 	}
+	s.accept(q.Get("usersig"))
 	if hold != nil {
 		arrived <- roomID
 		<-hold
