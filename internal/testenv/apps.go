@@ -16,8 +16,10 @@ import (
 const TokenSecret = "chat-callback"
 
 // CreateSignedApp creates app's namespace, a Secret holding token, and app,
-// its callbacks signed with that token (spec.callbackAuth is set).
+// its callbacks signed with that token (spec.callbackAuth is set). The token
+// is one of the Secrets that CheckNoLeaks looks for.
 func CreateSignedApp(ctx context.Context, c client.Client, app *chatv1alpha1.ChatApp, token string) error {
+	registerToken(token)
 	app.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{
 		TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: TokenSecret, Key: "token"},
 	}

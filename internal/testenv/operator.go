@@ -48,6 +48,9 @@ type Operator struct {
 	CallbackURL, MetricsURL string
 	readyURL                string
 	exited                  chan struct{}
+	// term sends SIGTERM once: a second one would make the process exit
+	// before its graceful shutdown is done.
+	term sync.Once
 }
 
 // StartOperator runs binary with kubeconfig on free local ports, plus args,
@@ -97,11 +100,12 @@ func LaunchOperator(ctx context.Context, binary, kubeconfig string, args ...stri
 	if err := o.Cmd.Start(); err != nil {
 		return nil, err
 	}
+	registerOperator(o)
 	go func() { _ = o.Cmd.Wait(); close(o.exited) }()
 	go func() {
 		select {
 		case <-ctx.Done():
-			_ = o.Cmd.Process.Signal(syscall.SIGTERM)
+			o.terminate()
 		case <-o.exited:
 		}
 	}()
@@ -149,15 +153,20 @@ func (o *Operator) Kill() {
 	<-o.exited
 }
 
-// Stop asks the process to end with SIGTERM, as the kubelet does, and waits
-// until it is gone (killing it after 30 s).
+// Stop asks the process to end with SIGTERM (unless it was asked already),
+// as the kubelet does, and waits until it is gone (killing it after 30 s).
 func (o *Operator) Stop() {
-	_ = o.Cmd.Process.Signal(syscall.SIGTERM)
+	o.terminate()
 	select {
 	case <-o.exited:
 	case <-time.After(30 * time.Second):
 		o.Kill()
 	}
+}
+
+// terminate sends the process SIGTERM, unless it was sent before.
+func (o *Operator) terminate() {
+	o.term.Do(func() { _ = o.Cmd.Process.Signal(syscall.SIGTERM) })
 }
 
 // FreeAddr returns a local address that was free a moment ago.

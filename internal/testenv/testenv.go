@@ -70,6 +70,11 @@ type Env struct {
 	dir string
 	// cluster, when started, stops before the control plane.
 	cluster *Cluster
+	// AfterTests, when set (by Run's setup, say), runs once the package's
+	// tests have ended and every operator they started has stopped, before
+	// the control plane stops: a check of what the tests left behind, such
+	// as CheckNoLeaks. An error fails the package.
+	AfterTests func(context.Context) error
 }
 
 // Start starts a control plane with the CRDs from config/crd/bases.
@@ -206,8 +211,9 @@ func (e *Env) StartControlPlane() error {
 }
 
 // Run starts a control plane, stores it in *env, calls setup (if not nil)
-// with a context that ends after the tests, runs the package's tests, stops
-// the control plane and returns the exit code for os.Exit.
+// with a context that ends after the tests, runs the package's tests, runs
+// (*env).AfterTests if set, stops the control plane and returns the exit
+// code for os.Exit.
 func Run(m interface{ Run() int }, env **Env, setup func(context.Context) error) int {
 	// A `go test -fuzz` worker process runs only the fuzz target: it must
 	// not start a control plane of its own for every worker.
@@ -231,6 +237,16 @@ func Run(m interface{ Run() int }, env **Env, setup func(context.Context) error)
 		code = m.Run()
 	}
 	cancel()
+	if e.AfterTests != nil {
+		// What the operators print as they stop is checked too.
+		for _, o := range Operators() {
+			o.Stop()
+		}
+		if err := e.AfterTests(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "after the tests:", err)
+			code = 1
+		}
+	}
 	if err := e.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
 	}
