@@ -89,3 +89,21 @@ func TestSquattersDoNotStallTheOwner(t *testing.T) {
 		t.Errorf("the copy's message %q does not say why", msg)
 	}
 }
+
+// TestAnUnsignedChatAppIsWarnedAbout: where unsigned callbacks are allowed
+// (this suite's --allow-unsigned-callbacks), a ChatApp without
+// callbackAuth is Ready, and its Ready message and a Warning Event say that
+// its callbacks are unauthenticated.
+func TestAnUnsignedChatAppIsWarnedAbout(t *testing.T) {
+	app := claim(t, newSDKAppID(), "")
+	eventually(t, app, "the ChatApp is Ready", func() bool {
+		return readyReason(app.Status.Conditions) == "True/"+chatv1alpha1.AcceptingCallbacksReason
+	})
+	if msg := meta.FindStatusCondition(app.Status.Conditions, chatv1alpha1.ReadyCondition).Message; !strings.Contains(msg, "WITHOUT authentication") {
+		t.Errorf("Ready message %q does not warn", msg)
+	}
+	e := waitForEventAbout(t, app.Namespace, "ChatApp", app.Name, chatv1alpha1.CallbacksUnauthenticatedEvent)
+	if e.Type != corev1.EventTypeWarning || !strings.Contains(e.Note, "spec.callbackAuth") {
+		t.Errorf("Event %s %q, want a Warning that says how to authenticate", e.Type, e.Note)
+	}
+}
