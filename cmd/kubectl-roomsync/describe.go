@@ -151,9 +151,9 @@ func describeRoom(w io.Writer, d roomDetails, now time.Time) {
 	f.add("Last event", "%s", lastEventLine(st))
 	f.flush()
 
-	fmt.Fprintln(w, "Conditions:")
+	printf(w, "Conditions:\n")
 	if len(st.Conditions) == 0 {
-		fmt.Fprintln(w, "  none yet")
+		printf(w, "  none yet\n")
 	} else {
 		t := newTable(w, "  ", "TYPE", "STATUS", "REASON", "AGE", "MESSAGE")
 		for _, c := range st.Conditions {
@@ -162,9 +162,9 @@ func describeRoom(w io.Writer, d roomDetails, now time.Time) {
 		t.flush()
 	}
 
-	fmt.Fprintln(w, "Recording Jobs:")
+	printf(w, "Recording Jobs:\n")
 	if len(d.jobs) == 0 {
-		fmt.Fprintln(w, "  none")
+		printf(w, "  none\n")
 	} else {
 		jobs := slices.Clone(d.jobs)
 		slices.SortFunc(jobs, func(a, b batchv1.Job) int { return cmp.Compare(session(&a), session(&b)) })
@@ -182,15 +182,15 @@ func describeRoom(w io.Writer, d roomDetails, now time.Time) {
 		t.flush()
 	}
 
-	fmt.Fprintln(w, "Events (oldest first):")
+	printf(w, "Events (oldest first):\n")
 	events := slices.Clone(d.events)
 	slices.SortStableFunc(events, func(a, b corev1.Event) int { return eventTime(&a).Compare(eventTime(&b)) })
 	if len(events) > maxEvents {
-		fmt.Fprintf(w, "  (%d older ones left out)\n", len(events)-maxEvents)
+		printf(w, "  (%d older ones left out)\n", len(events)-maxEvents)
 		events = events[len(events)-maxEvents:]
 	}
 	if len(events) == 0 {
-		fmt.Fprintln(w, "  none kept (the API server keeps Events for an hour by default)")
+		printf(w, "  none kept (the API server keeps Events for an hour by default)\n")
 		return
 	}
 	t := newTable(w, "  ", "TIME", "TYPE", "REASON", "OBJECT", "FROM", "MESSAGE")

@@ -85,10 +85,16 @@ type plugin struct {
 	// ran is set once a command's own code runs: an error before that is
 	// cobra's, about the command line.
 	ran bool
+	// cluster, when set (in tests), is the client used instead of one made
+	// from the flags.
+	cluster client.Client
 }
 
 // client returns a client for the cluster and namespace the flags name.
 func (p *plugin) client() (client.Client, error) {
+	if p.cluster != nil {
+		return p.cluster, nil
+	}
 	cfg, err := p.flags.ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("reading the kubeconfig: %w", err)
@@ -123,9 +129,16 @@ func (p *plugin) clientAndNamespace() (client.Client, string, error) {
 	return c, ns, nil
 }
 
-// run runs the command line args and returns the exit code.
+// run runs the command line args with streams, against the cluster the
+// flags name, and returns the exit code.
 func run(ctx context.Context, args []string, streams genericiooptions.IOStreams) int {
 	p := &plugin{flags: genericclioptions.NewConfigFlags(true), streams: streams, now: time.Now}
+	return p.run(ctx, args)
+}
+
+// run runs the command line args and returns the exit code.
+func (p *plugin) run(ctx context.Context, args []string) int {
+	streams := p.streams
 	root := newRootCommand(p)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -135,11 +148,24 @@ func run(ctx context.Context, args []string, streams genericiooptions.IOStreams)
 	case errors.Is(err, errAttention):
 		return exitAttention
 	case !p.ran || errors.As(err, &usageError{}):
-		fmt.Fprintf(streams.ErrOut, "error: %v\nSee 'kubectl roomsync --help'.\n", err)
+		printf(streams.ErrOut, "error: %s\nSee 'kubectl roomsync --help'.\n", errorText(err))
 		return exitUsage
 	}
-	fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+	printf(streams.ErrOut, "error: %s\n", errorText(err))
 	return exitAttention
+}
+
+// maxErrorBytes bounds an error as printed: one can quote what the API
+// server or a receiver answered.
+const maxErrorBytes = 4 << 10
+
+// errorText is err's text, clipped to maxErrorBytes (printf escapes it).
+func errorText(err error) string {
+	text, cut := clip(err.Error(), maxErrorBytes)
+	if cut > 0 {
+		text += fmt.Sprintf("… (%d more bytes)", cut)
+	}
+	return text
 }
 
 func newRootCommand(p *plugin) *cobra.Command {

@@ -103,7 +103,7 @@ func (p *plugin) resyncRoom(ctx context.Context, c client.Client, key client.Obj
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Room %s: resync requested (%s=%s)\n", key, chatv1alpha1.ResyncRequestedAtAnnotation, value)
+	printf(out, "Room %s: resync requested (%s=%s)\n", key, chatv1alpha1.ResyncRequestedAtAnnotation, value)
 	if !wait {
 		return nil
 	}
@@ -123,8 +123,8 @@ func (p *plugin) resyncRoom(ctx context.Context, c client.Client, key client.Obj
 		if st.DriftFound {
 			drift = "drift found: the Room was out of date and has been corrected"
 		}
-		fmt.Fprintf(out, "Room %s: read from Tencent at %s, %s\n", key, stamp(st.Time.Time), drift)
-		fmt.Fprintf(out, "  phase %s, %s, room name %q\n", orDash(string(room.Status.Phase)), members(room), room.Status.RoomName)
+		printf(out, "Room %s: read from Tencent at %s, %s\n", key, stamp(st.Time.Time), drift)
+		printf(out, "  phase %s, %s, room name %q\n", orDash(string(room.Status.Phase)), members(room), room.Status.RoomName)
 		return nil
 	}
 	// Handled without a read: the operator says why in a Warning Event,
@@ -137,7 +137,7 @@ func (p *plugin) resyncRoom(ctx context.Context, c client.Client, key client.Obj
 		}
 		return e != nil, err
 	})
-	fmt.Fprintf(out, "Room %s: the request was handled but the room was not read: %s\n", key, why)
+	printf(out, "Room %s: the request was handled but the room was not read: %s\n", key, why)
 	return errAttention
 }
 
@@ -170,7 +170,7 @@ func (p *plugin) resyncApp(ctx context.Context, c client.Client, key client.Obje
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "ChatApp %s: full resync requested (%s=%s)\n", key, chatv1alpha1.ResyncRequestedAtAnnotation, value)
+	printf(out, "ChatApp %s: full resync requested (%s=%s)\n", key, chatv1alpha1.ResyncRequestedAtAnnotation, value)
 	if !wait {
 		return nil
 	}
@@ -194,7 +194,7 @@ func (p *plugin) resyncApp(ctx context.Context, c client.Client, key client.Obje
 		if st.StartTime != nil && !st.StartTime.Time.Before(since) && (st.CompletionTime == nil || st.CompletionTime.Before(st.StartTime)) {
 			line := fmt.Sprintf("  %d of %d Rooms read, %d drifted", st.Checked, st.Rooms, st.Drifted)
 			if line != shown && time.Since(lastShow) >= 2*time.Second {
-				fmt.Fprintln(out, line)
+				printf(out, "%s\n", line)
 				shown, lastShow = line, time.Now()
 			}
 		}
@@ -208,7 +208,7 @@ func (p *plugin) resyncApp(ctx context.Context, c client.Client, key client.Obje
 	}
 	st := app.Status.Resync
 	if f := st.Failure; f != nil && !f.Time.Time.Before(since) {
-		fmt.Fprintf(out, "ChatApp %s: the pass failed: %s: %s\n", key, f.Reason, f.Message)
+		printf(out, "ChatApp %s: the pass failed: %s: %s\n", key, f.Reason, f.Message)
 		return errAttention
 	}
 	if st.CompletionTime == nil || st.CompletionTime.Time.Before(since) {
@@ -216,14 +216,14 @@ func (p *plugin) resyncApp(ctx context.Context, c client.Client, key client.Obje
 		if e, _ := requestEvent(ctx, c, "ChatApp", app.Namespace, app.Name, value); e != nil {
 			why = fmt.Sprintf("%s: %s", e.Reason, e.Message)
 		}
-		fmt.Fprintf(out, "ChatApp %s: the request was handled but no pass finished: %s\n", key, why)
+		printf(out, "ChatApp %s: the request was handled but no pass finished: %s\n", key, why)
 		return errAttention
 	}
 	elapsed := "-"
 	if st.StartTime != nil {
 		elapsed = took(st.CompletionTime.Sub(st.StartTime.Time))
 	}
-	fmt.Fprintf(out, "ChatApp %s: full resync finished at %s (took %s): %d of %d Rooms read, %d drifted and corrected\n",
+	printf(out, "ChatApp %s: full resync finished at %s (took %s): %d of %d Rooms read, %d drifted and corrected\n",
 		key, stamp(st.CompletionTime.Time), elapsed, st.Checked, st.Rooms, st.Drifted)
 	return nil
 }

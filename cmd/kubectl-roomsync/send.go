@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -32,7 +33,8 @@ func newSendCommand(p *plugin) *cobra.Command {
 			"query string Tencent appends (SdkAppid from the ChatApp) and, when the ChatApp has callbackAuth,\n" +
 			"a Sign made with the token from its Secret. The body comes from FILE, standard input, or, with\n" +
 			"--room-id, is an update-room-info callback made up for the room, EventTime now: a quick test of\n" +
-			"an install end to end. It prints the answer and, once stored, the Room that holds the room.\n\n" +
+			"an install end to end. It prints the answer (its first 4 KiB, with control characters escaped)\n" +
+			"and, once stored, the Room that holds the room.\n\n" +
 			"The receiver's URL is --url, by default the ChatApp's spec.callbackRegistration.url.\n" +
 			"It exits 0 when the answer is 200 with ActionStatus OK, 1 when it is not or nothing answered.",
 		Example: "  kubectl roomsync send demo -n chat --url http://127.0.0.1:8082/callback --room-id smoke-test\n" +
@@ -99,7 +101,7 @@ func (p *plugin) send(ctx context.Context, appName, file string, o sendOptions) 
 		return err
 	}
 	if opts.Token == "" {
-		fmt.Fprintf(p.streams.ErrOut, "ChatApp %s/%s has no callbackAuth: sending the callback unsigned\n", ns, appName)
+		printf(p.streams.ErrOut, "ChatApp %s/%s has no callbackAuth: sending the callback unsigned\n", ns, appName)
 	}
 
 	var body []byte
@@ -117,7 +119,7 @@ func (p *plugin) send(ctx context.Context, appName, file string, o sendOptions) 
 	}
 	answer, err := sendcallback.Send(sendcallback.NewClient(opts), req)
 	if answer != nil {
-		answer.Print(p.streams.Out)
+		printAnswer(p.streams.Out, answer)
 	}
 	if err != nil {
 		return err
@@ -126,6 +128,28 @@ func (p *plugin) send(ctx context.Context, appName, file string, o sendOptions) 
 		p.showRoom(ctx, c, app, roomID, answer)
 	}
 	return nil
+}
+
+// Bounds of what send shows of the receiver's answer: the receiver (--url,
+// or the ChatApp's spec.callbackRegistration.url) may be anyone's.
+const (
+	maxEchoStatus = 256
+	maxEchoBody   = 4 << 10
+)
+
+// printAnswer writes the answer's status line and body as a person reads
+// them: escaped, and the body cut after maxEchoBody bytes with a note that
+// says how much was left out.
+func printAnswer(w io.Writer, a *sendcallback.Answer) {
+	status, _ := clip(a.Proto+" "+a.Status, maxEchoStatus)
+	printf(w, "%s\n", status)
+	body, cut := clip(strings.TrimRight(string(a.Body), "\r\n"), maxEchoBody)
+	if body != "" {
+		printf(w, "%s\n", body)
+	}
+	if cut > 0 {
+		printf(w, "(the answer goes on: %d more bytes, not shown)\n", cut)
+	}
 }
 
 // callbackToken reads the token app's callbacks are signed with, as the
@@ -175,21 +199,21 @@ func roomIDOf(body []byte) string {
 func (p *plugin) showRoom(ctx context.Context, c client.Client, app *chatv1alpha1.ChatApp, roomID string, answer *sendcallback.Answer) {
 	out := p.streams.Out
 	if strings.HasPrefix(answer.ErrorInfo, "spooled") {
-		fmt.Fprintln(out, "The receiver spooled the event: it is written into its Room once the API server takes writes.")
+		printf(out, "The receiver spooled the event: it is written into its Room once the API server takes writes.\n")
 		return
 	}
 	var rooms chatv1alpha1.RoomList
 	if err := c.List(ctx, &rooms, client.InNamespace(app.Namespace),
 		client.MatchingFields{"spec.roomID": roomID}); err != nil {
-		fmt.Fprintf(p.streams.ErrOut, "Could not look for the Room: %v\n", err)
+		printf(p.streams.ErrOut, "Could not look for the Room: %v\n", err)
 		return
 	}
 	for _, room := range rooms.Items {
 		if room.Spec.SDKAppID == app.Spec.SDKAppID {
-			fmt.Fprintf(out, "Room %s/%s: room %q, phase %s, %s, room name %q\n", room.Namespace, room.Name, roomID,
+			printf(out, "Room %s/%s: room %q, phase %s, %s, room name %q\n", room.Namespace, room.Name, roomID,
 				orDash(string(room.Status.Phase)), members(&room), room.Status.RoomName)
 			return
 		}
 	}
-	fmt.Fprintf(out, "No Room holds room %q (autoCreateRooms false, or not an event that creates a Room).\n", roomID)
+	printf(out, "No Room holds room %q (autoCreateRooms false, or not an event that creates a Room).\n", roomID)
 }

@@ -87,30 +87,30 @@ func writeReport(w io.Writer, r report, ns string) {
 		where = "in any namespace"
 	}
 	if len(r.apps) == 0 {
-		fmt.Fprintf(w, "No ChatApps %s.\n", where)
+		printf(w, "No ChatApps %s.\n", where)
 	}
 	for i, a := range r.apps {
 		if i > 0 {
-			fmt.Fprintln(w)
+			printf(w, "\n")
 		}
 		writeApp(w, a, r)
 	}
 	if len(r.strays) > 0 {
-		fmt.Fprintf(w, "\nRooms of no ChatApp in their namespace:\n")
+		printf(w, "\nRooms of no ChatApp in their namespace:\n")
 		writeFindings(w, r.strays)
 	}
-	fmt.Fprintln(w)
+	printf(w, "\n")
 	switch n := r.needsHuman(); n {
 	case 0:
-		fmt.Fprintln(w, "Nothing needs a human.")
+		printf(w, "Nothing needs a human.\n")
 	default:
-		fmt.Fprintf(w, "%s a human.\n", plural(n, "thing needs", "things need"))
+		printf(w, "%s a human.\n", plural(n, "thing needs", "things need"))
 	}
 }
 
 func writeApp(w io.Writer, a appReport, r report) {
 	app := a.app
-	fmt.Fprintf(w, "ChatApp %s/%s (sdkAppID %d)\n", app.Namespace, app.Name, app.Spec.SDKAppID)
+	printf(w, "ChatApp %s/%s (sdkAppID %d)\n", app.Namespace, app.Name, app.Spec.SDKAppID)
 	f := newFields(w, "  ")
 	last := "no callback yet"
 	if t := app.Status.LastCallbackTime; t != nil {
@@ -133,7 +133,7 @@ func writeApp(w io.Writer, a appReport, r report) {
 	}
 	f.flush()
 	if len(a.notSynced) > 0 {
-		fmt.Fprintln(w, "  Declared Rooms not Synced:")
+		printf(w, "  Declared Rooms not Synced:\n")
 		writeFindings(w, a.notSynced)
 	}
 	var human, underWay []finding
@@ -145,11 +145,11 @@ func writeApp(w io.Writer, a appReport, r report) {
 		}
 	}
 	if len(human) > 0 {
-		fmt.Fprintln(w, "  Needs a human:")
+		printf(w, "  Needs a human:\n")
 		writeFindings(w, human)
 	}
 	if len(underWay) > 0 {
-		fmt.Fprintln(w, "  Under way:")
+		printf(w, "  Under way:\n")
 		writeFindings(w, underWay)
 	}
 }
