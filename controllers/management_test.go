@@ -210,10 +210,11 @@ func TestExistingRoomIsNotAdoptedWithoutConsent(t *testing.T) {
 	waitForEvent(t, app.Namespace, room.Name, chatv1alpha1.RoomAdoptedEvent)
 }
 
-// deleteAndWait deletes obj and waits until it is gone.
+// deleteAndWait deletes obj (if it is not gone already) and waits until it
+// is gone.
 func deleteAndWait(t *testing.T, obj client.Object) {
 	t.Helper()
-	if err := env.Client.Delete(context.Background(), obj); err != nil {
+	if err := client.IgnoreNotFound(env.Client.Delete(context.Background(), obj)); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
@@ -353,4 +354,108 @@ func TestRoomCreatedBeforeACrashIsNotRefused(t *testing.T) {
 	if got := calls(f, "crashed"); count(got, tencent.CommandCreateRoom) != 0 {
 		t.Errorf("calls %v, want no second create_room", got)
 	}
+}
+
+// addFinalizer puts the destroy-room finalizer on room by hand, as a
+// roomsync before issue 21 put it on duplicates too.
+func addFinalizer(t *testing.T, room *chatv1alpha1.Room) {
+	t.Helper()
+	patch := client.MergeFrom(room.DeepCopy())
+	room.Finalizers = append(room.Finalizers, chatv1alpha1.DestroyRoomFinalizer)
+	if err := env.Client.Patch(context.Background(), room, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A Room that declares a roomID another Room holds (a copied manifest)
+// never acts on Tencent: it gets no destroy-room finalizer, and deleting it
+// (a GitOps tool pruning the copy, say) leaves the holder's room, even when
+// an older roomsync put the finalizer on it.
+func TestDuplicateRoomNeverDestroysTheRoom(t *testing.T) {
+	f, id := newFake(t)
+	app := managedApp(t, f, id, time.Hour)
+	holder := declare(t, app, "board", "board", nil, "*")
+	eventually(t, holder, "the holder's room is created", func() bool {
+		return conditionIs(holder.Status.Conditions, chatv1alpha1.ReadyCondition, metav1.ConditionTrue, "")
+	})
+	// Created in the same second, "board-copy" still sorts after "board".
+	dup := declare(t, app, "board-copy", "board", nil, "Observe", "Delete")
+	eventually(t, dup, "the copy is Stalled", func() bool {
+		return conditionIs(dup.Status.Conditions, chatv1alpha1.StalledCondition, metav1.ConditionTrue, chatv1alpha1.DuplicateRoomIDReason)
+	})
+	// The management controller sees the copy as soon as the Room
+	// controller does; before issue 21 it added the finalizer at once.
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(dup), dup); err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(dup.Finalizers, chatv1alpha1.DestroyRoomFinalizer) {
+			t.Fatalf("the copy has finalizers %v, want none: it does not hold the roomID", dup.Finalizers)
+		}
+	}
+
+	addFinalizer(t, dup)
+	deleteAndWait(t, dup)
+	if got := calls(f, "board"); count(got, tencent.CommandDestroyRoom) != 0 {
+		t.Errorf("calls %v, want no destroy_room for a copy", got)
+	}
+	if _, ok := f.Room("board"); !ok {
+		t.Error("deleting the copy destroyed the room the holder holds")
+	}
+	e := waitForEventAbout(t, app.Namespace, "Room", "board-copy", chatv1alpha1.RoomNotDestroyedEvent)
+	if e.Type != "Normal" || !strings.Contains(e.Note, `room "board"`) || !strings.Contains(e.Note, "Room board is older") {
+		t.Errorf("event %s %q, want a Normal one naming the room left and the Room that holds it", e.Type, e.Note)
+	}
+	eventually(t, holder, "the holder is still Ready", func() bool {
+		return conditionIs(holder.Status.Conditions, chatv1alpha1.ReadyCondition, metav1.ConditionTrue, "")
+	})
+
+	// When the holder goes, it destroys the room as before, and a copy
+	// left behind holds the roomID from then on, finalizer and all.
+	other := declare(t, app, "board-copy-2", "board", nil, "Observe", "Delete")
+	eventually(t, other, "the second copy is Stalled", func() bool {
+		return conditionIs(other.Status.Conditions, chatv1alpha1.StalledCondition, metav1.ConditionTrue, chatv1alpha1.DuplicateRoomIDReason)
+	})
+	deleteAndWait(t, holder)
+	if got := calls(f, "board"); count(got, tencent.CommandDestroyRoom) != 1 {
+		t.Errorf("calls %v, want the holder's destroy_room", got)
+	}
+	if _, ok := f.Room("board"); ok {
+		t.Error("the holder was deleted and its room is still in Tencent")
+	}
+	eventually(t, other, "the remaining copy holds the roomID", func() bool {
+		return slices.Contains(other.Finalizers, chatv1alpha1.DestroyRoomFinalizer) &&
+			!conditionIs(other.Status.Conditions, chatv1alpha1.StalledCondition, metav1.ConditionTrue, "")
+	})
+}
+
+// A duplicate deleted together with its holder (a namespace, a whole
+// GitOps application) leaves the destroy to the holder, whichever of the
+// two goes first.
+func TestDuplicateDeletedWithItsHolder(t *testing.T) {
+	f, id := newFake(t)
+	app := managedApp(t, f, id, time.Hour)
+	holder := declare(t, app, "town-hall", "town-hall", nil, "*")
+	eventually(t, holder, "the holder's room is created", func() bool {
+		return conditionIs(holder.Status.Conditions, chatv1alpha1.ReadyCondition, metav1.ConditionTrue, "")
+	})
+	dup := declare(t, app, "town-hall-copy", "town-hall", nil, "Observe", "Delete")
+	eventually(t, dup, "the copy is Stalled", func() bool {
+		return conditionIs(dup.Status.Conditions, chatv1alpha1.StalledCondition, metav1.ConditionTrue, chatv1alpha1.DuplicateRoomIDReason)
+	})
+	addFinalizer(t, dup)
+	for _, room := range []*chatv1alpha1.Room{dup, holder} {
+		if err := env.Client.Delete(context.Background(), room); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deleteAndWait(t, dup)
+	deleteAndWait(t, holder)
+	if got := calls(f, "town-hall"); count(got, tencent.CommandDestroyRoom) != 1 {
+		t.Errorf("calls %v, want one destroy_room, the holder's", got)
+	}
+	if _, ok := f.Room("town-hall"); ok {
+		t.Error("the holder was deleted and its room is still in Tencent")
+	}
+	waitForEventAbout(t, app.Namespace, "Room", "town-hall-copy", chatv1alpha1.RoomNotDestroyedEvent)
 }

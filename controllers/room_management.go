@@ -65,14 +65,17 @@ func (r *RoomManagementReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if !room.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, room)
 	}
+	// A duplicate acts on nothing and gets no finalizer (the Room
+	// controller stalls it); one it has from an older roomsync is removed,
+	// without a call to Tencent, when it is deleted.
+	if holder, err := r.holds(ctx, room); err != nil || !holder {
+		return ctrl.Result{}, err
+	}
 	if changed, err := r.ensureFinalizer(ctx, room); changed || err != nil {
 		return ctrl.Result{}, err
 	}
 	if !room.Spec.Allows(chatv1alpha1.ManagementCreate) && !room.Spec.Allows(chatv1alpha1.ManagementUpdate) {
 		return ctrl.Result{}, r.dropFailure(ctx, room)
-	}
-	if holder, err := r.holds(ctx, room); err != nil || !holder {
-		return ctrl.Result{}, err // a duplicate: the Room controller stalls it
 	}
 	app, rest, failure := r.restAPI(ctx, room)
 	if failure != nil {
@@ -119,9 +122,10 @@ func jitter(d time.Duration) time.Duration {
 	return time.Duration((rand.Float64()*0.2 - 0.1) * float64(d))
 }
 
-// ensureFinalizer adds the destroy-room finalizer to a Room that may
-// destroy its room, and removes it from one that may not any more. It
-// reports whether it changed the Room (the change brings it back).
+// ensureFinalizer adds the destroy-room finalizer to a Room that holds its
+// roomID (the only kind it is called for) and may destroy its room, and
+// removes it from one that may not any more. It reports whether it changed
+// the Room (the change brings it back).
 func (r *RoomManagementReconciler) ensureFinalizer(ctx context.Context, room *chatv1alpha1.Room) (bool, error) {
 	want := room.Spec.Allows(chatv1alpha1.ManagementDelete)
 	if want == controllerutil.ContainsFinalizer(room, chatv1alpha1.DestroyRoomFinalizer) {
@@ -310,20 +314,36 @@ func (r *RoomManagementReconciler) mirror(ctx context.Context, app *chatv1alpha1
 	return nil
 }
 
-// reconcileDelete destroys the room of a Room being deleted, when it may,
-// and then lets the Room go. When Tencent cannot be asked at all it lets
-// the Room go with a Warning Event rather than keep it forever.
+// reconcileDelete destroys the room of a Room being deleted, when it may
+// (planDelete: only a Room that holds its roomID ever does), and then lets
+// the Room go. When Tencent cannot be asked at all it lets the Room go with
+// a Warning Event rather than keep it forever.
 func (r *RoomManagementReconciler) reconcileDelete(ctx context.Context, room *chatv1alpha1.Room) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(room, chatv1alpha1.DestroyRoomFinalizer) {
 		return ctrl.Result{}, nil
 	}
-	switch {
-	case !room.Spec.Allows(chatv1alpha1.ManagementDelete):
+	// Who holds the roomID decides whether a room is destroyed, so ask the
+	// API server, not the cache.
+	var claimants chatv1alpha1.RoomList
+	if err := r.APIReader.List(ctx, &claimants, client.InNamespace(room.Namespace),
+		client.MatchingFields{lookup.RoomIDField: room.Spec.RoomID}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("listing the Rooms of roomID %q in %s: %w", room.Spec.RoomID, room.Namespace, err)
+	}
+	step := planDelete(room, claimants.Items)
+	switch step.action {
+	case delLeave:
 		// Delete was taken out of the policies: leave the room.
-	case room.Spec.Allows(chatv1alpha1.ManagementCreate) && !ownsRoom(room.Status.Management):
+	case delNotHolder:
+		why := "this Room was a duplicate (DuplicateRoomID) when it was deleted"
+		if step.holder != nil {
+			why = fmt.Sprintf("Room %s is older and holds the roomID", step.holder.Name)
+		}
+		r.Recorder.Eventf(room, nil, corev1.EventTypeNormal, chatv1alpha1.RoomNotDestroyedEvent, "Delete",
+			"%s was left in Tencent: %s, and a Room that does not hold its roomID never acts on the room", describe(room), why)
+	case delOrphan:
 		r.Recorder.Eventf(room, nil, corev1.EventTypeNormal, chatv1alpha1.OrphanedEvent, "Delete",
 			"%s was left in Tencent: this Room neither created nor adopted it", describe(room))
-	default:
+	case delDestroy:
 		if done, result, err := r.destroy(ctx, room); !done {
 			return result, err
 		}

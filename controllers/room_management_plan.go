@@ -3,7 +3,11 @@ package controllers
 import (
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/lookup"
 )
 
 // managementAction is what the management controller does next for a Room.
@@ -124,4 +128,80 @@ func planManagement(room *chatv1alpha1.Room, interval time.Duration, now time.Ti
 func awaitsCreation(room *chatv1alpha1.Room) bool {
 	m := room.Status.Management
 	return room.Spec.Allows(chatv1alpha1.ManagementCreate) && (m == nil || (m.CreatedTime == nil && m.AdoptedTime == nil))
+}
+
+// deleteAction is what the management controller does for a Room being
+// deleted that has the destroy-room finalizer, before it removes it.
+type deleteAction string
+
+const (
+	// delLeave: Delete was taken out of the policies; the room is left.
+	delLeave deleteAction = "Leave"
+	// delNotHolder: the Room does not hold its roomID, so it never acted on
+	// the room and does not now: the room is left, with an Event.
+	delNotHolder deleteAction = "NotHolder"
+	// delOrphan: a Room with Create that neither created nor adopted the
+	// room leaves it, with an Event.
+	delOrphan deleteAction = "Orphan"
+	// delDestroy: call destroy_room.
+	delDestroy deleteAction = "Destroy"
+)
+
+// deleteStep is the decision of planDelete.
+type deleteStep struct {
+	action deleteAction
+	// holder, with delNotHolder, is the older live Room that holds the
+	// roomID; nil when there is none and the Room was a duplicate when it
+	// was deleted.
+	holder *chatv1alpha1.Room
+}
+
+// planDelete decides what to do for room, being deleted with the
+// destroy-room finalizer, from the Room and claimants: the Rooms of its
+// namespace that declare the same roomID, as the API server has them now
+// (room itself may be among them; Rooms of another sdkAppID are ignored).
+//
+// A Room being deleted destroys the room only if it holds the roomID, by the
+// rule of lookup.Rooms at this moment: no live claimant is older. Claimants
+// being deleted do not count, as they do not for lookup.Rooms: once one is
+// deleted the next live one holds the roomID, acts on the room and keeps
+// the finalizer for it. And a Room whose status says it is a duplicate
+// (Stalled, DuplicateRoomID) does not hold it, even when no older claimant
+// is left: the Room controller does not touch a Room being deleted, so that
+// is what the Room was when it was deleted; this covers a duplicate deleted
+// together with its holder (a whole namespace, say), whichever goes first.
+func planDelete(room *chatv1alpha1.Room, claimants []chatv1alpha1.Room) deleteStep {
+	if !room.Spec.Allows(chatv1alpha1.ManagementDelete) {
+		return deleteStep{action: delLeave}
+	}
+	if holder := holderAtDeletion(room, claimants); holder != nil {
+		return deleteStep{action: delNotHolder, holder: holder}
+	}
+	if c := meta.FindStatusCondition(room.Status.Conditions, chatv1alpha1.StalledCondition); c != nil &&
+		c.Status == metav1.ConditionTrue && c.Reason == chatv1alpha1.DuplicateRoomIDReason {
+		return deleteStep{action: delNotHolder}
+	}
+	if room.Spec.Allows(chatv1alpha1.ManagementCreate) && !ownsRoom(room.Status.Management) {
+		return deleteStep{action: delOrphan}
+	}
+	return deleteStep{action: delDestroy}
+}
+
+// holderAtDeletion returns the live claimant that holds room's roomID
+// instead of room (the oldest, in lookup.SortByAge's order), or nil when
+// room is older than every live claimant.
+func holderAtDeletion(room *chatv1alpha1.Room, claimants []chatv1alpha1.Room) *chatv1alpha1.Room {
+	rooms := []*chatv1alpha1.Room{room}
+	for i := range claimants {
+		c := &claimants[i]
+		if c.UID != room.UID && c.DeletionTimestamp.IsZero() &&
+			c.Namespace == room.Namespace && c.Spec.SDKAppID == room.Spec.SDKAppID && c.Spec.RoomID == room.Spec.RoomID {
+			rooms = append(rooms, c)
+		}
+	}
+	lookup.SortByAge(rooms)
+	if rooms[0] == room {
+		return nil
+	}
+	return rooms[0]
 }

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
@@ -211,6 +212,83 @@ func TestManagedRoomConditions(t *testing.T) {
 			}
 			if got := roomHealth(t, tc.room); got != tc.health {
 				t.Errorf("kstatus %s, want %s", got, tc.health)
+			}
+		})
+	}
+}
+
+func TestPlanDelete(t *testing.T) {
+	all := []chatv1alpha1.ManagementPolicy{"*"}
+	observeDelete := []chatv1alpha1.ManagementPolicy{"Observe", "Delete"}
+	created := &chatv1alpha1.RoomManagement{CreatedTime: at(t0)}
+	// claimant is a Room named name, created at, declaring roomID "r" of
+	// sdkAppID 1 in namespace "ns".
+	claimant := func(name string, created time.Time, policies []chatv1alpha1.ManagementPolicy, m *chatv1alpha1.RoomManagement) *chatv1alpha1.Room {
+		r := managed(policies, nil, m)
+		r.Namespace, r.Name, r.UID, r.CreationTimestamp = "ns", name, types.UID(name), metav1.Time{Time: created}
+		return r
+	}
+	deleted := func(r *chatv1alpha1.Room) *chatv1alpha1.Room {
+		r.DeletionTimestamp = at(t0.Add(time.Hour))
+		return r
+	}
+	duplicate := func(r *chatv1alpha1.Room) *chatv1alpha1.Room {
+		r.Status.Conditions = []metav1.Condition{
+			{Type: chatv1alpha1.ReadyCondition, Status: metav1.ConditionFalse, Reason: chatv1alpha1.DuplicateRoomIDReason},
+			{Type: chatv1alpha1.StalledCondition, Status: metav1.ConditionTrue, Reason: chatv1alpha1.DuplicateRoomIDReason},
+		}
+		return r
+	}
+	older := claimant("a-holder", t0, all, created)
+	for _, tc := range []struct {
+		name      string
+		room      *chatv1alpha1.Room
+		claimants []*chatv1alpha1.Room // besides room
+		unlisted  bool                 // the API server's list lacks room itself
+		want      deleteAction
+		holder    string // the holder named, with delNotHolder
+	}{
+		{name: "only claimant, created it", room: claimant("b", t0, all, created), want: delDestroy},
+		{name: "only claimant, not in the list any more", room: claimant("b", t0, observeDelete, nil), unlisted: true, want: delDestroy},
+		{name: "Delete taken out", room: claimant("b", t0, []chatv1alpha1.ManagementPolicy{"Observe", "Create"}, created), want: delLeave},
+		{name: "Create, neither created nor adopted", room: claimant("b", t0, all, nil), want: delOrphan},
+		{name: "adopted", room: claimant("b", t0, all, &chatv1alpha1.RoomManagement{AdoptedTime: at(t0)}), want: delDestroy},
+		{name: "older live claimant: a duplicate", room: duplicate(claimant("b", t0.Add(time.Minute), observeDelete, nil)),
+			claimants: []*chatv1alpha1.Room{older}, want: delNotHolder, holder: "a-holder"},
+		{name: "older live claimant, status not written yet", room: claimant("b", t0.Add(time.Minute), observeDelete, nil),
+			claimants: []*chatv1alpha1.Room{older}, want: delNotHolder, holder: "a-holder"},
+		{name: "as old, name sorts after", room: claimant("b", t0, observeDelete, nil),
+			claimants: []*chatv1alpha1.Room{older}, want: delNotHolder, holder: "a-holder"},
+		{name: "the holder, with a younger duplicate", room: older,
+			claimants: []*chatv1alpha1.Room{duplicate(claimant("b", t0.Add(time.Minute), observeDelete, nil))}, want: delDestroy},
+		{name: "the holder, deleted with its duplicate", room: deleted(claimant("a-holder", t0, all, created)),
+			claimants: []*chatv1alpha1.Room{deleted(duplicate(claimant("b", t0.Add(time.Minute), observeDelete, nil)))}, want: delDestroy},
+		{name: "a duplicate deleted with its holder", room: deleted(duplicate(claimant("b", t0.Add(time.Minute), observeDelete, nil))),
+			claimants: []*chatv1alpha1.Room{deleted(claimant("a-holder", t0, all, created))}, want: delNotHolder},
+		{name: "a duplicate whose holder is already gone", room: deleted(duplicate(claimant("b", t0.Add(time.Minute), observeDelete, nil))),
+			want: delNotHolder},
+		{name: "held since the older one went", room: claimant("b", t0.Add(time.Minute), observeDelete, nil),
+			claimants: []*chatv1alpha1.Room{deleted(claimant("a-holder", t0, all, created))}, want: delDestroy},
+		{name: "older Room of another sdkAppID", room: claimant("b", t0.Add(time.Minute), observeDelete, nil),
+			claimants: []*chatv1alpha1.Room{func() *chatv1alpha1.Room { r := claimant("a", t0, all, created); r.Spec.SDKAppID = 2; return r }()}, want: delDestroy},
+		{name: "older Room of another roomID", room: claimant("b", t0.Add(time.Minute), observeDelete, nil),
+			claimants: []*chatv1alpha1.Room{func() *chatv1alpha1.Room { r := claimant("a", t0, all, created); r.Spec.RoomID = "other"; return r }()}, want: delDestroy},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var claimants []chatv1alpha1.Room
+			if !tc.unlisted {
+				claimants = append(claimants, *tc.room)
+			}
+			for _, c := range tc.claimants {
+				claimants = append(claimants, *c)
+			}
+			got := planDelete(tc.room, claimants)
+			holder := ""
+			if got.holder != nil {
+				holder = got.holder.Name
+			}
+			if got.action != tc.want || holder != tc.holder {
+				t.Fatalf("plan %s (holder %q), want %s (holder %q)", got.action, holder, tc.want, tc.holder)
 			}
 		})
 	}
