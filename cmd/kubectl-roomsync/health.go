@@ -165,6 +165,7 @@ type appKey struct {
 // are refused (401) or go to another ChatApp.
 var refusingReasons = []string{
 	chatv1alpha1.SDKAppIDConflictReason, chatv1alpha1.TokenSecretNotFoundReason, chatv1alpha1.TokenKeyNotFoundReason,
+	chatv1alpha1.CallbackAuthRequiredReason,
 }
 
 // callbacksLine says whether app accepts callbacks.

@@ -296,3 +296,20 @@ func TestStatusDeadLetters(t *testing.T) {
 		}
 	}
 }
+
+// TestCallbacksLineSaysWhenCallbacksAreRefused: a ChatApp that gets no
+// callbacks says so, whatever the reason the operator gives.
+func TestCallbacksLineSaysWhenCallbacksAreRefused(t *testing.T) {
+	for _, reason := range []string{chatv1alpha1.CallbackAuthRequiredReason, chatv1alpha1.SDKAppIDConflictReason, chatv1alpha1.TokenSecretNotFoundReason} {
+		app := chatApp("chat", "demo", 1, func(a *chatv1alpha1.ChatApp) {
+			a.Spec.CallbackAuth = nil
+			a.Status.Conditions = []metav1.Condition{
+				cond(chatv1alpha1.ReadyCondition, metav1.ConditionFalse, reason, ""),
+				cond(chatv1alpha1.StalledCondition, metav1.ConditionTrue, reason, ""),
+			}
+		})
+		if got := callbacksLine(&app); got != "refused ("+reason+")" {
+			t.Errorf("%s: %q", reason, got)
+		}
+	}
+}
