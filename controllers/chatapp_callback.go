@@ -115,15 +115,16 @@ func (r *CallbackRegistrationReconciler) Reconcile(ctx context.Context, req ctrl
 // error means Tencent was unavailable.
 func (r *CallbackRegistrationReconciler) register(ctx context.Context, app *chatv1alpha1.ChatApp) (*callbackResult, error) {
 	spec := app.Spec.CallbackRegistration
-	apps, err := lookup.ChatApps(ctx, r.Client, app.Spec.SDKAppID)
+	claims, err := lookup.Claims(ctx, r.APIs.Secrets, app.Spec.SDKAppID)
 	if err != nil {
 		return nil, err
 	}
-	if len(apps) > 0 && apps[0].UID != app.UID {
-		// Two ChatApps of one sdkAppID would fight over its one URL.
+	if shadow := shadowOf(ctx, claims, app); shadow != nil {
+		// Two ChatApps that receive the same callbacks would fight over the
+		// app's one URL.
 		return &callbackResult{reason: chatv1alpha1.SDKAppIDConflictReason, message: fmt.Sprintf(
-			"sdkAppID %d is held by the older ChatApp %s/%s: this one does not register its callback URL",
-			app.Spec.SDKAppID, apps[0].Namespace, apps[0].Name)}, nil
+			"%s receives the callbacks of sdkAppID %d that this ChatApp would: this one does not register its callback URL",
+			lookup.Describe(shadow, app.Namespace), app.Spec.SDKAppID)}, nil
 	}
 	rest, err := r.APIs.For(ctx, app)
 	if err != nil && !errors.Is(err, lookup.ErrSecretKeyNotFound) && !errors.Is(err, ErrNoRESTAPI) {

@@ -221,7 +221,7 @@ func (r *ResyncReconciler) reconcileRequest(ctx context.Context, req ctrl.Reques
 	if last, ok := r.handled.Load(room.UID); requested == "" || (ok && last == requested) {
 		return ctrl.Result{}, nil
 	}
-	app, err := lookup.ChatAppFor(ctx, r.Client, room.Namespace, room.Spec.SDKAppID)
+	app, err := lookup.ChatAppFor(ctx, r.Secrets, room.Namespace, room.Spec.SDKAppID)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

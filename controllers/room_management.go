@@ -165,7 +165,7 @@ func (r *RoomManagementReconciler) restAPI(ctx context.Context, room *chatv1alph
 	notConfigured := func(msg string) *chatv1alpha1.ManagementFailure {
 		return &chatv1alpha1.ManagementFailure{Reason: chatv1alpha1.RESTAPINotConfiguredReason, Message: msg}
 	}
-	app, err := lookup.ChatAppFor(ctx, r.Client, room.Namespace, room.Spec.SDKAppID)
+	app, err := lookup.ChatAppFor(ctx, r.APIs.Secrets, room.Namespace, room.Spec.SDKAppID)
 	switch {
 	case err != nil:
 		return nil, nil, &chatv1alpha1.ManagementFailure{Reason: chatv1alpha1.TencentUnavailableReason, Message: err.Error()}
