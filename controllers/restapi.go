@@ -92,8 +92,14 @@ func (r *RESTAPIs) Forget(app types.NamespacedName) {
 	delete(r.apps, app)
 }
 
+// userSigLifetime is how long each administrator UserSig is valid. Making
+// one costs an HMAC, and a short life bounds what a leaked one gives away.
+// The cache renews it when a tenth is left, 6 minutes: ample for a call's
+// attempts and for the clocks of roomsync and Tencent to differ.
+const userSigLifetime = time.Hour
+
 func (r *RESTAPIs) newClient(cfg restConfig, limiter *rate.Limiter) *tencent.RESTClient {
-	sigs := &tencent.UserSigCache{SDKAppID: cfg.sdkAppID, Key: cfg.secretKey, Identifier: cfg.admin, Lifetime: 24 * time.Hour, Now: time.Now}
+	sigs := &tencent.UserSigCache{SDKAppID: cfg.sdkAppID, Key: cfg.secretKey, Identifier: cfg.admin, Lifetime: userSigLifetime, Now: time.Now}
 	return &tencent.RESTClient{
 		Endpoint: cfg.endpoint, SDKAppID: cfg.sdkAppID, Identifier: cfg.admin,
 		UserSig: sigs.Get, HTTP: r.HTTP, Attempts: 3, Backoff: 500 * time.Millisecond,

@@ -176,14 +176,7 @@ func Send(client *http.Client, req *http.Request) (*Answer, error) {
 	if err != nil {
 		// The URL's Sign is good for a replay within the receiver's
 		// maxClockSkew: keep it out of the error, which may be shown.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			if u, perr := url.Parse(uerr.URL); perr == nil && u.RawQuery != "" {
-				u.RawQuery = ""
-				uerr.URL = u.String() + "?…"
-			}
-		}
-		return nil, fmt.Errorf("sending the callback: %w", err)
+		return nil, fmt.Errorf("sending the callback: %w", tencent.RedactURLError(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))

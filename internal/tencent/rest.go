@@ -117,17 +117,27 @@ type BadAnswerError struct {
 	Answer string
 }
 
-// answerQuoteBytes bounds how much of a bad answer an error quotes.
+// answerQuoteBytes bounds how much of an answer an error quotes: of a bad
+// answer, of the body of an HTTP error, of an ErrorInfo.
 const answerQuoteBytes = 200
 
-func newBadAnswer(command, why string, body []byte) *BadAnswerError {
-	quote := body
-	if len(quote) > answerQuoteBytes {
-		quote = quote[:answerQuoteBytes]
+// quoteAnswer returns text, taken from an answer, as an error may quote it:
+// without the request's credentials (redactText: an endpoint may echo the
+// request's URL), then cut to answerQuoteBytes, on one line of valid UTF-8
+// (it is shown in logs and in status messages). The credentials go first,
+// so that the cut leaves no part of one.
+func quoteAnswer(text string, secrets ...string) string {
+	text = redactText(text, secrets...)
+	if len(text) > answerQuoteBytes {
+		text = text[:answerQuoteBytes]
 	}
-	// Shown in logs and in a status message: one line of valid UTF-8.
-	text := strings.Join(strings.Fields(strings.ToValidUTF8(string(quote), "\uFFFD")), " ")
-	return &BadAnswerError{Command: command, Why: why, Answer: text}
+	return strings.Join(strings.Fields(strings.ToValidUTF8(text, "\uFFFD")), " ")
+}
+
+// newBadAnswer is the error of an answer body that is not as documented,
+// and why; secrets are what the request carried that the error must not.
+func newBadAnswer(command, why string, body []byte, secrets ...string) *BadAnswerError {
+	return &BadAnswerError{Command: command, Why: redactText(why, secrets...), Answer: quoteAnswer(string(body), secrets...)}
 }
 
 func (e *BadAnswerError) Error() string {
@@ -147,7 +157,9 @@ type answer interface {
 type APIError struct {
 	Command string
 	Code    int
-	Info    string
+	// Info is the answer's ErrorInfo, cut to 200 bytes on one line, without
+	// the request's credentials should the endpoint echo them.
+	Info string
 }
 
 func (e *APIError) Error() string {
@@ -187,10 +199,20 @@ type RESTClient struct {
 	// budget (a rate.Limiter's Wait). Its error ends the call.
 	Wait func(ctx context.Context) error
 	// Observe, when set, is told the outcome of every attempt: the command
-	// and Tencent's ErrorCode, or "http_<status>", "network" or
+	// and a code from a bounded set, fit for a metric label (the endpoint is
+	// the ChatApp author's to choose, and may answer anything): see
+	// [ObservedCode] and [ObservedHTTPStatus], "network" (no answer) or
 	// "bad_answer" (an OK answer without what Tencent documents in it).
 	Observe func(command, code string)
 }
+
+// A RESTClient's errors never hold the request's query string, the UserSig
+// or the secret key, whatever failed: Go's errors of the network, TLS,
+// timeouts and redirects quote the request's URL, and an endpoint may echo
+// it (or the UserSig) in any answer; the client takes them out (RedactURL,
+// redactText) where it makes the error, so that callers may show its text
+// in statuses, Events and logs. It never follows a redirect: that would
+// send the UserSig to another URL, and Tencent documents none.
 
 // errRetry marks an attempt's failure that another attempt may not have.
 type errRetry struct{ err error }
@@ -276,7 +298,7 @@ func (c *RESTClient) call(ctx context.Context, service, command string, body any
 	}
 }
 
-func (c *RESTClient) attempt(ctx context.Context, service, command string, body []byte, out answer) error {
+func (c *RESTClient) attempt(ctx context.Context, service, command string, body []byte, out answer) (err error) {
 	if c.Wait != nil {
 		if err := c.Wait(ctx); err != nil {
 			return fmt.Errorf("%s: waiting for the request budget: %w", command, err)
@@ -286,6 +308,16 @@ func (c *RESTClient) attempt(ctx context.Context, service, command string, body 
 	if err != nil {
 		return fmt.Errorf("%s: making a UserSig: %w", command, err)
 	}
+	// Whatever went wrong, the error leaves without the URL's query and the
+	// UserSig (errRetry, when there, is the outermost wrapper).
+	defer func() {
+		var retry errRetry
+		if errors.As(err, &retry) {
+			err = errRetry{redactError(retry.err, userSig)}
+			return
+		}
+		err = redactError(err, userSig)
+	}()
 	q := url.Values{}
 	q.Set("sdkappid", strconv.FormatInt(c.SDKAppID, 10))
 	q.Set("identifier", c.Identifier)
@@ -298,9 +330,9 @@ func (c *RESTClient) attempt(ctx context.Context, service, command string, body 
 		return fmt.Errorf("%s: %w", command, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.HTTP.Do(req)
+	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		c.observe(command, "network")
+		c.observe(command, codeNetwork)
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: %w", command, err)
 		}
@@ -309,12 +341,16 @@ func (c *RESTClient) attempt(ctx context.Context, service, command string, body 
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		c.observe(command, "network")
+		c.observe(command, codeNetwork)
 		return errRetry{fmt.Errorf("%s: reading the answer: %w", command, err)}
 	}
 	if resp.StatusCode != http.StatusOK {
-		c.observe(command, "http_"+strconv.Itoa(resp.StatusCode))
-		err := fmt.Errorf("%s: HTTP %d: %.200s", command, resp.StatusCode, data)
+		c.observe(command, ObservedHTTPStatus(resp.StatusCode))
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			return fmt.Errorf("%s: HTTP %d: a redirect to %q, which the client does not follow: %s",
+				command, resp.StatusCode, RedactURL(resp.Header.Get("Location")), quoteAnswer(string(data), userSig))
+		}
+		err := fmt.Errorf("%s: HTTP %d: %s", command, resp.StatusCode, quoteAnswer(string(data), userSig))
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 			return errRetry{err}
 		}
@@ -327,11 +363,11 @@ func (c *RESTClient) attempt(ctx context.Context, service, command string, body 
 	}
 	if err := json.Unmarshal(data, &status); err != nil {
 		c.observe(command, codeBadAnswer)
-		return newBadAnswer(command, "not a JSON object with ActionStatus, ErrorCode and ErrorInfo: "+err.Error(), data)
+		return newBadAnswer(command, "not a JSON object with ActionStatus, ErrorCode and ErrorInfo: "+err.Error(), data, userSig)
 	}
 	if status.ErrorCode != 0 || (status.ActionStatus != "" && status.ActionStatus != "OK") {
-		c.observe(command, strconv.FormatInt(int64(status.ErrorCode), 10))
-		err := &APIError{Command: command, Code: int(status.ErrorCode), Info: status.ErrorInfo}
+		c.observe(command, ObservedCode(int64(status.ErrorCode)))
+		err := &APIError{Command: command, Code: int(status.ErrorCode), Info: quoteAnswer(status.ErrorInfo, userSig)}
 		if err.Code == CodeInternalError {
 			return errRetry{err}
 		}
@@ -339,14 +375,89 @@ func (c *RESTClient) attempt(ctx context.Context, service, command string, body 
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		c.observe(command, codeBadAnswer)
-		return newBadAnswer(command, err.Error(), data)
+		return newBadAnswer(command, err.Error(), data, userSig)
 	}
 	if err := out.check(); err != nil {
 		c.observe(command, codeBadAnswer)
-		return newBadAnswer(command, err.Error(), data)
+		return newBadAnswer(command, err.Error(), data, userSig)
 	}
 	c.observe(command, "0")
 	return nil
+}
+
+// httpClient is c.HTTP (Go's default client when nil) that never follows a
+// redirect: the first answer is the answer.
+func (c *RESTClient) httpClient() *http.Client {
+	var hc http.Client
+	if c.HTTP != nil {
+		hc = *c.HTTP
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &hc
+}
+
+// codeNetwork is what Observe is told of an attempt that got no answer.
+const codeNetwork = "network"
+
+// codeOther is what Observe is told of an ErrorCode the client does not
+// know.
+const codeOther = "other"
+
+// knownCodes are the ErrorCodes Observe is told as they are: the ones
+// Tencent documents for the calls the client makes (the Room REST API's
+// table, the callback configuration pages', the failure sample of the Chat
+// REST API pages) and the credential codes.
+var knownCodes = func() map[int64]bool {
+	known := map[int64]bool{
+		0:                    true,
+		CodeInternalError:    true,
+		CodeBadParameter:     true,
+		CodeRoomNotFound:     true,
+		100005:               true, // not a member of the room
+		CodeNoPermission:     true,
+		100300:               true, // callback configuration
+		CodeCallbackNotFound: true,
+		90001:                true, // the body is not JSON (the Chat REST API's failure sample)
+	}
+	for code := range credentialCodes {
+		known[int64(code)] = true
+	}
+	return known
+}()
+
+// ObservedCode is the code Observe is told of an answer with ErrorCode code:
+// the code itself when the client knows it (0, the Room REST API's
+// documented codes, the credential codes), else "other". An endpoint that
+// answers ErrorCodes of its own choosing adds one value, not one per code.
+func ObservedCode(code int64) string {
+	if knownCodes[code] {
+		return strconv.FormatInt(code, 10)
+	}
+	return codeOther
+}
+
+// knownStatuses are the HTTP statuses Observe is told one by one: the ones
+// that tell an operator what to do (a redirect: a wrong endpoint; 429 and
+// 5xx: retried).
+var knownStatuses = map[int]bool{
+	301: true, 302: true, 303: true, 307: true, 308: true,
+	400: true, 401: true, 403: true, 404: true, 405: true, 408: true, 413: true, 429: true,
+	500: true, 502: true, 503: true, 504: true,
+}
+
+// ObservedHTTPStatus is the code Observe is told of an answer with an HTTP
+// status other than 200: "http_<status>" for the common statuses (301, 302,
+// 303, 307, 308, 400, 401, 403, 404, 405, 408, 413, 429, 500, 502, 503,
+// 504), else its class ("http_1xx" to "http_5xx"), or "http_other" for a
+// status outside 100–599.
+func ObservedHTTPStatus(status int) string {
+	switch {
+	case knownStatuses[status]:
+		return "http_" + strconv.Itoa(status)
+	case status >= 100 && status < 600:
+		return "http_" + strconv.Itoa(status/100) + "xx"
+	}
+	return "http_other"
 }
 
 // codeBadAnswer is what Observe is told of an answer that said OK but could
