@@ -52,7 +52,7 @@ var (
 	})
 	restRequestsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "roomsync_rest_requests_total",
-		Help: "Attempts to call Tencent's REST API, by command and code (Tencent's ErrorCode, http_<status>, network or bad_answer).",
+		Help: "Attempts to call Tencent's REST API, by command and code (Tencent's ErrorCode, or other for one roomsync does not know; http_<status>, or its class for an uncommon status; network or bad_answer).",
 	}, []string{"command", "code"})
 )
 
