@@ -230,3 +230,33 @@ func TestCallbackRegistrationReadsTheOlderSpellingAsTheSame(t *testing.T) {
 		t.Errorf("%d writes to a configuration that matched", n)
 	}
 }
+
+// TestCallbackRegistrationReadsAnAnswerWithoutURLAsNone: Tencent does not
+// document what get_callback answers for an app without a callback
+// configuration. An OK answer without a Response, or with an empty Url,
+// means none, as FAIL 100301 does: roomsync sets its URL rather than stop
+// at RESTAPIBadAnswer.
+func TestCallbackRegistrationReadsAnAnswerWithoutURLAsNone(t *testing.T) {
+	for _, sample := range []string{"response-no-response.json", "response-empty-url.json"} {
+		t.Run(sample, func(t *testing.T) {
+			f, id := newFake(t)
+			f.SetNoCallbackAnswer(tencenttest.Sample(tencent.ServiceConfig+"."+tencent.CommandGetCallback, sample))
+			app := callbackApp(t, f, id, chatv1alpha1.CallbackRegistration{URL: ourCallbackURL}, time.Hour)
+
+			eventually(t, app, "the registration is reported", func() bool { return registeredNow(app) })
+			cfg, ok := f.CallbackConfig()
+			if !ok || cfg.URL != ourCallbackURL || !sameCommands(cfg.Commands, everyCommand) {
+				t.Fatalf("Tencent has %+v (%v), want %s with every command roomsync handles", cfg, ok, ourCallbackURL)
+			}
+			for _, r := range f.Requests("") {
+				if r.Command == tencent.ServiceConfig+"."+tencent.CommandUpdateCallback {
+					t.Errorf("update_callback was called: the app had no configuration to update")
+				}
+			}
+			e := waitForEventAbout(t, app.Namespace, "ChatApp", app.Name, chatv1alpha1.CallbackRegisteredEvent)
+			if e.Type != corev1.EventTypeNormal || !strings.Contains(e.Note, ourCallbackURL) {
+				t.Errorf("Event %s %q", e.Type, e.Note)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -86,6 +87,9 @@ type ResyncReconciler struct {
 	// handled is the last request acted on per Room or ChatApp, for when
 	// the cache has not seen the status that says so yet.
 	handled sync.Map // types.UID → string
+	// seatErrors is the kind of the last get_seat_list failure a Room's
+	// Event told of (seatsErrorKind), until its seats are read again.
+	seatErrors sync.Map // types.UID → string
 }
 
 // +kubebuilder:rbac:groups=chat.roomsync.io,resources=rooms,verbs=get;list;watch
@@ -545,6 +549,8 @@ func (w *resyncWorker) resyncRoom(ctx context.Context, app *chatv1alpha1.ChatApp
 // read reads room's room from the REST API (within the app's budget) and
 // applies what it says through the Store (see readRoom). It reports whether
 // the Room had drifted: whether the events that applied changed what it says.
+// Seats that could not be read are no error: the rest of the read applies,
+// and seatsNotRead records why.
 func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room) (bool, error) {
 	rest, err := w.r.APIs.For(ctx, app)
 	if err != nil {
@@ -555,11 +561,17 @@ func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room
 	if err := w.r.Get(ctx, client.ObjectKeyFromObject(room), room); err != nil {
 		return false, err // NotFound: the Room went meanwhile
 	}
-	evs, err := readRoom(ctx, rest, app.Spec.RestAPI.Administrator, room.Spec.RoomID)
+	read, err := readRoom(ctx, rest, app.Spec.RestAPI.Administrator, room.Spec.RoomID)
 	if err != nil {
 		resyncsTotal.WithLabelValues("error").Inc()
 		return false, err
 	}
+	if read.seatsErr != nil {
+		w.seatsNotRead(room, read.seatsErr)
+	} else {
+		w.r.seatErrors.Delete(room.UID)
+	}
+	evs := read.events
 	outcomes, err := w.r.Store.ApplyAll(ctx, app, evs)
 	if err != nil {
 		resyncsTotal.WithLabelValues("error").Inc()
@@ -587,6 +599,15 @@ func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room
 	return drift, nil
 }
 
+// roomRead is what readRoom read of a room.
+type roomRead struct {
+	// events are what the read says, one per kind.
+	events []roomstore.Event
+	// seatsErr is why get_seat_list failed after get_room_info answered:
+	// events then hold the room info and the member count, not the seats.
+	seatsErr error
+}
+
 // readRoom reads roomID with two requests and returns what they say as
 // events, one per kind, each stamped when its own request was sent:
 // get_room_info gives the room info and the member count (its MemberCount),
@@ -596,23 +617,28 @@ func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room
 // 100004 for a room get_room_info has just described, the room was
 // destroyed between the two requests (or the seat call says so of a room
 // it has no seats for); the seats are left as they are, and the next read
-// tells. Any other error of either request is returned and nothing of the
-// read is applied, as for one request before.
+// tells. Any other error of get_seat_list (an ErrorCode Tencent gives a
+// room without seats, a command an older region does not know, an answer
+// not as documented, the network) leaves the seats as they are too, and is
+// returned as seatsErr beside the room info and member count, which still
+// apply: a room whose seats cannot be read still heals the rest. An error
+// of get_room_info, or the end of ctx, is returned as the error, and
+// nothing of the read applies.
 //
 // Each stamp is taken before the client waits for the request budget: a
 // read stamped a little early loses to a callback it may already reflect,
 // which is the safe way to be wrong.
-func readRoom(ctx context.Context, rest *tencent.RESTClient, administrator, roomID string) ([]roomstore.Event, error) {
+func readRoom(ctx context.Context, rest *tencent.RESTClient, administrator, roomID string) (roomRead, error) {
 	event := func(sent time.Time) roomstore.Event { return readEvent(roomID, administrator, sent) }
 	sent := time.Now()
 	details, err := rest.GetRoomDetails(ctx, roomID)
 	if errors.Is(err, tencent.ErrRoomNotFound) {
 		gone := event(sent)
 		gone.Destroy = &roomstore.DestroyChange{Received: time.Now()}
-		return []roomstore.Event{gone}, nil
+		return roomRead{events: []roomstore.Event{gone}}, nil
 	}
 	if err != nil {
-		return nil, err
+		return roomRead{}, err
 	}
 	info := event(sent)
 	info.RoomInfo = &roomstore.RoomInfoChange{Info: details.RoomInfo}
@@ -627,13 +653,58 @@ func readRoom(ctx context.Context, rest *tencent.RESTClient, administrator, room
 	list, err := rest.GetSeatList(ctx, roomID)
 	switch {
 	case errors.Is(err, tencent.ErrRoomNotFound):
-		return evs, nil
+		return roomRead{events: evs}, nil
+	case err != nil && ctx.Err() != nil:
+		return roomRead{}, err
 	case err != nil:
-		return nil, err
+		return roomRead{events: evs, seatsErr: err}, nil
 	}
 	seats := event(sent)
 	seats.Seats = roomstore.SeatsOf(list)
-	return append(evs, seats), nil
+	return roomRead{events: append(evs, seats)}, nil
+}
+
+// SeatsNotReadEvent is the reason of the Warning Event on a Room whose
+// seats a resync could not read (get_seat_list failed after get_room_info
+// answered).
+const SeatsNotReadEvent = "SeatsNotRead"
+
+// seatEventNoteBytes bounds the error an Event quotes.
+const seatEventNoteBytes = 400
+
+// seatsNotRead records that room's seats could not be read: a log line at
+// Info, and a Warning Event (SeatsNotReadEvent) with the error, once per
+// kind of failure (the ErrorCode, a bad answer, anything else) until the
+// seats are read again, so that a room whose seats always fail does not
+// get one every pass. The REST client's errors hold no credentials, and
+// quote at most 200 bytes of an answer; the Event's note is bounded too.
+func (w *resyncWorker) seatsNotRead(room *chatv1alpha1.Room, err error) {
+	ctrl.Log.WithName("resync").Info("The seats could not be read; the room info and member count were applied",
+		"chatApp", w.app, "room", client.ObjectKeyFromObject(room), "error", err.Error())
+	kind := seatsErrorKind(err)
+	if last, ok := w.r.seatErrors.Load(room.UID); ok && last == kind {
+		return
+	}
+	w.r.seatErrors.Store(room.UID, kind)
+	msg := err.Error()
+	if len(msg) > seatEventNoteBytes {
+		msg = strings.ToValidUTF8(msg[:seatEventNoteBytes], "") + "…"
+	}
+	w.r.Recorder.Eventf(room, nil, corev1.EventTypeWarning, SeatsNotReadEvent, "Resync",
+		"get_seat_list failed for room %q; its room info and member count were read, its seats are left as they were: %s", room.Spec.RoomID, msg)
+}
+
+// seatsErrorKind names the kind of a get_seat_list failure, to tell a new
+// failure from the same one again.
+func seatsErrorKind(err error) string {
+	var apiErr *tencent.APIError
+	switch {
+	case errors.As(err, &apiErr):
+		return "ErrorCode " + strconv.Itoa(apiErr.Code)
+	case errors.Is(err, tencent.ErrBadAnswer):
+		return "bad answer"
+	}
+	return "other"
 }
 
 // readEvent is the start of an event made from a read of roomID from the

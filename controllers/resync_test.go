@@ -4,12 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/controllers"
 	"github.com/roomsync/roomsync/internal/roomstore"
 	"github.com/roomsync/roomsync/internal/tencent"
 	"github.com/roomsync/roomsync/internal/tencent/tencenttest"
@@ -617,55 +613,42 @@ func TestResyncMemberCountAndSeatsFollowTheNewestEvent(t *testing.T) {
 	}
 }
 
-// TestResyncSeatListFailures: get_seat_list fails as get_room_info does.
-// An answer not as documented stops the pass and nothing of the read is
-// applied; 100004 for a room that get_room_info has just described leaves
-// the seats as they are and applies the rest (only get_room_info decides
-// that a room is gone).
+// TestResyncSeatListFailures: an answer of get_seat_list not as documented
+// keeps neither the room info nor the member count from applying, nor stops
+// the pass: the seats are left as they are, a SeatsNotRead Event quotes the
+// answer, and the metric counts it. 100004 for a room that get_room_info
+// has just described leaves the seats as they are and applies the rest
+// (only get_room_info decides that a room is gone).
 func TestResyncSeatListFailures(t *testing.T) {
 	f, id := newFake(t)
-	fake, err := url.Parse(f.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// In front of the fake: get_seat_list answers seatAnswer when set.
-	var seatAnswer atomic.Pointer[[]byte]
-	proxy := httputil.NewSingleHostReverseProxy(fake)
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a := seatAnswer.Load(); a != nil && strings.HasSuffix(r.URL.Path, "/"+tencent.CommandGetSeatList) {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(*a)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(front.Close)
-	bad := []byte(`{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","SeatList":[]}`)
-	seatAnswer.Store(&bad)
 	f.SetRoom("stage", "renamed")
+	f.SetMemberCount("stage", 3)
+	f.SetSeatAnswer("stage", []byte(`{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","SeatList":[]}`))
 	before := badAnswers(t, tencent.CommandGetSeatList)
-	app := resyncApp(t, f, id, fakeKey, func(s *chatv1alpha1.RestAPISpec) { s.Endpoint = front.URL }, "stage")
+	app := resyncApp(t, f, id, fakeKey, nil, "stage")
 
-	eventually(t, app, "the failure is recorded", func() bool {
-		return app.Status.Resync != nil && app.Status.Resync.Failure != nil
+	eventually(t, app, "the pass completes", func() bool {
+		return app.Status.Resync != nil && app.Status.Resync.CompletionTime != nil && app.Status.Resync.Checked == 1
 	})
-	if failure := app.Status.Resync.Failure; failure.Reason != chatv1alpha1.RESTAPIBadAnswerReason || !strings.Contains(failure.Message, `"SeatList":[]`) {
-		t.Errorf("failure %+v: want reason %s and a message quoting the answer", failure, chatv1alpha1.RESTAPIBadAnswerReason)
+	if failure := app.Status.Resync.Failure; failure != nil {
+		t.Errorf("failure %+v: a seat answer not as documented stopped the pass", failure)
 	}
 	if n := badAnswers(t, tencent.CommandGetSeatList) - before; n != 1 {
 		t.Errorf("roomsync_rest_requests_total{command=get_seat_list,code=bad_answer} rose by %v, want 1", n)
 	}
 	room := roomOf(app, "stage")
-	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(room), room); err != nil {
-		t.Fatal(err)
+	eventually(t, room, "the read is recorded", func() bool { return room.Status.Resync != nil })
+	if st := room.Status; st.RoomName != "renamed" || ptr.Deref(st.MemberCount, -1) != 3 || st.Seats != nil || !st.Resync.DriftFound {
+		t.Errorf("room name %q, memberCount %v, seats %+v, drift %v: want the room info and count applied, no seats",
+			st.RoomName, st.MemberCount, st.Seats, st.Resync.DriftFound)
 	}
-	if room.Status.RoomName != "as-created" || room.Status.MemberCount != nil || room.Status.Resync != nil {
-		t.Errorf("room name %q, memberCount %v, status.resync %+v: a read whose seat answer was not as documented was applied",
-			room.Status.RoomName, room.Status.MemberCount, room.Status.Resync)
+	e := waitForEventAbout(t, app.Namespace, "Room", room.Name, controllers.SeatsNotReadEvent)
+	if e.Type != corev1.EventTypeWarning || !strings.Contains(e.Note, `"SeatList":[]`) {
+		t.Errorf("Event %s %q: want a Warning quoting the answer", e.Type, e.Note)
 	}
 
 	gone := tencenttest.Sample(tencent.CommandGetRoomInfo, "error-100004.json")
-	seatAnswer.Store(&gone)
+	f.SetSeatAnswer("stage", gone)
 	f.SetMemberCount("stage", 4)
 	requestResync(t, room, "seats-gone")
 	eventually(t, room, "the request is handled", func() bool {
@@ -677,6 +660,62 @@ func TestResyncSeatListFailures(t *testing.T) {
 	}
 	if st.Phase != chatv1alpha1.RoomPhaseActive || st.Destroyed != nil || st.Seats != nil {
 		t.Errorf("phase %s, destroyed %+v, seats %+v: get_seat_list's 100004 must not destroy the Room nor set seats", st.Phase, st.Destroyed, st.Seats)
+	}
+}
+
+// TestResyncHealsARoomWhoseSeatsCannotBeRead: when get_seat_list fails
+// after get_room_info answered (an ErrorCode Tencent may give a room
+// without seats, one roomsync does not know, as for a command an older
+// region lacks), a resync still heals the room info and the member count,
+// and says on the Room why its seats were not read; once they can be, the
+// seats heal too.
+func TestResyncHealsARoomWhoseSeatsCannotBeRead(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer []byte
+		code   string
+	}{
+		{"bad parameter", tencenttest.Sample(tencent.CommandGetRoomInfo, "error-100002.json"), "100002"},
+		{"an ErrorCode roomsync does not know", []byte(`{"ActionStatus":"FAIL","ErrorInfo":"unknown command","ErrorCode":60003,"RequestId":"r"}`), "60003"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, id := newFake(t)
+			f.SetRoom("hall", "as-created")
+			app := resyncApp(t, f, id, fakeKey, nil, "hall")
+			room := roomOf(app, "hall")
+			eventually(t, room, "the first read", func() bool { return room.Status.Resync != nil && room.Status.Seats != nil })
+
+			// Callbacks lost meanwhile; the seats cannot be read any more.
+			f.SetRoom("hall", "renamed")
+			f.SetMemberCount("hall", 9)
+			f.SetSeatAnswer("hall", tc.answer)
+			seatsBefore := *room.Status.Seats
+			requestResync(t, room, "after-the-loss")
+			eventually(t, room, "the request is handled", func() bool {
+				return room.Status.Resync != nil && room.Status.Resync.HandledRequest == "after-the-loss"
+			})
+			st := room.Status
+			if st.RoomName != "renamed" || ptr.Deref(st.MemberCount, -1) != 9 || !st.Resync.DriftFound {
+				t.Errorf("room name %q, memberCount %v, drift %v: want the room info and count healed",
+					st.RoomName, st.MemberCount, st.Resync.DriftFound)
+			}
+			if st.Seats == nil || *st.Seats != seatsBefore {
+				t.Errorf("seats %+v, want them left as they were, %+v", st.Seats, seatsBefore)
+			}
+			e := waitForEventAbout(t, app.Namespace, "Room", room.Name, controllers.SeatsNotReadEvent)
+			if e.Type != corev1.EventTypeWarning || !strings.Contains(e.Note, "ErrorCode "+tc.code) || strings.Contains(strings.ToLower(e.Note), "usersig") {
+				t.Errorf("Event %s %q: want a Warning with the ErrorCode, and no credentials", e.Type, e.Note)
+			}
+
+			// The seats can be read again: they heal too.
+			f.SetSeatAnswer("hall", nil)
+			f.SetSeats("hall", []tencenttest.Seat{{Index: 0, Member: "alice"}, {Index: 1}, {Index: 2}})
+			requestResync(t, room, "seats-back")
+			eventually(t, room, "the seats are read", func() bool {
+				return room.Status.Resync != nil && room.Status.Resync.HandledRequest == "seats-back" &&
+					room.Status.Seats != nil && room.Status.Seats.Total == 3 && room.Status.Seats.Taken == 1
+			})
+		})
 	}
 }
 

@@ -213,27 +213,33 @@ func TestCallErrorsFromTheDocumentedSamples(t *testing.T) {
 }
 
 // TestCallsRefuseUndocumentedAnswers: an OK answer without what the call
-// documents is a bad answer.
+// documents is a bad answer (get_callback reads an answer without a Url as
+// no configuration: TestGetCallbackReadsAnAnswerWithoutURLAsNone).
 func TestCallsRefuseUndocumentedAnswers(t *testing.T) {
 	ctx := context.Background()
-	for _, answer := range []string{
-		`{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}`,
-		`{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Response":{}}`,
-		`{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","SeatList":[],"Url":"http://x","CallbackCommandList":[]}`,
-		`{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Response":{"SeatList":null,"Url":null}}`,
-		`{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Response":{"SeatList":{},"Url":7,"CallbackCommandList":"x"}}`,
+	for _, tc := range []struct {
+		call, answer string
+	}{
+		{"get_seat_list", `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}`},
+		{"get_seat_list", `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Response":{}}`},
+		{"get_seat_list", `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","SeatList":[],"Url":"http://x","CallbackCommandList":[]}`},
+		{"get_seat_list", `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Response":{"SeatList":null,"Url":null}}`},
+		{"get_seat_list", `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Response":{"SeatList":{},"Url":7,"CallbackCommandList":"x"}}`},
+		{"get_callback", `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Response":{"SeatList":{},"Url":7,"CallbackCommandList":"x"}}`},
+		{"get_callback", `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Response":{"Url":"http://x"}}`},
+		{"get_callback", `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Response":{"Url":"http://x","CallbackCommandList":null}}`},
+		{"get_callback", `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Response":"Url"}`},
 	} {
-		for name, call := range map[string]func(c *RESTClient) error{
+		call := map[string]func(c *RESTClient) error{
 			"get_seat_list": func(c *RESTClient) error { _, err := c.GetSeatList(ctx, "r"); return err },
 			"get_callback":  func(c *RESTClient) error { _, err := c.GetCallback(ctx); return err },
-		} {
-			c, observed := restClient(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(answer)) })
-			if err := call(c); !errors.Is(err, ErrBadAnswer) {
-				t.Errorf("%s answered %s: error %v, want a bad answer", name, answer, err)
-			}
-			if len(*observed) != 1 || (*observed)[0] != name+" bad_answer" {
-				t.Errorf("%s: observed %v", name, *observed)
-			}
+		}[tc.call]
+		c, observed := restClient(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(tc.answer)) })
+		if err := call(c); !errors.Is(err, ErrBadAnswer) || errors.Is(err, ErrCallbackNotFound) {
+			t.Errorf("%s answered %s: error %v, want a bad answer", tc.call, tc.answer, err)
+		}
+		if len(*observed) != 1 || (*observed)[0] != tc.call+" bad_answer" {
+			t.Errorf("%s: observed %v", tc.call, *observed)
 		}
 	}
 	// Calls that return nothing accept any OK answer.
@@ -242,5 +248,39 @@ func TestCallsRefuseUndocumentedAnswers(t *testing.T) {
 	})
 	if err := c.DestroyRoom(ctx, "r"); err != nil {
 		t.Errorf("destroy_room: %v", err)
+	}
+}
+
+// TestGetCallbackReadsAnAnswerWithoutURLAsNone: Tencent does not document
+// what get_callback answers for an app without a callback configuration.
+// An OK answer without a Response, or whose Response has no Url or an empty
+// one, means none, as FAIL 100301 does: not a bad answer, which would stop
+// the registration for good.
+func TestGetCallbackReadsAnAnswerWithoutURLAsNone(t *testing.T) {
+	ctx := context.Background()
+	answers := map[string][]byte{
+		"response-no-response.json": sample(t, "room_config.get_callback", "response-no-response.json"),
+		"response-empty-url.json":   sample(t, "room_config.get_callback", "response-empty-url.json"),
+		"error-100301.json":         sample(t, "room_config.update_callback", "error-100301.json"),
+	}
+	for name, answer := range map[string]string{
+		"Response null":            `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Response":null}`,
+		"Response empty":           `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Response":{}}`,
+		"Response without Url":     `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Response":{"CallbackCommandList":["Room.CallbackAfterCreateRoom"]}}`,
+		"Url null":                 `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Response":{"Url":null,"CallbackCommandList":null}}`,
+		"Url empty, no list":       `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","Response":{"Url":""}}`,
+		"no ActionStatus, no Resp": `{"ErrorCode":0,"ErrorInfo":""}`,
+	} {
+		answers[name] = []byte(answer)
+	}
+	for name, answer := range answers {
+		c, observed, _ := answering(t, answer)
+		cfg, err := c.GetCallback(ctx)
+		if !errors.Is(err, ErrCallbackNotFound) || errors.Is(err, ErrBadAnswer) || !reflect.DeepEqual(cfg, CallbackConfig{}) {
+			t.Errorf("%s: %+v, error %v: want no configuration", name, cfg, err)
+		}
+		if len(*observed) != 1 {
+			t.Errorf("%s: observed %v, want one attempt", name, *observed)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package tencent
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // CallbackConfig is an app's callback configuration: the one URL Tencent
@@ -35,20 +36,38 @@ type getCallbackAnswer struct {
 	Response *callbackBody `json:"Response"`
 }
 
+// none reports whether the answer says the app has no callback
+// configuration: no Response, or one without a Url (or an empty one).
+// Tencent documents no answer for that case; roomsync takes these, as it
+// takes FAIL 100301, to mean none.
+func (a *getCallbackAnswer) none() bool {
+	return a.Response == nil || a.Response.URL == nil || *a.Response.URL == ""
+}
+
 func (a *getCallbackAnswer) check() error {
-	if a.Response == nil || a.Response.URL == nil || a.Response.Commands == nil {
-		return errors.New("no Response.Url and Response.CallbackCommandList")
+	if !a.none() && a.Response.Commands == nil {
+		return errors.New("Response.Url without Response.CallbackCommandList")
 	}
 	return nil
 }
 
+// errNoCallbackURL is GetCallback's error for an OK answer that says the
+// app has no callback configuration.
+var errNoCallbackURL = fmt.Errorf("%s: the answer has no Response.Url: %w", CommandGetCallback, ErrCallbackNotFound)
+
 // GetCallback returns the app's callback configuration. An error matches
-// ErrCallbackNotFound when the app has none, ErrBadAnswer when the answer
-// lacks Response.Url or Response.CallbackCommandList.
+// ErrCallbackNotFound when the app has none: FAIL with ErrorCode 100301, or
+// OK without a Response, or with a Response whose Url is missing or empty
+// (what Tencent answers for an app without one is undocumented). It
+// matches ErrBadAnswer when the answer has a Url but no
+// Response.CallbackCommandList, or either is not of the documented type.
 func (c *RESTClient) GetCallback(ctx context.Context) (CallbackConfig, error) {
 	a := &getCallbackAnswer{}
 	if err := c.call(ctx, ServiceConfig, CommandGetCallback, struct{}{}, a); err != nil {
 		return CallbackConfig{}, err
+	}
+	if a.none() {
+		return CallbackConfig{}, errNoCallbackURL
 	}
 	return CallbackConfig{URL: *a.Response.URL, Commands: *a.Response.Commands}, nil
 }

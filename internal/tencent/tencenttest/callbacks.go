@@ -130,11 +130,30 @@ func (s *Server) updateCallback(w http.ResponseWriter, r *http.Request, body map
 	s.answerOK(w, r, nil)
 }
 
-// getCallback answers the configuration. Without one it answers 100301:
-// the fake's choice, as only update_callback documents that code.
+// SetNoCallbackAnswer makes get_callback answer body, verbatim, while the
+// app has no callback configuration, instead of FAIL 100301: Tencent does
+// not document that answer (the samples response-no-response.json and
+// response-empty-url.json of room_config.get_callback are ones it might
+// give). nil goes back to 100301.
+func (s *Server) SetNoCallbackAnswer(body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noConfig = bytes.Clone(body)
+}
+
+// getCallback answers the configuration. Without one it answers 100301
+// (the fake's choice, as only update_callback documents that code), or what
+// SetNoCallbackAnswer gave.
 func (s *Server) getCallback(w http.ResponseWriter, r *http.Request, _ map[string]any) {
 	cfg, ok := s.CallbackConfig()
 	if !ok {
+		s.mu.Lock()
+		none := s.noConfig
+		s.mu.Unlock()
+		if none != nil {
+			s.answer(w, none)
+			return
+		}
 		s.answerError(w, r, tencent.CodeCallbackNotFound)
 		return
 	}

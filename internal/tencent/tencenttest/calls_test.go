@@ -382,3 +382,41 @@ func TestCallbacksDoNotHoldTheAnswer(t *testing.T) {
 		t.Errorf("%d callbacks recorded before the receiver answered", n)
 	}
 }
+
+// TestAnswersForWhatTencentLeavesOpen: SetNoCallbackAnswer changes what
+// get_callback answers only while there is no configuration, and
+// SetSeatAnswer what get_seat_list answers for one room.
+func TestAnswersForWhatTencentLeavesOpen(t *testing.T) {
+	ctx := context.Background()
+	f := tencenttest.NewServer(t, sdkAppID, admin, key)
+	c := client(f)
+	f.SetNoCallbackAnswer(tencenttest.Sample("room_config.get_callback", "response-no-response.json"))
+	if a := postTo(t, f, "room_config/get_callback", []byte(`{}`)); a["ActionStatus"] != "OK" || a["Response"] != nil {
+		t.Errorf("get_callback without a configuration answered %v, want the sample without Response", a)
+	}
+	want := tencent.CallbackConfig{URL: "https://x/callback", Commands: []string{tencent.CommandAfterCreateRoom}}
+	f.SetCallbackConfig(want)
+	if cfg, err := c.GetCallback(ctx); err != nil || !reflect.DeepEqual(cfg, want) {
+		t.Errorf("get_callback with a configuration: %+v, %v", cfg, err)
+	}
+	f.DeleteCallbackConfig()
+	f.SetNoCallbackAnswer(nil)
+	if _, err := c.GetCallback(ctx); !errors.Is(err, tencent.ErrCallbackNotFound) {
+		t.Errorf("get_callback after SetNoCallbackAnswer(nil): %v, want 100301", err)
+	}
+
+	f.SetRoom("a", "A")
+	f.SetRoom("b", "B")
+	f.SetSeatAnswer("a", tencenttest.Sample(tencent.CommandGetRoomInfo, "error-100001.json"))
+	var apiErr *tencent.APIError
+	if _, err := c.GetSeatList(ctx, "a"); !errors.As(err, &apiErr) || apiErr.Code != tencent.CodeInternalError {
+		t.Errorf("get_seat_list of a: %v, want the 100001 given", err)
+	}
+	if _, err := c.GetSeatList(ctx, "b"); err != nil {
+		t.Errorf("get_seat_list of b: %v", err)
+	}
+	f.SetSeatAnswer("a", nil)
+	if _, err := c.GetSeatList(ctx, "a"); err != nil {
+		t.Errorf("get_seat_list of a after SetSeatAnswer(nil): %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package tencenttest
 
 import (
+	"bytes"
 	"maps"
 	"net/http"
 	"slices"
@@ -149,7 +150,21 @@ func (s *Server) SetSeats(roomID string, seats []Seat) {
 	s.seats[roomID] = slices.Clone(seats)
 }
 
-// getSeatList answers the stored seats (trtc.io/document/60719).
+// SetSeatAnswer makes the fake answer every get_seat_list of roomID with
+// body, verbatim (nil: the stored seats again): for what Tencent does not
+// document, or a failure it does, e.g. an ErrorCode sample.
+func (s *Server) SetSeatAnswer(roomID string, body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if body == nil {
+		delete(s.seatRaw, roomID)
+		return
+	}
+	s.seatRaw[roomID] = bytes.Clone(body)
+}
+
+// getSeatList answers the stored seats (trtc.io/document/60719), or what
+// SetSeatAnswer gave.
 func (s *Server) getSeatList(w http.ResponseWriter, r *http.Request, body map[string]any) {
 	roomID, ok := body["RoomId"].(string)
 	if !ok {
@@ -159,7 +174,12 @@ func (s *Server) getSeatList(w http.ResponseWriter, r *http.Request, body map[st
 	s.mu.Lock()
 	_, exists := s.rooms[roomID]
 	seats := slices.Clone(s.seats[roomID])
+	raw, isRaw := s.seatRaw[roomID]
 	s.mu.Unlock()
+	if isRaw {
+		s.answer(w, raw)
+		return
+	}
 	if !exists {
 		s.answerError(w, r, tencent.CodeRoomNotFound)
 		return

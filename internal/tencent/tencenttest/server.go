@@ -70,6 +70,8 @@ type Server struct {
 	raw       map[string][]byte         // RoomId → an answer given verbatim instead
 	seats     map[string][]Seat         // RoomId → its seats
 	callback  *tencent.CallbackConfig   // the app's callback configuration
+	noConfig  []byte                    // get_callback's answer without one, instead of 100301
+	seatRaw   map[string][]byte         // RoomId → a get_seat_list answer given verbatim instead
 	token     string                    // callback token: signs what the fake sends
 	accepted  []string                  // UserSigs that verified, each once
 	sent      []Callback
@@ -96,7 +98,7 @@ type Request struct {
 func NewServer(t testing.TB, sdkAppID int64, administrator, secretKey string) *Server {
 	s := &Server{
 		t: t, sdkAppID: sdkAppID, administrator: administrator, secret: secretKey,
-		rooms: map[string]map[string]any{}, raw: map[string][]byte{}, seats: map[string][]Seat{},
+		rooms: map[string]map[string]any{}, raw: map[string][]byte{}, seats: map[string][]Seat{}, seatRaw: map[string][]byte{},
 		stopped:   make(chan struct{}),
 		transport: &http.Client{Timeout: callbackTimeout},
 	}
