@@ -829,3 +829,23 @@ func TestResyncRequestOnAChatAppWithoutRESTAPI(t *testing.T) {
 		t.Errorf("Event %s %q", e.Type, e.Note)
 	}
 }
+
+// TestRESTUserSigsLiveAnHour: the UserSig the operator sends is valid for
+// one hour, which bounds what a leaked one gives away.
+func TestRESTUserSigsLiveAnHour(t *testing.T) {
+	f, id := newFake(t)
+	f.SetRoom("short", "as-created")
+	app := resyncApp(t, f, id, fakeKey, nil, "short")
+	room := roomOf(app, "short")
+	eventually(t, room, "the room is read", func() bool { return room.Status.Resync != nil })
+	sigs := f.AcceptedUserSigs()
+	if len(sigs) == 0 {
+		t.Fatal("the fake accepted no UserSig")
+	}
+	for _, sig := range sigs {
+		c, err := tencent.DecodeUserSig(sig)
+		if err != nil || c.Expire != time.Hour {
+			t.Errorf("a UserSig valid for %v (%v), want 1h", c.Expire, err)
+		}
+	}
+}
