@@ -181,6 +181,14 @@ func (e *APIError) Is(target error) bool {
 }
 
 // RESTClient calls Tencent's Room REST API for one app, as its administrator.
+//
+// Its errors never hold the request's query string, the UserSig or the
+// secret key, whatever failed: Go's errors of the network, TLS, timeouts and
+// redirects quote the request's URL, and an endpoint may echo it (or the
+// UserSig) in any answer; the client takes them out ([RedactURL]) where it
+// makes the error, so that callers may show its text in statuses, Events and
+// logs. It never follows a redirect: that would send the UserSig to another
+// URL, and Tencent documents none.
 type RESTClient struct {
 	// Endpoint is the API's base URL, e.g. https://adminapisgp.im.qcloud.com.
 	Endpoint   string
@@ -205,14 +213,6 @@ type RESTClient struct {
 	// "bad_answer" (an OK answer without what Tencent documents in it).
 	Observe func(command, code string)
 }
-
-// A RESTClient's errors never hold the request's query string, the UserSig
-// or the secret key, whatever failed: Go's errors of the network, TLS,
-// timeouts and redirects quote the request's URL, and an endpoint may echo
-// it (or the UserSig) in any answer; the client takes them out (RedactURL,
-// redactText) where it makes the error, so that callers may show its text
-// in statuses, Events and logs. It never follows a redirect: that would
-// send the UserSig to another URL, and Tencent documents none.
 
 // errRetry marks an attempt's failure that another attempt may not have.
 type errRetry struct{ err error }
