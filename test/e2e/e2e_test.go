@@ -65,6 +65,15 @@ func usePrimary(r *testenv.Operator) {
 
 func TestMain(m *testing.M) {
 	os.Exit(testenv.Run(m, &env, func(ctx context.Context) error {
+		// No credential the tests hand out may show where others can read
+		// it; the tokens of CreateSignedApp and the fake Tencents' keys and
+		// UserSigs are known to CheckNoLeaks already.
+		env.AfterTests = func(ctx context.Context) error {
+			return env.CheckNoLeaks(ctx,
+				testenv.Secret{Kind: "callback token", Value: token},
+				testenv.Secret{Kind: "ServiceAccount token", Value: metricsToken},
+				testenv.Secret{Kind: "ServiceAccount token", Value: nobodyToken})
+		}
 		dir, err := os.MkdirTemp("", "roomsync-e2e-")
 		if err != nil {
 			return err

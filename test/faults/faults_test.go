@@ -54,6 +54,11 @@ var (
 
 func TestMain(m *testing.M) {
 	os.Exit(testenv.Run(m, &env, func(ctx context.Context) error {
+		// No credential the tests hand out may show where others can read
+		// it: token is also stored without CreateSignedApp.
+		env.AfterTests = func(ctx context.Context) error {
+			return env.CheckNoLeaks(ctx, testenv.Secret{Kind: "callback token", Value: token})
+		}
 		dir, err := os.MkdirTemp("", "roomsync-faults-")
 		if err != nil {
 			return err
