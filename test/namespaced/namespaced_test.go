@@ -229,8 +229,8 @@ func TestServesTheWatchedNamespace(t *testing.T) {
 
 func TestLeavesAnotherNamespaceAlone(t *testing.T) {
 	app := newApp(t, other, 1400000502)
-	if status := send(t, app.Spec.SDKAppID, "rid-other"); status != http.StatusNotFound {
-		t.Errorf("callback for a ChatApp outside the watched namespaces answered %d, want 404 (no ChatApp holds it)", status)
+	if status := send(t, app.Spec.SDKAppID, "rid-other"); status != http.StatusUnauthorized {
+		t.Errorf("callback for a ChatApp outside the watched namespaces answered %d, want 401 (no ChatApp holds it, and an unknown app is not told apart from a bad Sign)", status)
 	}
 	time.Sleep(3 * time.Second) // time for a reconcile, if one were coming
 	got := &chatv1alpha1.ChatApp{}
