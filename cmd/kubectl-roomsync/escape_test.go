@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/sendcallback"
 )
 
 // Hostile values, as a chat end user, Tencent or a receiver could send
@@ -76,35 +77,6 @@ func lineStarting(out, prefix string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func TestTerminalSafe(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{in: "Daily standup", want: "Daily standup"},
-		{in: "会议室 🎉 ünïcode", want: "会议室 🎉 ünïcode"},
-		{in: `quotes " and \ stay`, want: `quotes " and \ stay`},
-		{in: "\ufffd", want: "\ufffd"}, // a replacement character sent as such is text
-		{in: "clip" + osc52, want: "clip" + osc52Seen},
-		{in: clearScreen + "x", want: clearScreenSeen + "x"},
-		{in: c1CSI + c1OSC, want: c1CSISeen + c1OSCSeen},
-		{in: "a" + del + "b", want: "a" + delSeen + "b"},
-		{in: "bad " + invalid + " utf-8", want: "bad " + invalidSeen + " utf-8"},
-		{in: "cut \xe4\xbd", want: `cut \xe4\xbd`},
-		{in: "one\nConditions:", want: `one\nConditions:`},
-		{in: "a\tb\rc\x00d\be", want: `a\tb\rc\x00d\be`},
-		{in: "abc\u202etxt.exe", want: `abc\u202etxt.exe`},
-		{in: "a\u2028b", want: `a\u2028b`},
-	}
-	for _, tt := range tests {
-		got := terminalSafe(tt.in)
-		if got != tt.want {
-			t.Errorf("terminalSafe(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-		if again := terminalSafe(got); again != got {
-			t.Errorf("terminalSafe is not idempotent on %q: %q", got, again)
-		}
-		assertTerminalSafe(t, strconv.Quote(tt.in), got)
-	}
 }
 
 type stringer string
@@ -328,7 +300,7 @@ func TestResyncEscapes(t *testing.T) {
 	}
 }
 
-// TestSendEchoIsBoundedAndEscaped: send shows at most maxEchoBody bytes of
+// TestSendEchoIsBoundedAndEscaped: send shows at most sendcallback.MaxShownBodyBytes bytes of
 // whatever a receiver answers, escaped, and the Room the callback names.
 func TestSendEchoIsBoundedAndEscaped(t *testing.T) {
 	hostile := osc52 + clearScreen + c1CSI + del + invalid + "\nRoom chat/forged: room \"x\", phase Active\n"
@@ -352,9 +324,9 @@ func TestSendEchoIsBoundedAndEscaped(t *testing.T) {
 			},
 			wantCode: 1,
 			want: []string{"HTTP/1.1 200 OK\n", osc52Seen + clearScreenSeen + c1CSISeen + delSeen + invalidSeen + `\nRoom chat/forged: room "x", phase Active\nAAA`,
-				"A\n(the answer goes on: " + strconv.Itoa(1<<20-maxEchoBody) + " more bytes, not shown)\n"},
+				"A\n(the answer goes on: " + strconv.Itoa(1<<20-sendcallback.MaxShownBodyBytes) + " more bytes, not shown)\n"},
 			wantErr: "error: the answer is not JSON",
-			maxOut:  maxEchoBody + 200,
+			maxOut:  sendcallback.MaxShownBodyBytes + 200,
 		},
 		{
 			name: "hostile status line",

@@ -7,9 +7,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/roomsync/roomsync/internal/termsafe"
 )
 
 // Everything the commands print goes through this file (cobra's help and
@@ -18,65 +19,12 @@ import (
 // every argument and every cell is data (names, messages, room info, Event
 // text, errors, the receiver's answer) that chat end users, Tencent, a
 // receiver or anyone who can write an object in the cluster chose, and is
-// escaped by terminalSafe before it reaches the terminal.
+// escaped by termsafe.Escape before it reaches the terminal.
 // TestOutputGoesThroughFormat keeps it so.
-
-// terminalSafe returns s with every character a terminal could act on
-// written out as Go writes it in a quoted string: C0 controls ("\x1b",
-// "\a", "\n", "\t"), DEL ("\x7f"), C1 controls ("\u009b"), the other
-// characters Go does not count as printable (bidi overrides, zero-width
-// and line-separator characters: "\u202e"), and each byte of invalid UTF-8
-// ("\xff"). So a value can neither drive the terminal (OSC 52 clipboard
-// writes, screen clears, cursor moves) nor start a line or a column of its
-// own. Quotes and backslashes are kept as they are: the result is for
-// reading, not for parsing back.
-//
-// kubectl's printers.EscapeTerminal (the fix for CVE-2021-25743) escapes
-// only ESC and CR, which leaves BEL, backspace, C1's single-byte CSI and
-// OSC, DEL and invalid UTF-8 through; hence this.
-func terminalSafe(s string) string {
-	i := 0
-	for i < len(s) && s[i] >= ' ' && s[i] < utf8.RuneSelf && s[i] != 0x7f {
-		i++
-	}
-	if i == len(s) {
-		return s // printable ASCII: the common case
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	b.WriteString(s[:i])
-	for i < len(s) {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case strconv.IsPrint(r):
-			b.WriteString(s[i : i+size])
-		default:
-			q := strconv.QuoteRune(r) // '\x1b', '\n', '\u009b'
-			b.WriteString(q[1 : len(q)-1])
-		}
-		i += size
-	}
-	return b.String()
-}
-
-// clip returns at most limit bytes of s, cut where a character starts, and
-// how many bytes it left out.
-func clip(s string, limit int) (string, int) {
-	if len(s) <= limit {
-		return s, 0
-	}
-	cut := limit
-	for cut > 0 && cut > limit-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut], len(s) - cut
-}
 
 // untrusted is a value printf prints escaped. With %q it is quoted as
 // strconv.Quote does, which escapes the same characters (and quotes and
-// backslashes); with any other verb it is terminalSafe.
+// backslashes); with any other verb it is escaped by termsafe.Escape.
 type untrusted string
 
 func (u untrusted) Format(f fmt.State, verb rune) {
@@ -84,7 +32,7 @@ func (u untrusted) Format(f fmt.State, verb rune) {
 		_, _ = io.WriteString(f, strconv.Quote(string(u)))
 		return
 	}
-	fmt.Fprintf(f, fmt.FormatString(f, verb), terminalSafe(string(u)))
+	fmt.Fprintf(f, fmt.FormatString(f, verb), termsafe.Escape(string(u)))
 }
 
 // safeArgs returns args with every one that prints as text made untrusted:
@@ -111,7 +59,7 @@ func safeArgs(args []any) []any {
 	return out
 }
 
-// printf is fmt.Fprintf with every argument escaped (see terminalSafe); the
+// printf is fmt.Fprintf with every argument escaped (see termsafe.Escape); the
 // format, a constant, is the plugin's own. Write errors are ignored, as
 // fmt.Fprintf's are by callers that print to a terminal.
 func printf(w io.Writer, format string, args ...any) {
@@ -167,12 +115,12 @@ func newTable(w io.Writer, indent string, header ...string) *table {
 	return t
 }
 
-// row writes one row. Each cell is escaped (see terminalSafe): a cell's own
+// row writes one row. Each cell is escaped (see termsafe.Escape): a cell's own
 // newline or tab shows as "\n" or "\t" and cannot start a row or a column.
 func (t *table) row(cells ...string) {
 	safe := make([]string, len(cells))
 	for i, c := range cells {
-		safe[i] = terminalSafe(c)
+		safe[i] = termsafe.Escape(c)
 	}
 	_, _ = io.WriteString(t.tw, t.indent+strings.Join(safe, "\t")+"\n")
 }

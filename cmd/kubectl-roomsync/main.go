@@ -34,6 +34,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/termsafe"
 )
 
 // Exit codes.
@@ -161,7 +162,7 @@ const maxErrorBytes = 4 << 10
 
 // errorText is err's text, clipped to maxErrorBytes (printf escapes it).
 func errorText(err error) string {
-	text, cut := clip(err.Error(), maxErrorBytes)
+	text, cut := termsafe.Clip(err.Error(), maxErrorBytes)
 	if cut > 0 {
 		text += fmt.Sprintf("… (%d more bytes)", cut)
 	}

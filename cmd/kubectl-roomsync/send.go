@@ -130,25 +130,15 @@ func (p *plugin) send(ctx context.Context, appName, file string, o sendOptions) 
 	return nil
 }
 
-// Bounds of what send shows of the receiver's answer: the receiver (--url,
-// or the ChatApp's spec.callbackRegistration.url) may be anyone's.
-const (
-	maxEchoStatus = 256
-	maxEchoBody   = 4 << 10
-)
-
 // printAnswer writes the answer's status line and body as a person reads
-// them: escaped, and the body cut after maxEchoBody bytes with a note that
-// says how much was left out.
+// them: escaped, and cut as sendcallback.Answer.String cuts them (the
+// receiver, --url or the ChatApp's spec.callbackRegistration.url, may be
+// anyone's).
 func printAnswer(w io.Writer, a *sendcallback.Answer) {
-	status, _ := clip(a.Proto+" "+a.Status, maxEchoStatus)
-	printf(w, "%s\n", status)
-	body, cut := clip(strings.TrimRight(string(a.Body), "\r\n"), maxEchoBody)
-	if body != "" {
-		printf(w, "%s\n", body)
-	}
-	if cut > 0 {
-		printf(w, "(the answer goes on: %d more bytes, not shown)\n", cut)
+	// String escapes every newline of the answer: the ones left end its
+	// lines.
+	for _, line := range strings.Split(strings.TrimSuffix(a.String(), "\n"), "\n") {
+		printf(w, "%s\n", line)
 	}
 }
 

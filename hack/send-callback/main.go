@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/roomsync/roomsync/internal/sendcallback"
+	"github.com/roomsync/roomsync/internal/termsafe"
 )
 
 // tokenEnv names the environment variable that holds the default token.
@@ -75,7 +76,8 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		answer.Print(stdout)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "send-callback: %v\n", err)
+		// The error can quote the receiver's status line.
+		fmt.Fprintf(stderr, "send-callback: %s\n", termsafe.Escape(err.Error()))
 		return exitFailed
 	}
 	return exitOK

@@ -16,9 +16,11 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/roomsync/roomsync/internal/tencent"
+	"github.com/roomsync/roomsync/internal/termsafe"
 )
 
 // maxAnswerBytes caps how much of the receiver's answer is read.
@@ -160,13 +162,32 @@ type Answer struct {
 	ErrorInfo    string
 }
 
-// Print writes the status line and the answer, as a person reads them.
-func (a *Answer) Print(w io.Writer) {
-	fmt.Fprintf(w, "%s %s\n", a.Proto, a.Status)
-	if len(a.Body) > 0 {
-		fmt.Fprintf(w, "%s\n", bytes.TrimSuffix(a.Body, []byte("\n")))
+// Bounds of what String shows of an answer: the receiver may be anyone's.
+const (
+	MaxShownStatusBytes = 256
+	MaxShownBodyBytes   = 4 << 10
+)
+
+// String is the status line and the answer as a person reads them, safe
+// for a terminal: escaped (termsafe.Escape), the status line cut after
+// MaxShownStatusBytes and the body after MaxShownBodyBytes, with a line
+// that says how much was left out. It ends with a newline.
+func (a *Answer) String() string {
+	var b strings.Builder
+	status, _ := termsafe.Clip(a.Proto+" "+a.Status, MaxShownStatusBytes)
+	b.WriteString(termsafe.Escape(status) + "\n")
+	body, cut := termsafe.Clip(strings.TrimRight(string(a.Body), "\r\n"), MaxShownBodyBytes)
+	if body != "" {
+		b.WriteString(termsafe.Escape(body) + "\n")
 	}
+	if cut > 0 {
+		fmt.Fprintf(&b, "(the answer goes on: %d more bytes, not shown)\n", cut)
+	}
+	return b.String()
 }
+
+// Print writes String to w.
+func (a *Answer) Print(w io.Writer) { _, _ = io.WriteString(w, a.String()) }
 
 // Send sends req and returns the answer, which is nil only when nothing was
 // answered. It fails unless the status is 200 and the answer's

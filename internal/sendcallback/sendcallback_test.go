@@ -3,6 +3,7 @@ package sendcallback
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/roomsync/roomsync/internal/tencent"
 )
@@ -236,5 +238,38 @@ func TestSendKeepsTheSignOutOfErrors(t *testing.T) {
 	}
 	if msg := err.Error(); strings.Contains(msg, "Sign=") || !strings.Contains(msg, addr+"/callback?…") || !strings.Contains(msg, "connection refused") {
 		t.Errorf("error %q: want the URL without its query, and why", msg)
+	}
+}
+
+// TestAnswerStringIsBoundedAndEscaped: the receiver may be anyone's, and
+// what it answers is printed on a terminal.
+func TestAnswerStringIsBoundedAndEscaped(t *testing.T) {
+	hostile := "\x1b]52;c;cm0gLXJmIH4=\a\u009b31m\xff\nforged line"
+	a := &Answer{Proto: "HTTP/1.1", Status: "500 Oops\x1b[2J" + strings.Repeat("s", 1000),
+		Body: []byte(hostile + strings.Repeat("A", 1<<20) + "\n")}
+	got := a.String()
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("String() has %d lines, want 3 (status, body, what was left out):\n%.300q", len(lines), got)
+	}
+	if want := `HTTP/1.1 500 Oops\x1b[2J`; !strings.HasPrefix(lines[0], want) || len(lines[0]) > MaxShownStatusBytes+8 {
+		t.Errorf("status line %.80q… (%d bytes), want it to start %q and be cut near %d bytes", lines[0], len(lines[0]), want, MaxShownStatusBytes)
+	}
+	if want := `\x1b]52;c;cm0gLXJmIH4=\a\u009b31m\xff\nforged lineAAA`; !strings.HasPrefix(lines[1], want) {
+		t.Errorf("body line starts %.80q, want %q", lines[1], want)
+	}
+	if len(lines[1]) > MaxShownBodyBytes+32 {
+		t.Errorf("body line has %d bytes, want about %d", len(lines[1]), MaxShownBodyBytes)
+	}
+	if want := fmt.Sprintf("(the answer goes on: %d more bytes, not shown)", len(hostile)+1<<20-MaxShownBodyBytes); lines[2] != want {
+		t.Errorf("last line %q, want %q", lines[2], want)
+	}
+	for i, r := range got {
+		if r != '\n' && (r == utf8.RuneError || !strconv.IsPrint(r)) {
+			t.Fatalf("String() holds %U at byte %d", r, i)
+		}
+	}
+	if short := (&Answer{Proto: "HTTP/1.1", Status: "200 OK", Body: []byte(`{"ActionStatus":"OK"}` + "\n")}).String(); short != "HTTP/1.1 200 OK\n{\"ActionStatus\":\"OK\"}\n" {
+		t.Errorf("String() of a plain answer = %q", short)
 	}
 }
