@@ -96,7 +96,7 @@ var usersigParam = regexp.MustCompile(`(?i)usersig=`)
 // ScanForLeaks looks for a credential where anyone may read it: in every
 // Room and ChatApp (all of each, status and conditions included), every
 // Event (core/v1 and events.k8s.io/v1) in every namespace, and the whole
-// log of each operator. A credential is `usersig=` (in any case) or one of
+// log and /metrics page (label values included) of each operator. A credential is `usersig=` (in any case) or one of
 // secrets, in any of the forms it takes when quoted, JSON-escaped or put in
 // a query. The error lists each place found, with an excerpt where every
 // credential is masked; it never holds a secret itself.
@@ -137,13 +137,18 @@ func ScanForLeaks(ctx context.Context, c client.Client, operators []*Operator, s
 		if o.Cmd.Process != nil {
 			pid = o.Cmd.Process.Pid
 		}
-		log := o.Log.String()
-		if !s.holds(log) {
-			continue // the common case: no need to look line by line
-		}
-		place := fmt.Sprintf("the log of operator %d (pid %d)", i+1, pid)
-		for n, line := range strings.Split(log, "\n") {
-			s.check(place, fmt.Sprintf("line %d: ", n+1), line)
+		// The metrics page of a live process, or the last one read before
+		// it was stopped (a process that could not be asked, killed or
+		// never scraped, has none).
+		metrics, _ := o.Metrics()
+		for what, text := range map[string]string{"log": o.Log.String(), "metrics": metrics} {
+			if !s.holds(text) {
+				continue // the common case: no need to look line by line
+			}
+			place := fmt.Sprintf("the %s of operator %d (pid %d)", what, i+1, pid)
+			for n, line := range strings.Split(text, "\n") {
+				s.check(place, fmt.Sprintf("line %d: ", n+1), line)
+			}
 		}
 	}
 	return s.err()

@@ -2,6 +2,9 @@ package testenv
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os/exec"
 	"strings"
@@ -41,6 +44,7 @@ func TestScanForLeaks(t *testing.T) {
 		name    string
 		objects []client.Object
 		log     string
+		metrics string
 		// want are the parts of the report, "" for none.
 		want []string
 	}{
@@ -89,11 +93,29 @@ func TestScanForLeaks(t *testing.T) {
 				strings.Repeat("ERROR\tReconciler error\t{\"error\": \"get_room_info: "+strings.ReplaceAll(leakyURL, `"`, `\"`)+"\"}\n", 3),
 			want: []string{"the log of operator 1 (pid 0) holds", `"usersig=" (3 times): line 2: ERROR`},
 		},
+		{
+			name: "a token in a metric's label",
+			metrics: "# TYPE roomsync_callbacks_total counter\n" +
+				`roomsync_callbacks_total{result="applied"} 3` + "\n" +
+				`roomsync_callbacks_total{result="` + token + `"} 1` + "\n",
+			want: []string{"the metrics of operator 1 (pid 0) holds", `callback token ("the-"…)`, "line 3: roomsync_callbacks_total"},
+		},
+		{
+			name:    "clean metrics",
+			metrics: "# TYPE roomsync_callbacks_total counter\n" + `roomsync_callbacks_total{result="applied"} 3` + "\n",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := fake.NewClientBuilder().WithScheme(Scheme).WithObjects(tc.objects...).WithStatusSubresource(tc.objects...).Build()
 			o := &Operator{Cmd: &exec.Cmd{}, Log: &LogBuffer{}}
 			_, _ = o.Log.Write([]byte(tc.log))
+			if tc.metrics != "" {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					_, _ = io.WriteString(w, tc.metrics)
+				}))
+				defer srv.Close()
+				o.MetricsURL = srv.URL + "/metrics"
+			}
 			err := ScanForLeaks(context.Background(), c, []*Operator{o}, secrets)
 			if len(tc.want) == 0 {
 				if err != nil {

@@ -3,7 +3,9 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -46,8 +48,15 @@ type Operator struct {
 	// CallbackURL is where it receives callbacks; MetricsURL serves /metrics
 	// (https unless --metrics-secure=false is among the extra arguments).
 	CallbackURL, MetricsURL string
-	readyURL                string
-	exited                  chan struct{}
+	// MetricsToken, when set, is the bearer token Metrics sends (the https
+	// endpoint asks who is scraping).
+	MetricsToken string
+	readyURL     string
+	// lastMetrics is the last page Metrics read, kept for a process that
+	// has ended: it is read once more just before SIGTERM.
+	metricsMu   sync.Mutex
+	lastMetrics string
+	exited      chan struct{}
 	// term sends SIGTERM once: a second one would make the process exit
 	// before its graceful shutdown is done.
 	term sync.Once
@@ -164,9 +173,49 @@ func (o *Operator) Stop() {
 	}
 }
 
-// terminate sends the process SIGTERM, unless it was sent before.
+// terminate sends the process SIGTERM, unless it was sent before, after
+// reading its metrics a last time (for ScanForLeaks).
 func (o *Operator) terminate() {
-	o.term.Do(func() { _ = o.Cmd.Process.Signal(syscall.SIGTERM) })
+	o.term.Do(func() {
+		_, _ = o.Metrics()
+		_ = o.Cmd.Process.Signal(syscall.SIGTERM)
+	})
+}
+
+// Metrics reads the process's /metrics page; once the process has ended,
+// it returns the last page read. The endpoint's certificate is self-signed,
+// so it is not verified.
+func (o *Operator) Metrics() (string, error) {
+	o.metricsMu.Lock()
+	defer o.metricsMu.Unlock()
+	if o.Exited() {
+		return o.lastMetrics, nil
+	}
+	req, err := http.NewRequest(http.MethodGet, o.MetricsURL, nil)
+	if err != nil {
+		return "", err
+	}
+	if o.MetricsToken != "" {
+		req.Header.Set("Authorization", "Bearer "+o.MetricsToken)
+	}
+	c := &http.Client{
+		Timeout:   5 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // a local test process's self-signed certificate
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return o.lastMetrics, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return o.lastMetrics, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return o.lastMetrics, fmt.Errorf("GET %s: HTTP %d", o.MetricsURL, resp.StatusCode)
+	}
+	o.lastMetrics = string(data)
+	return o.lastMetrics, nil
 }
 
 // FreeAddr returns a local address that was free a moment ago.

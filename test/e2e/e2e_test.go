@@ -107,6 +107,7 @@ func TestMain(m *testing.M) {
 			if err != nil {
 				return err
 			}
+			r.MetricsToken = metricsToken // for the leak scan at the end
 			replicas = append(replicas, r)
 		}
 		usePrimary(replicas[0])
