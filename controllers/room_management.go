@@ -322,6 +322,15 @@ func (r *RoomManagementReconciler) reconcileDelete(ctx context.Context, room *ch
 	if !controllerutil.ContainsFinalizer(room, chatv1alpha1.DestroyRoomFinalizer) {
 		return ctrl.Result{}, nil
 	}
+	// The cache may still show the finalizer of a Room whose room was just
+	// destroyed and its finalizer removed: ask the API server, so that
+	// destroy_room is called once.
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(room), room); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !controllerutil.ContainsFinalizer(room, chatv1alpha1.DestroyRoomFinalizer) {
+		return ctrl.Result{}, nil
+	}
 	// Who holds the roomID decides whether a room is destroyed, so ask the
 	// API server, not the cache.
 	var claimants chatv1alpha1.RoomList
