@@ -224,6 +224,20 @@ func main() {
 		os.Exit(1)
 	}
 
+	// Every replica records that it serves callbacks; one that starts
+	// after none did asks for a catch-up of the Rooms that may have missed
+	// some.
+	if err := mgr.Add(&controllers.ServingRecord{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Namespace: servingNamespace(instance),
+		Identity:  replicaIdentity(),
+		Log:       ctrl.Log.WithName("serving-record"),
+	}); err != nil {
+		log.Error(err, "Adding the record of served callbacks")
+		os.Exit(1)
+	}
+
 	// ChatApps and Rooms by condition, and each ChatApp's resync, read from
 	// the cache at each scrape (by the leader).
 	ctrlmetrics.Registry.MustRegister(&controllers.StateMetrics{Reader: mgr.GetClient(), Elected: mgr.Elected()})

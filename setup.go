@@ -13,7 +13,9 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
@@ -118,6 +120,22 @@ func instanceName(leaderElectionNamespace string) string {
 		return strings.TrimSpace(string(ns))
 	}
 	return "local"
+}
+
+// servingNamespace holds the ServingRecord's Lease: the operator's own
+// namespace (instanceName), or "default" outside a cluster.
+func servingNamespace(instance string) string {
+	if instance == "local" {
+		return metav1.NamespaceDefault
+	}
+	return instance
+}
+
+// replicaIdentity names this process in the ServingRecord's Lease: its host
+// (the pod's name) and a random suffix, as leader election does.
+func replicaIdentity() string {
+	host, _ := os.Hostname()
+	return host + "_" + string(uuid.NewUUID())
 }
 
 // watched is the set of namespaces of --watch-namespaces; nil for all.

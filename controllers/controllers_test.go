@@ -110,6 +110,11 @@ func startManager(ctx context.Context) error {
 		cancel()
 		return err
 	}
+	if err := mgr.Add(&controllers.ServingRecord{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Namespace: "default",
+		Identity: fmt.Sprintf("controllers-test-%d", time.Now().UnixNano()), Log: ctrl.Log.WithName("serving-record")}); err != nil {
+		cancel()
+		return err
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -63,16 +63,19 @@ var (
 		"Rooms whose condition has this status, by ChatApp (chatapp is empty for Rooms that no ChatApp of their namespace governs).",
 		[]string{chatAppNamespaceLabel, chatAppLabel, "condition", "status"}, nil)
 	resyncRoomsDesc = prometheus.NewDesc("roomsync_chatapp_resync_rooms",
-		"Rooms the current or last full resync of the ChatApp reads (status.resync.rooms).",
+		"Rooms the current or last resync pass of the ChatApp reads (status.resync.rooms).",
 		[]string{chatAppNamespaceLabel, chatAppLabel}, nil)
 	resyncCheckedDesc = prometheus.NewDesc("roomsync_chatapp_resync_checked_rooms",
-		"Rooms the current or last full resync of the ChatApp has read so far (status.resync.checked).",
+		"Rooms the current or last resync pass of the ChatApp has read so far (status.resync.checked).",
 		[]string{chatAppNamespaceLabel, chatAppLabel}, nil)
 	resyncDriftedDesc = prometheus.NewDesc("roomsync_chatapp_resync_drifted_rooms",
-		"Rooms the current or last full resync of the ChatApp found out of date (status.resync.drifted).",
+		"Rooms the current or last resync pass of the ChatApp found out of date (status.resync.drifted).",
 		[]string{chatAppNamespaceLabel, chatAppLabel}, nil)
 	resyncCompletionDesc = prometheus.NewDesc("roomsync_chatapp_resync_last_completion_timestamp_seconds",
-		"When the ChatApp's last full resync finished (status.resync.completionTime), in Unix seconds; 0 if none has.",
+		"When the ChatApp's last resync pass finished (status.resync.completionTime), in Unix seconds; 0 if none has.",
+		[]string{chatAppNamespaceLabel, chatAppLabel}, nil)
+	resyncPeriodDesc = prometheus.NewDesc("roomsync_chatapp_resync_period_seconds",
+		"The longest any live Room of the ChatApp had gone without confirmation by a callback or a read when the last resync pass started (status.resync.period): every live Room is confirmed at least this often.",
 		[]string{chatAppNamespaceLabel, chatAppLabel}, nil)
 	resyncFailedDesc = prometheus.NewDesc("roomsync_chatapp_resync_failed",
 		"1 while the ChatApp's resync is stopped by a failure (status.resync.failure), with its reason; 0, with reason \"\", otherwise.",
@@ -103,7 +106,7 @@ var _ prometheus.Collector = &StateMetrics{}
 // Describe implements prometheus.Collector.
 func (m *StateMetrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{chatAppConditionDesc, roomsDesc, resyncRoomsDesc, resyncCheckedDesc, resyncDriftedDesc,
-		resyncCompletionDesc, resyncFailedDesc} {
+		resyncCompletionDesc, resyncPeriodDesc, resyncFailedDesc} {
 		ch <- d
 	}
 }
@@ -178,6 +181,9 @@ func stateMetrics(apps []chatv1alpha1.ChatApp, rooms []chatv1alpha1.Room) []prom
 			completed = float64(st.CompletionTime.Unix())
 		}
 		gauge(resyncCompletionDesc, completed, app.Namespace, app.Name)
+		if st.Period != nil {
+			gauge(resyncPeriodDesc, st.Period.Seconds(), app.Namespace, app.Name)
+		}
 		if f := st.Failure; f != nil {
 			gauge(resyncFailedDesc, 1, app.Namespace, app.Name, f.Reason)
 		} else {

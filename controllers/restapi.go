@@ -116,6 +116,16 @@ func requestsPerSecond(spec *chatv1alpha1.RestAPISpec) int32 {
 	return 20
 }
 
+// sweepRequestsPerSecond is the sweep's share of spec's request budget (the
+// CRD's default when unset), never more than the budget itself.
+func sweepRequestsPerSecond(spec *chatv1alpha1.RestAPISpec) int32 {
+	share := int32(10)
+	if spec.ResyncRequestsPerSecond != nil {
+		share = *spec.ResyncRequestsPerSecond
+	}
+	return min(share, requestsPerSecond(spec))
+}
+
 // resyncInterval is spec's resync interval (the CRD's default when unset).
 func resyncInterval(spec *chatv1alpha1.RestAPISpec) time.Duration {
 	if spec != nil && spec.ResyncInterval != nil {

@@ -5,21 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -40,12 +42,15 @@ import (
 const (
 	ResyncFieldManager        = "roomsync-resync"
 	ResyncRequestFieldManager = "roomsync-resync-request"
+	// CatchUpFieldManager sets and clears a ChatApp's
+	// status.resync.catchUp, with optimistic locking.
+	CatchUpFieldManager = "roomsync-catch-up"
 )
 
 var (
 	resyncsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "roomsync_resyncs_total",
-		Help: "Rooms read from Tencent's REST API and applied, by result (in_sync, drift, stale, error).",
+		Help: "Rooms the resync read from Tencent's REST API and applied, by result (in_sync, drift, stale, error), and Rooms a sweep left unread because a callback confirmed them (confirmed).",
 	}, []string{"result"})
 	resyncDriftTotal = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "roomsync_resync_drift_total",
@@ -62,14 +67,19 @@ func init() {
 }
 
 // ResyncReconciler heals the drift that lost callbacks leave: for every
-// ChatApp with spec.restAPI it runs a worker that reads each live Room's room
-// (its info and member count, and its seats) from Tencent's REST API when it
-// starts (healing the operator's downtime) and every resyncInterval, and
+// ChatApp with spec.restAPI it runs a worker that reads Rooms' rooms (their
+// info and member count, and their seats) from Tencent's REST API and
 // applies what it reads through the callback receiver's write path
 // (roomstore) as events timestamped when each request was sent: a callback
-// newer than the read still wins, an older one loses.
+// newer than the read still wins, an older one loses. Which Rooms, and when
+// (resync_plan.go): the sweep reads each live Room that has gone
+// resyncInterval without confirmation by a callback or a read, least
+// recently confirmed first, within the sweep's share of the app's budget;
+// a catch-up (status.resync.catchUp, asked for by ServingRecord) reads the
+// Rooms active around a moment callbacks may have been lost, most recently
+// active first, ahead of the sweep.
 // It also resyncs one Room when its resync-requested-at annotation changes,
-// and starts a full pass at once when the ChatApp's does.
+// and makes a full pass at once when the ChatApp's does.
 type ResyncReconciler struct {
 	client.Client
 	// Store is the receiver's write path.
@@ -103,6 +113,8 @@ type ResyncReconciler struct {
 type resyncConfig struct {
 	uid      types.UID
 	interval time.Duration
+	// sweepRate is the sweep's share of the app's request budget.
+	sweepRate int32
 	// secretKey is here so that a new key restarts the resync: a resync
 	// stopped by rejected credentials tries again with it.
 	secretKey string
@@ -156,7 +168,7 @@ func (r *ResyncReconciler) reconcileApp(ctx context.Context, req ctrl.Request) (
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	r.ensure(req.NamespacedName, cfg, requested)
+	r.ensure(req.NamespacedName, cfg, requested, app.Status.Resync != nil && app.Status.Resync.CatchUp != nil)
 	// No watch tells of a change of an unlabelled Secret: read it again
 	// when what was read of it expires.
 	unwatched, err := lookup.UnlabelledSecrets(ctx, r.Secrets, app)
@@ -172,18 +184,22 @@ func (r *ResyncReconciler) config(ctx context.Context, app *chatv1alpha1.ChatApp
 	if err != nil {
 		return resyncConfig{}, err
 	}
-	return resyncConfig{uid: app.UID, interval: resyncInterval(app.Spec.RestAPI), secretKey: key}, nil
+	return resyncConfig{uid: app.UID, interval: resyncInterval(app.Spec.RestAPI), sweepRate: sweepRequestsPerSecond(app.Spec.RestAPI), secretKey: key}, nil
 }
 
 // ensure runs a worker with cfg for app, replacing one with another config,
 // and asks it for a full pass for requested (a resync-requested-at value not
-// acted on yet; "" for none).
-func (r *ResyncReconciler) ensure(app types.NamespacedName, cfg resyncConfig, requested string) {
+// acted on yet; "" for none), or for a pass now when the ChatApp asks for a
+// catch-up.
+func (r *ResyncReconciler) ensure(app types.NamespacedName, cfg resyncConfig, requested string, catchUp bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if w, ok := r.workers[app]; ok {
 		if w.cfg == cfg {
 			w.request(requested)
+			if catchUp {
+				w.poke()
+			}
 			return
 		}
 		w.cancel()
@@ -192,7 +208,11 @@ func (r *ResyncReconciler) ensure(app types.NamespacedName, cfg resyncConfig, re
 		r.workers = map[types.NamespacedName]*resyncWorker{}
 	}
 	ctx, cancel := context.WithCancel(r.Context)
+	_, changed := r.workers[app]
 	w := newResyncWorker(r, app, cfg, cancel)
+	// A new endpoint, administrator, key, interval or budget: what was read
+	// with the old one says little of what the new one sees.
+	w.fullFirst = changed
 	// Before it starts: the pass it starts with is the one asked for.
 	w.request(requested)
 	r.workers[app] = w
@@ -306,7 +326,10 @@ func (r *ResyncReconciler) writeRoomRead(ctx context.Context, room *chatv1alpha1
 }
 
 func (r *ResyncReconciler) writeAppResync(ctx context.Context, app *chatv1alpha1.ChatApp, st *chatv1alpha1.ChatAppResync) error {
-	ac := chatac.ChatAppResync().WithRooms(st.Rooms).WithChecked(st.Checked).WithDrifted(st.Drifted)
+	ac := chatac.ChatAppResync().WithRooms(st.Rooms).WithLiveRooms(st.LiveRooms).WithChecked(st.Checked).WithDrifted(st.Drifted)
+	if st.Period != nil {
+		ac.WithPeriod(*st.Period)
+	}
 	if st.StartTime != nil {
 		ac.WithStartTime(*st.StartTime)
 	}
@@ -332,6 +355,22 @@ func withFailure(st *chatv1alpha1.ChatAppResync, reason, msg string) *chatv1alph
 	return out
 }
 
+// catchUpAsked passes a ChatApp update that asks for a catch-up
+// (status.resync.catchUp set, or set earlier).
+var catchUpAsked = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		old, oldOK := e.ObjectOld.(*chatv1alpha1.ChatApp)
+		app, ok := e.ObjectNew.(*chatv1alpha1.ChatApp)
+		if !oldOK || !ok || app.Status.Resync == nil || app.Status.Resync.CatchUp == nil {
+			return false
+		}
+		return old.Status.Resync == nil || old.Status.Resync.CatchUp == nil || !old.Status.Resync.CatchUp.Since.Equal(&app.Status.Resync.CatchUp.Since)
+	},
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
 // SetupWithManager registers the two controllers: one keeps a worker per
 // ChatApp (restarted when the ChatApp or its secret key Secret changes) and
 // hands it the ChatApp's resync-requested-at annotation, the other acts on
@@ -343,7 +382,7 @@ func (r *ResyncReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := ctrl.NewControllerManagedBy(mgr).
 		Named("resync").
 		For(&chatv1alpha1.ChatApp{}, builder.WithPredicates(predicate.Or[client.Object](
-			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, catchUpAsked))).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(chatAppsUsingSecret(r.Client))).
 		Complete(reconcile.Func(r.reconcileApp)); err != nil {
 		return err
@@ -364,6 +403,11 @@ type resyncWorker struct {
 	cfg    resyncConfig
 	cancel context.CancelFunc
 
+	// sweep paces the sweep's reads: its share of the app's budget.
+	sweep *rate.Limiter
+	// fullFirst makes the first pass a full one: the worker replaces one
+	// with another configuration.
+	fullFirst bool
 	// wake starts a pass now (request).
 	wake chan struct{}
 	mu   sync.Mutex
@@ -373,7 +417,8 @@ type resyncWorker struct {
 }
 
 func newResyncWorker(r *ResyncReconciler, app types.NamespacedName, cfg resyncConfig, cancel context.CancelFunc) *resyncWorker {
-	return &resyncWorker{r: r, app: app, cfg: cfg, cancel: cancel, wake: make(chan struct{}, 1)}
+	return &resyncWorker{r: r, app: app, cfg: cfg, cancel: cancel, wake: make(chan struct{}, 1),
+		sweep: rate.NewLimiter(rate.Limit(cfg.sweepRate), 1)}
 }
 
 // request asks for a full pass for the resync-requested-at value requested,
@@ -385,6 +430,14 @@ func (w *resyncWorker) request(requested string) {
 		return
 	}
 	w.requested, w.pending = requested, requested
+	select {
+	case w.wake <- struct{}{}:
+	default: // a wake-up is already waiting
+	}
+}
+
+// poke starts a pass now, for what the ChatApp's status asks (a catch-up).
+func (w *resyncWorker) poke() {
 	select {
 	case w.wake <- struct{}{}:
 	default: // a wake-up is already waiting
@@ -419,22 +472,30 @@ func (w *resyncWorker) handled(ctx context.Context, requested string) {
 	}
 }
 
-// run resyncs every Room now, then every interval (±10%) or when a pass is
-// requested, until ctx ends. A requested pass is recorded as handled once it
-// ends, whether it read every Room or stopped.
+// run makes passes until ctx ends: a full pass when one is requested (or
+// first, when the worker replaces one with another configuration), a
+// catch-up when the ChatApp asks for one (status.resync.catchUp), else the
+// sweep of the Rooms due. Between passes it waits until the next Room falls
+// due, or a pass is requested. A requested pass is recorded as handled once
+// it ends, whether it read every Room or stopped.
 func (w *resyncWorker) run(ctx context.Context) {
 	log := ctrl.Log.WithName("resync").WithValues("chatApp", w.app)
+	full := w.fullFirst
 	for {
 		requested := w.takeRequest()
-		if err := w.resyncAll(ctx); err != nil && ctx.Err() == nil {
+		next, err := w.pass(ctx, full || requested != "")
+		full = false
+		if err != nil && ctx.Err() == nil {
 			log.Error(err, "Resync stopped")
+			// Every other read would fail alike: wait an interval (or,
+			// for credentials, a change of the ChatApp or its Secret).
+			next = time.Now().Add(w.cfg.interval)
 		}
 		if requested != "" && ctx.Err() == nil {
 			// A worker stopped meanwhile leaves it to the next one.
 			w.handled(ctx, requested)
 		}
-		jitter := time.Duration((rand.Float64()*0.2 - 0.1) * float64(w.cfg.interval))
-		timer := time.NewTimer(w.cfg.interval + jitter)
+		timer := time.NewTimer(sleepUntil(next, w.cfg.interval))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
@@ -446,54 +507,92 @@ func (w *resyncWorker) run(ctx context.Context) {
 	}
 }
 
-// resyncAll reads every live Room of the app, showing progress in the
-// ChatApp's status.resync. Rejected credentials and answers not as Tencent
-// documents them stop it.
-func (w *resyncWorker) resyncAll(ctx context.Context) error {
+// minSweepSleep is the least time between two passes, so that Rooms whose
+// reads fail are not read again in a loop.
+const minSweepSleep = time.Second
+
+// sleepUntil is how long to wait for next (zero: an interval), with up to
+// 5% more so that the workers of many apps do not wake together.
+func sleepUntil(next time.Time, interval time.Duration) time.Duration {
+	d := interval
+	if !next.IsZero() {
+		d = min(time.Until(next), interval)
+	}
+	d = max(d, minSweepSleep)
+	return d + time.Duration(rand.Float64()*0.05*float64(d))
+}
+
+// passKind is what a pass reads.
+type passKind int
+
+const (
+	// sweepPass reads the Rooms not confirmed for an interval, least
+	// recently confirmed first, within the sweep's budget.
+	sweepPass passKind = iota
+	// fullPass reads every live Room (a resync request), least recently
+	// confirmed first, at the app's budget.
+	fullPass
+	// catchUpPass reads the Rooms active since a resyncInterval before
+	// status.resync.catchUp.since, most recently active first, at the
+	// app's budget.
+	catchUpPass
+)
+
+// pass makes one pass over the app's live Rooms, showing progress in the
+// ChatApp's status.resync, and returns when the next Room falls due (zero
+// for an interval from now). Rejected credentials and answers not as
+// Tencent documents them stop it.
+func (w *resyncWorker) pass(ctx context.Context, full bool) (time.Time, error) {
 	app := &chatv1alpha1.ChatApp{}
 	if err := w.r.Get(ctx, w.app, app); err != nil {
-		return client.IgnoreNotFound(err)
+		return time.Time{}, client.IgnoreNotFound(err)
 	}
-	all, err := lookup.RoomsOfApp(ctx, w.r.Client, app.Namespace, app.Spec.SDKAppID)
+	live, err := w.liveRooms(ctx, app)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
-	var rooms []*chatv1alpha1.Room
-	for i := range all {
-		// A room the management controller is still to create is its
-		// business: a read now would only find it missing.
-		if r := &all[i]; r.Status.Phase != chatv1alpha1.RoomPhaseDestroyed && r.DeletionTimestamp.IsZero() && !awaitsCreation(r) {
-			rooms = append(rooms, r)
-		}
+	now := time.Now()
+	prev := app.Status.Resync
+	kind := sweepPass
+	var plan sweepPlan
+	switch {
+	case full:
+		kind, plan = fullPass, planSweep(live, now, w.cfg.interval, true)
+	case prev != nil && prev.CatchUp != nil:
+		kind, plan = catchUpPass, planCatchUp(live, now, prev.CatchUp.Since.Time, w.cfg.interval)
+	default:
+		plan = planSweep(live, now, w.cfg.interval, false)
 	}
-	slices.SortFunc(rooms, func(a, b *chatv1alpha1.Room) int { return strings.Compare(a.Name, b.Name) })
+	if kind == sweepPass && len(plan.due) == 0 && prev != nil && prev.Period != nil && prev.LiveRooms == int64(len(live)) &&
+		prev.CompletionTime != nil && !prev.CompletionTime.Before(prev.StartTime) {
+		// Nothing to read, and the status says so already: no write.
+		return plan.next, nil
+	}
 
-	start := metav1.Now()
-	st := &chatv1alpha1.ChatAppResync{StartTime: &start, Rooms: int64(len(rooms))}
-	if prev := app.Status.Resync; prev != nil {
-		st.CompletionTime = prev.CompletionTime // the last full resync's, until this one ends
+	start := metav1.NewTime(now)
+	st := &chatv1alpha1.ChatAppResync{StartTime: &start, Rooms: int64(len(plan.due)), LiveRooms: int64(len(live)),
+		Period: &metav1.Duration{Duration: plan.stalest.Round(time.Second)}}
+	if prev != nil {
+		st.CompletionTime = prev.CompletionTime // the last pass's, until this one ends
 		st.Failure = prev.Failure               // until a read works
 	}
 	if err := w.r.writeAppResync(ctx, app, st); err != nil {
-		return err
+		return time.Time{}, err
 	}
 	lastWrite := time.Now()
-	for _, room := range rooms {
-		drift, err := w.resyncRoom(ctx, app, room)
+	for _, room := range plan.due {
+		drift, skipped, err := w.resyncDue(ctx, app, room, kind)
 		switch {
 		case failureReason(err) != "":
-			// Every other read would fail alike: stop until the next
-			// interval (or, for credentials, a change of the ChatApp or its
-			// Secret).
 			w.failed(ctx, failureReason(err), err)
-			return err
+			return time.Time{}, err
 		case ctx.Err() != nil:
-			return ctx.Err()
+			return time.Time{}, ctx.Err()
 		case apierrors.IsNotFound(err):
 			// The Room went meanwhile: nothing to heal.
 		case err != nil:
 			ctrl.Log.WithName("resync").Error(err, "Resyncing a Room", "room", client.ObjectKeyFromObject(room))
-		default:
+		case !skipped:
 			st.Failure = nil
 		}
 		st.Checked++
@@ -502,14 +601,58 @@ func (w *resyncWorker) resyncAll(ctx context.Context) error {
 		}
 		if time.Since(lastWrite) > 2*time.Second {
 			if err := w.r.writeAppResync(ctx, app, st); err != nil {
-				return err
+				return time.Time{}, err
 			}
 			lastWrite = time.Now()
 		}
 	}
 	done := metav1.Now()
 	st.CompletionTime = &done
-	return w.r.writeAppResync(ctx, app, st) // with the failure only if no read worked
+	if err := w.r.writeAppResync(ctx, app, st); err != nil { // with the failure only if no read worked
+		return time.Time{}, err
+	}
+	if kind == catchUpPass {
+		// The sweep goes on at once.
+		return time.Now(), w.caughtUp(ctx, prev.CatchUp)
+	}
+	return plan.next, nil
+}
+
+// liveRooms lists the app's Rooms that exist in Tencent as far as roomsync
+// knows. A room the management controller is still to create is its
+// business: a read now would only find it missing.
+func (w *resyncWorker) liveRooms(ctx context.Context, app *chatv1alpha1.ChatApp) ([]*chatv1alpha1.Room, error) {
+	all, err := lookup.RoomsOfApp(ctx, w.r.Client, app.Namespace, app.Spec.SDKAppID)
+	if err != nil {
+		return nil, err
+	}
+	var rooms []*chatv1alpha1.Room
+	for i := range all {
+		if r := &all[i]; r.Status.Phase != chatv1alpha1.RoomPhaseDestroyed && r.DeletionTimestamp.IsZero() && !awaitsCreation(r) {
+			rooms = append(rooms, r)
+		}
+	}
+	return rooms, nil
+}
+
+// caughtUp clears the ChatApp's status.resync.catchUp, unless a newer one
+// was asked for meanwhile.
+func (w *resyncWorker) caughtUp(ctx context.Context, done *chatv1alpha1.ResyncCatchUp) error {
+	// The cache may not have seen the last write yet: a conflict waits.
+	backoff := wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 8}
+	return retry.RetryOnConflict(backoff, func() error {
+		app := &chatv1alpha1.ChatApp{}
+		if err := w.r.Get(ctx, w.app, app); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		cur := app.Status.Resync
+		if cur == nil || cur.CatchUp == nil || !cur.CatchUp.Since.Equal(&done.Since) {
+			return nil
+		}
+		patch := client.MergeFromWithOptions(app.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		app.Status.Resync.CatchUp = nil
+		return w.r.Status().Patch(ctx, app, patch, client.FieldOwner(CatchUpFieldManager))
+	})
 }
 
 // failureReason returns the ChatApp's status.resync.failure reason for an
@@ -539,11 +682,23 @@ func (w *resyncWorker) failed(ctx context.Context, reason string, err error) {
 // resyncRoom reads room's room, applies it and records the read in the
 // Room's status.resync. It reports whether the Room had drifted.
 func (w *resyncWorker) resyncRoom(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room) (bool, error) {
-	drift, err := w.read(ctx, app, room)
-	if err != nil {
-		return false, err
+	drift, _, err := w.resyncDue(ctx, app, room, fullPass)
+	return drift, err
+}
+
+// resyncDue is resyncRoom for a pass of kind: a sweep leaves a Room that a
+// callback confirmed since the pass was planned (skipped), and waits for
+// its own share of the budget before each request.
+func (w *resyncWorker) resyncDue(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room, kind passKind) (drift, skipped bool, err error) {
+	var wait func(context.Context) error
+	if kind == sweepPass {
+		wait = w.sweep.Wait
 	}
-	return drift, w.r.writeRoomRead(ctx, room, drift)
+	drift, skipped, err = w.read(ctx, app, room, kind, wait)
+	if err != nil || skipped {
+		return false, skipped, err
+	}
+	return drift, false, w.r.writeRoomRead(ctx, room, drift)
 }
 
 // read reads room's room from the REST API (within the app's budget) and
@@ -551,20 +706,27 @@ func (w *resyncWorker) resyncRoom(ctx context.Context, app *chatv1alpha1.ChatApp
 // the Room had drifted: whether the events that applied changed what it says.
 // Seats that could not be read are no error: the rest of the read applies,
 // and seatsNotRead records why.
-func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room) (bool, error) {
+//
+// A sweep reads only a Room still due (stillDue), and waits on wait (when
+// not nil) before each request; skipped reports a Room left alone.
+func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room, kind passKind, wait func(context.Context) error) (drift, skipped bool, err error) {
 	rest, err := w.r.APIs.For(ctx, app)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
-	// A full resync listed its Rooms minutes ago, maybe: judge drift against
-	// the Room as it is now.
+	// A pass listed its Rooms minutes ago, maybe: judge drift against the
+	// Room as it is now.
 	if err := w.r.Get(ctx, client.ObjectKeyFromObject(room), room); err != nil {
-		return false, err // NotFound: the Room went meanwhile
+		return false, false, err // NotFound: the Room went meanwhile
 	}
-	read, err := readRoom(ctx, rest, app.Spec.RestAPI.Administrator, room.Spec.RoomID)
+	if kind == sweepPass && !stillDue(room, time.Now(), w.cfg.interval, false) {
+		resyncsTotal.WithLabelValues("confirmed").Inc()
+		return false, true, nil
+	}
+	read, err := readRoom(ctx, rest, app.Spec.RestAPI.Administrator, room.Spec.RoomID, wait)
 	if err != nil {
 		resyncsTotal.WithLabelValues("error").Inc()
-		return false, err
+		return false, false, err
 	}
 	if read.seatsErr != nil {
 		w.seatsNotRead(room, read.seatsErr)
@@ -575,7 +737,7 @@ func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room
 	outcomes, err := w.r.Store.ApplyAll(ctx, app, evs)
 	if err != nil {
 		resyncsTotal.WithLabelValues("error").Inc()
-		return false, err
+		return false, false, err
 	}
 	var applied []roomstore.Event
 	for i, outcome := range outcomes {
@@ -583,11 +745,11 @@ func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room
 			applied = append(applied, evs[i])
 		}
 	}
-	drift := roomstore.Drifted(room.Status, applied...)
+	drift = roomstore.Drifted(room.Status, applied...)
 	switch {
 	case len(applied) == 0:
 		resyncsTotal.WithLabelValues("stale").Inc()
-		return false, nil
+		return false, false, nil
 	case drift:
 		resyncsTotal.WithLabelValues("drift").Inc()
 		resyncDriftTotal.Inc()
@@ -596,7 +758,7 @@ func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room
 	default:
 		resyncsTotal.WithLabelValues("in_sync").Inc()
 	}
-	return drift, nil
+	return drift, false, nil
 }
 
 // roomRead is what readRoom read of a room.
@@ -628,8 +790,18 @@ type roomRead struct {
 // Each stamp is taken before the client waits for the request budget: a
 // read stamped a little early loses to a callback it may already reflect,
 // which is the safe way to be wrong.
-func readRoom(ctx context.Context, rest *tencent.RESTClient, administrator, roomID string) (roomRead, error) {
+//
+// A room get_room_info reports with IsSeatEnabled false has no seats: its
+// seat list is not asked for. wait, when not nil, is waited on before each
+// request (the sweep's share of the budget).
+func readRoom(ctx context.Context, rest *tencent.RESTClient, administrator, roomID string, wait func(context.Context) error) (roomRead, error) {
+	if wait == nil {
+		wait = func(context.Context) error { return nil }
+	}
 	event := func(sent time.Time) roomstore.Event { return readEvent(roomID, administrator, sent) }
+	if err := wait(ctx); err != nil {
+		return roomRead{}, err
+	}
 	sent := time.Now()
 	details, err := rest.GetRoomDetails(ctx, roomID)
 	if errors.Is(err, tencent.ErrRoomNotFound) {
@@ -649,6 +821,12 @@ func readRoom(ctx context.Context, rest *tencent.RESTClient, administrator, room
 		evs = append(evs, members)
 	}
 
+	if seatsOff := details.RoomInfo.IsSeatEnabled; seatsOff != nil && !bool(*seatsOff) {
+		return roomRead{events: evs}, nil
+	}
+	if err := wait(ctx); err != nil {
+		return roomRead{}, err
+	}
 	sent = time.Now()
 	list, err := rest.GetSeatList(ctx, roomID)
 	switch {

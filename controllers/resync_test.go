@@ -157,6 +157,7 @@ func TestResyncHealsDriftLostWhileTheOperatorWasDown(t *testing.T) {
 
 	// The operator stops; a callback is lost meanwhile.
 	stopManager()
+	restarted := metav1.NewTime(time.Now().Truncate(time.Second)) // as status times are kept
 	f.SetRoom("weekly", "renamed while nobody listened")
 	if err := startManager(suiteCtx); err != nil {
 		t.Fatal(err)
@@ -169,17 +170,18 @@ func TestResyncHealsDriftLostWhileTheOperatorWasDown(t *testing.T) {
 	if weekly.Status.LastCallbackCommand != roomstore.CommandResync {
 		t.Errorf("last command %q, want %q", weekly.Status.LastCallbackCommand, roomstore.CommandResync)
 	}
+	eventually(t, app, "the ChatApp shows the resync", func() bool {
+		r := app.Status.Resync
+		return r != nil && r.StartTime != nil && !r.StartTime.Before(&restarted) &&
+			r.CompletionTime != nil && r.Rooms == 2 && r.Checked == 2 && r.Drifted == 1
+	})
 	daily := roomOf(app, "daily")
 	eventually(t, daily, "the Room in sync is checked too", func() bool {
-		return daily.Status.Resync != nil && daily.Status.Resync.Time != nil
+		return daily.Status.Resync != nil && daily.Status.Resync.Time != nil && !daily.Status.Resync.Time.Before(&restarted)
 	})
 	if daily.Status.Resync.DriftFound {
 		t.Error("a Room in sync is reported drifted")
 	}
-	eventually(t, app, "the ChatApp shows the resync", func() bool {
-		r := app.Status.Resync
-		return r != nil && r.CompletionTime != nil && r.Rooms == 2 && r.Checked == 2 && r.Drifted == 1
-	})
 }
 
 func TestResyncReadLosesToANewerCallbackAndBeatsAnOlderOne(t *testing.T) {
@@ -847,5 +849,87 @@ func TestRESTUserSigsLiveAnHour(t *testing.T) {
 		if err != nil || c.Expire != time.Hour {
 			t.Errorf("a UserSig valid for %v (%v), want 1h", c.Expire, err)
 		}
+	}
+}
+
+// TestResyncSweepReadsTheQuietRoomsOnly: the sweep reads a Room once it has
+// gone a resyncInterval without confirmation, and leaves one whose
+// callbacks (of every kind) keep coming; a room without seats is not asked
+// for its seat list; status.resync says how many Rooms are live and the
+// period achieved.
+func TestResyncSweepReadsTheQuietRoomsOnly(t *testing.T) {
+	const interval = 2 * time.Second
+	f, id := newFake(t)
+	for _, r := range []string{"busy", "quiet", "seatless"} {
+		f.SetRoom(r, "as-created")
+	}
+	f.SetSeatEnabled("seatless", false)
+	app := resyncApp(t, f, id, fakeKey, func(s *chatv1alpha1.RestAPISpec) {
+		s.ResyncInterval = &metav1.Duration{Duration: interval}
+	}, "busy", "quiet", "seatless")
+	eventually(t, app, "the first pass reads the three Rooms", func() bool {
+		r := app.Status.Resync
+		return r != nil && r.CompletionTime != nil && r.Checked == 3 && r.LiveRooms == 3
+	})
+	first := readsOf(f, "busy", "quiet", "seatless")
+
+	// For four intervals, busy hears a callback of each kind every 300 ms.
+	deadline := time.Now().Add(4 * interval)
+	for n := int64(1); time.Now().Before(deadline); n++ {
+		at := time.Now().UnixMilli()
+		callback(t, app, "busy", at, "busy")
+		memberCallback(t, app, "busy", at, n, roomstore.MemberEnter, 1)
+		seatCallback(t, app, "busy", at, 4, 1)
+		time.Sleep(300 * time.Millisecond)
+	}
+	got := readsOf(f, "busy", "quiet", "seatless")
+	if got["busy"] != first["busy"] {
+		t.Errorf("busy, confirmed by its callbacks, was read %d more times", got["busy"]-first["busy"])
+	}
+	for _, r := range []string{"quiet", "seatless"} {
+		if n := got[r] - first[r]; n < 2 || n > 5 {
+			t.Errorf("%s, quiet for four intervals, was read %d more times, want 2 to 5", r, n)
+		}
+	}
+	for _, req := range f.Requests("seatless") {
+		if req.Command == tencent.CommandGetSeatList {
+			t.Errorf("seatless, a room without seats, was asked for its seat list at %s", req.At.Format(time.StampMilli))
+		}
+	}
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(app), app); err != nil {
+		t.Fatal(err)
+	}
+	r := app.Status.Resync
+	if r.LiveRooms != 3 || r.Period == nil || r.Period.Duration < interval || r.Period.Duration > 4*interval {
+		t.Errorf("status.resync %+v (period %v): want 3 live Rooms and a period between one and four intervals", r, r.Period)
+	}
+	if r.Rooms > 2 {
+		t.Errorf("the last pass read %d Rooms, want at most the 2 quiet ones", r.Rooms)
+	}
+}
+
+// TestResyncSweepKeepsToItsShare: the sweep calls the REST API at most
+// resyncRequestsPerSecond, however large requestsPerSecond is.
+func TestResyncSweepKeepsToItsShare(t *testing.T) {
+	f, id := newFake(t)
+	ids := []string{"s1", "s2", "s3", "s4", "s5"}
+	for _, r := range ids {
+		f.SetRoom(r, "as-created")
+	}
+	app := resyncApp(t, f, id, fakeKey, func(s *chatv1alpha1.RestAPISpec) {
+		s.RequestsPerSecond = ptr.To[int32](200)
+		s.ResyncRequestsPerSecond = ptr.To[int32](4)
+	}, ids...)
+	eventually(t, app, "the sweep reads every Room", func() bool {
+		r := app.Status.Resync
+		return r != nil && r.CompletionTime != nil && r.Checked == int64(len(ids))
+	})
+	reqs := f.Requests("")
+	if len(reqs) != 2*len(ids) {
+		t.Fatalf("%d requests for %d rooms, want 2 each", len(reqs), len(ids))
+	}
+	// 10 requests at 4 per second after a burst of 1 take at least 9/4 s.
+	if span := reqs[len(reqs)-1].At.Sub(reqs[0].At); span < 2*time.Second {
+		t.Errorf("%d requests in %s: over the sweep's 4 per second", len(reqs), span)
 	}
 }

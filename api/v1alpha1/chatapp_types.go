@@ -160,9 +160,11 @@ type RestAPISpec struct {
 	// +required
 	SecretKeyRef SecretKeyReference `json:"secretKeyRef"`
 
-	// resyncInterval is how often every live Room of the app is read again
-	// (with ±10% jitter). It is also how often the callback registration is
-	// checked, how long a Room stalled by a refusal waits before it tries
+	// resyncInterval is how long a live Room may go without confirmation,
+	// by a callback or a read, before the sweep reads it again (least
+	// recently confirmed first, within resyncRequestsPerSecond; a Room whose
+	// callbacks keep coming is not read). It is also how often the callback
+	// registration is checked, how long a Room stalled by a refusal waits before it tries
 	// again, and the least time between two reverts of a declared Room's
 	// settings changed in the app.
 	// +optional
@@ -179,6 +181,19 @@ type RestAPISpec struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=200
 	RequestsPerSecond *int32 `json:"requestsPerSecond,omitempty"`
+
+	// resyncRequestsPerSecond is the share of requestsPerSecond the sweep
+	// may use: the rest is left for declared rooms, the callback
+	// registration, a catch-up after callbacks may have been lost, and
+	// resync requests. Whatever the number of Rooms, the sweep calls the
+	// REST API at most this often; with more quiet Rooms than it can read
+	// in a resyncInterval, each is read less often (status.resync.period
+	// says how often). At most requestsPerSecond.
+	// +optional
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=200
+	ResyncRequestsPerSecond *int32 `json:"resyncRequestsPerSecond,omitempty"`
 }
 
 // SecretKeyReference names a key of a Secret in the ChatApp's namespace.
@@ -199,19 +214,41 @@ type SecretKeyReference struct {
 }
 
 // ChatAppResync is the state of the app's resyncs from the REST API. The
-// resync controller owns it.
+// resync controller owns it, but catchUp.
 type ChatAppResync struct {
-	// startTime is when the current or last full resync started.
+	// startTime is when the current or last pass started. A pass reads the
+	// live Rooms not confirmed (by a callback or a read) for a
+	// resyncInterval, least recently confirmed first; a requested pass
+	// reads them all.
 	// +optional
 	StartTime *metav1.Time `json:"startTime,omitempty"`
 
-	// completionTime is when the last full resync finished.
+	// completionTime is when the last pass finished.
 	// +optional
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
 
-	// rooms is how many live Rooms the current or last full resync reads.
+	// rooms is how many live Rooms the current or last pass reads.
 	// +optional
 	Rooms int64 `json:"rooms,omitempty"`
+
+	// liveRooms is how many live Rooms the app had when it started.
+	// +optional
+	LiveRooms int64 `json:"liveRooms,omitempty"`
+
+	// period is the longest any live Room had gone without confirmation
+	// when the current or last pass started: every live Room is read, or
+	// hears a callback, at least this often. It stays near resyncInterval
+	// while the sweep's budget (resyncRequestsPerSecond) keeps up with the
+	// quiet Rooms, and grows when it does not.
+	// +optional
+	Period *metav1.Duration `json:"period,omitempty"`
+
+	// catchUp, when set, asks for the Rooms that may have missed callbacks
+	// to be read ahead of the sweep, at the app's whole budget: roomsync
+	// sets it when it started while no replica was serving callbacks. It
+	// is cleared when the catch-up is done.
+	// +optional
+	CatchUp *ResyncCatchUp `json:"catchUp,omitempty"`
 
 	// checked is how many of them it has read so far.
 	// +optional
@@ -233,6 +270,21 @@ type ChatAppResync struct {
 	// resync could run: see the ChatApp's events).
 	// +optional
 	HandledRequest string `json:"handledRequest,omitempty"`
+}
+
+// ResyncCatchUp is a catch-up asked for: callbacks may have been lost
+// since a moment.
+type ResyncCatchUp struct {
+	// since is the moment from which callbacks may have been lost (when a
+	// replica was last known to serve them). The catch-up reads, most
+	// recently active first, each live Room active since a resyncInterval
+	// before it.
+	// +required
+	Since metav1.Time `json:"since"`
+
+	// reason says why: NoReplicaServing.
+	// +required
+	Reason string `json:"reason"`
 }
 
 // ResyncFailure is why resync stopped.

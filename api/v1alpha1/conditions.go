@@ -151,6 +151,10 @@ const (
 	// documents the answer; the resync stopped and the next interval tries
 	// again. Not Stalled: it may pass.
 	RESTAPIBadAnswerReason = "RESTAPIBadAnswer"
+	// NoReplicaServingReason (status.resync.catchUp): a replica started
+	// while no other replica was serving callbacks, so callbacks sent
+	// meanwhile were lost.
+	NoReplicaServingReason = "NoReplicaServing"
 	// CallbackRegisteredReason: Tencent sends the app's callbacks to
 	// spec.callbackRegistration.url, with its commands.
 	CallbackRegisteredReason = "Registered"

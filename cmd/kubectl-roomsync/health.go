@@ -200,6 +200,12 @@ func resyncLine(app *chatv1alpha1.ChatApp, now time.Time) string {
 		line = fmt.Sprintf("last pass finished %s (took %s): %d of %d Rooms read, %d drifted", ago(st.CompletionTime.Time, now),
 			took(st.CompletionTime.Sub(st.StartTime.Time)), st.Checked, st.Rooms, st.Drifted)
 	}
+	if st.Period != nil {
+		line += fmt.Sprintf("; each of %d live Rooms confirmed within %s", st.LiveRooms, took(st.Period.Duration))
+	}
+	if c := st.CatchUp; c != nil {
+		line += fmt.Sprintf("; catch-up asked for (%s, callbacks may be lost since %s)", c.Reason, ago(c.Since.Time, now))
+	}
 	if f := st.Failure; f != nil {
 		line += fmt.Sprintf("; failed %s: %s: %s", ago(f.Time.Time, now), f.Reason, f.Message)
 	}

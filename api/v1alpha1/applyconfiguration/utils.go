@@ -54,6 +54,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &apiv1alpha1.RecordingSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RestAPISpec"):
 		return &apiv1alpha1.RestAPISpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ResyncCatchUp"):
+		return &apiv1alpha1.ResyncCatchUpApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ResyncFailure"):
 		return &apiv1alpha1.ResyncFailureApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Room"):

@@ -210,3 +210,18 @@ func (s *Server) SetMemberCount(roomID string, n int) {
 	info["MemberCount"] = n
 	delete(s.raw, roomID)
 }
+
+// SetSeatEnabled sets the IsSeatEnabled get_room_info answers for roomID, a
+// room that exists: false stands for a room created without seats
+// (create_room's IsSeatEnabled), which get_seat_list has nothing to say of.
+func (s *Server) SetSeatEnabled(roomID string, enabled bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	info, ok := s.rooms[roomID]
+	if !ok {
+		s.t.Errorf("fake Tencent: SetSeatEnabled of room %q, which does not exist", roomID)
+		return
+	}
+	info["IsSeatEnabled"] = enabled
+	delete(s.raw, roomID)
+}

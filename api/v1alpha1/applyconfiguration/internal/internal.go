@@ -112,6 +112,9 @@ var schemaYAML = typed.YAMLObject(`types:
 - name: com.github.roomsync.roomsync.api.v1alpha1.ChatAppResync
   map:
     fields:
+    - name: catchUp
+      type:
+        namedType: com.github.roomsync.roomsync.api.v1alpha1.ResyncCatchUp
     - name: checked
       type:
         scalar: numeric
@@ -127,6 +130,12 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: handledRequest
       type:
         scalar: string
+    - name: liveRooms
+      type:
+        scalar: numeric
+    - name: period
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Duration
     - name: rooms
       type:
         scalar: numeric
@@ -262,9 +271,22 @@ var schemaYAML = typed.YAMLObject(`types:
       type:
         namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Duration
       default: 10m
+    - name: resyncRequestsPerSecond
+      type:
+        scalar: numeric
+      default: 10
     - name: secretKeyRef
       type:
         namedType: com.github.roomsync.roomsync.api.v1alpha1.SecretKeyReference
+- name: com.github.roomsync.roomsync.api.v1alpha1.ResyncCatchUp
+  map:
+    fields:
+    - name: reason
+      type:
+        scalar: string
+    - name: since
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
 - name: com.github.roomsync.roomsync.api.v1alpha1.ResyncFailure
   map:
     fields:

@@ -26,14 +26,30 @@ import (
 // with apply.
 //
 // ChatAppResync is the state of the app's resyncs from the REST API. The
-// resync controller owns it.
+// resync controller owns it, but catchUp.
 type ChatAppResyncApplyConfiguration struct {
-	// startTime is when the current or last full resync started.
+	// startTime is when the current or last pass started. A pass reads the
+	// live Rooms not confirmed (by a callback or a read) for a
+	// resyncInterval, least recently confirmed first; a requested pass
+	// reads them all.
 	StartTime *v1.Time `json:"startTime,omitempty"`
-	// completionTime is when the last full resync finished.
+	// completionTime is when the last pass finished.
 	CompletionTime *v1.Time `json:"completionTime,omitempty"`
-	// rooms is how many live Rooms the current or last full resync reads.
+	// rooms is how many live Rooms the current or last pass reads.
 	Rooms *int64 `json:"rooms,omitempty"`
+	// liveRooms is how many live Rooms the app had when it started.
+	LiveRooms *int64 `json:"liveRooms,omitempty"`
+	// period is the longest any live Room had gone without confirmation
+	// when the current or last pass started: every live Room is read, or
+	// hears a callback, at least this often. It stays near resyncInterval
+	// while the sweep's budget (resyncRequestsPerSecond) keeps up with the
+	// quiet Rooms, and grows when it does not.
+	Period *v1.Duration `json:"period,omitempty"`
+	// catchUp, when set, asks for the Rooms that may have missed callbacks
+	// to be read ahead of the sweep, at the app's whole budget: roomsync
+	// sets it when it started while no replica was serving callbacks. It
+	// is cleared when the catch-up is done.
+	CatchUp *ResyncCatchUpApplyConfiguration `json:"catchUp,omitempty"`
 	// checked is how many of them it has read so far.
 	Checked *int64 `json:"checked,omitempty"`
 	// drifted is how many of those it found out of date.
@@ -76,6 +92,30 @@ func (b *ChatAppResyncApplyConfiguration) WithCompletionTime(value v1.Time) *Cha
 // If called multiple times, the Rooms field is set to the value of the last call.
 func (b *ChatAppResyncApplyConfiguration) WithRooms(value int64) *ChatAppResyncApplyConfiguration {
 	b.Rooms = &value
+	return b
+}
+
+// WithLiveRooms sets the LiveRooms field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the LiveRooms field is set to the value of the last call.
+func (b *ChatAppResyncApplyConfiguration) WithLiveRooms(value int64) *ChatAppResyncApplyConfiguration {
+	b.LiveRooms = &value
+	return b
+}
+
+// WithPeriod sets the Period field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Period field is set to the value of the last call.
+func (b *ChatAppResyncApplyConfiguration) WithPeriod(value v1.Duration) *ChatAppResyncApplyConfiguration {
+	b.Period = &value
+	return b
+}
+
+// WithCatchUp sets the CatchUp field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the CatchUp field is set to the value of the last call.
+func (b *ChatAppResyncApplyConfiguration) WithCatchUp(value *ResyncCatchUpApplyConfiguration) *ChatAppResyncApplyConfiguration {
+	b.CatchUp = value
 	return b
 }
 

@@ -38,9 +38,11 @@ type RestAPISpecApplyConfiguration struct {
 	// secretKeyRef names the Secret, in the ChatApp's namespace, and its key
 	// that hold the app's secret key (SDKSecretKey), which signs the UserSig.
 	SecretKeyRef *SecretKeyReferenceApplyConfiguration `json:"secretKeyRef,omitempty"`
-	// resyncInterval is how often every live Room of the app is read again
-	// (with ±10% jitter). It is also how often the callback registration is
-	// checked, how long a Room stalled by a refusal waits before it tries
+	// resyncInterval is how long a live Room may go without confirmation,
+	// by a callback or a read, before the sweep reads it again (least
+	// recently confirmed first, within resyncRequestsPerSecond; a Room whose
+	// callbacks keep coming is not read). It is also how often the callback
+	// registration is checked, how long a Room stalled by a refusal waits before it tries
 	// again, and the least time between two reverts of a declared Room's
 	// settings changed in the app.
 	ResyncInterval *v1.Duration `json:"resyncInterval,omitempty"`
@@ -48,6 +50,14 @@ type RestAPISpecApplyConfiguration struct {
 	// across all its Rooms and for everything roomsync calls it for;
 	// Tencent allows 200 per second per app.
 	RequestsPerSecond *int32 `json:"requestsPerSecond,omitempty"`
+	// resyncRequestsPerSecond is the share of requestsPerSecond the sweep
+	// may use: the rest is left for declared rooms, the callback
+	// registration, a catch-up after callbacks may have been lost, and
+	// resync requests. Whatever the number of Rooms, the sweep calls the
+	// REST API at most this often; with more quiet Rooms than it can read
+	// in a resyncInterval, each is read less often (status.resync.period
+	// says how often). At most requestsPerSecond.
+	ResyncRequestsPerSecond *int32 `json:"resyncRequestsPerSecond,omitempty"`
 }
 
 // RestAPISpecApplyConfiguration constructs a declarative configuration of the RestAPISpec type for use with
@@ -93,5 +103,13 @@ func (b *RestAPISpecApplyConfiguration) WithResyncInterval(value v1.Duration) *R
 // If called multiple times, the RequestsPerSecond field is set to the value of the last call.
 func (b *RestAPISpecApplyConfiguration) WithRequestsPerSecond(value int32) *RestAPISpecApplyConfiguration {
 	b.RequestsPerSecond = &value
+	return b
+}
+
+// WithResyncRequestsPerSecond sets the ResyncRequestsPerSecond field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ResyncRequestsPerSecond field is set to the value of the last call.
+func (b *RestAPISpecApplyConfiguration) WithResyncRequestsPerSecond(value int32) *RestAPISpecApplyConfiguration {
+	b.ResyncRequestsPerSecond = &value
 	return b
 }

@@ -1,0 +1,166 @@
+package controllers
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+)
+
+// What a resync pass reads, and in which order, decided from the Rooms
+// alone: no client, no clock but now. resync.go acts on it.
+//
+// A Room is confirmed, kind by kind, by what roomsync last learnt from
+// Tencent: its room info by a create or update callback or a read of
+// get_room_info (status.lastEventTime), its member count by a member
+// callback or that read (status.members.eventTime), its seats by a seat
+// callback or a read of get_seat_list (status.seats.eventTime). A Room is
+// as fresh as its least recently confirmed kind. A kind Tencent does not
+// give for the room (no MemberCount in the answer, no seats in a room
+// without them) is confirmed by the read that found it missing
+// (status.resync.time). The sweep reads a Room once it has gone
+// resyncInterval without confirmation, least recently confirmed first:
+// Rooms whose callbacks keep arriving are never read, and the sweep's cost
+// follows the Rooms that have gone quiet, within its budget, not the number
+// of Rooms.
+
+// confirmedAt is when room was last confirmed in full: the oldest of its
+// kinds' confirmations, or the last read if that is later. A kind never
+// confirmed (a new Room never read, whose member count is unknown) makes it
+// due at once.
+func confirmedAt(room *chatv1alpha1.Room) time.Time {
+	st := &room.Status
+	oldest := st.LastEventTime
+	if st.Members != nil {
+		oldest = min(oldest, st.Members.EventTime)
+	} else if st.Resync == nil {
+		oldest = 0 // never read: its member count is unknown
+	}
+	if hasSeats(room) {
+		if st.Seats != nil {
+			oldest = min(oldest, st.Seats.EventTime)
+		} else if st.Resync == nil {
+			oldest = 0
+		}
+	}
+	t := time.UnixMilli(oldest)
+	if st.Resync != nil && st.Resync.Time != nil && st.Resync.Time.After(t) {
+		t = st.Resync.Time.Time
+	}
+	return t
+}
+
+// unconfirmedFor is how long room has gone without confirmation at now,
+// counted from its creation at most.
+func unconfirmedFor(room *chatv1alpha1.Room, now time.Time) time.Duration {
+	at := confirmedAt(room)
+	if created := room.CreationTimestamp.Time; at.Before(created) {
+		at = created
+	}
+	return max(now.Sub(at), 0)
+}
+
+// lastActiveAt is when room last changed as far as roomsync knows: its
+// newest event of any kind.
+func lastActiveAt(room *chatv1alpha1.Room) time.Time {
+	st := &room.Status
+	newest := st.LastEventTime
+	if st.Members != nil {
+		newest = max(newest, st.Members.EventTime, st.Members.LastChangeTime.UnixMilli())
+	}
+	if st.Seats != nil {
+		newest = max(newest, st.Seats.EventTime)
+	}
+	return time.UnixMilli(newest)
+}
+
+// hasSeats reports whether the room may have seats: all rooms but those
+// Tencent reports with IsSeatEnabled false.
+func hasSeats(room *chatv1alpha1.Room) bool {
+	return room.Status.SeatEnabled == nil || *room.Status.SeatEnabled
+}
+
+// sweepPlan is what one pass of the sweep reads.
+type sweepPlan struct {
+	// due are the Rooms to read, least recently confirmed first.
+	due []*chatv1alpha1.Room
+	// next is when the first Room not read by this pass falls due (zero
+	// when every Room is read by it).
+	next time.Time
+	// stalest is how long the least recently confirmed live Room had gone
+	// without confirmation at now: every live Room is confirmed at least
+	// this often.
+	stalest time.Duration
+}
+
+// planSweep plans a pass over the live rooms at now: those unconfirmed for
+// interval or more, or all of them for a full pass (a resync request).
+func planSweep(rooms []*chatv1alpha1.Room, now time.Time, interval time.Duration, full bool) sweepPlan {
+	type entry struct {
+		room *chatv1alpha1.Room
+		at   time.Time
+	}
+	entries := make([]entry, 0, len(rooms))
+	var plan sweepPlan
+	for _, room := range rooms {
+		at := confirmedAt(room)
+		plan.stalest = max(plan.stalest, unconfirmedFor(room, now))
+		if full || now.Sub(at) >= interval {
+			entries = append(entries, entry{room, at})
+			continue
+		}
+		if due := at.Add(interval); plan.next.IsZero() || due.Before(plan.next) {
+			plan.next = due
+		}
+	}
+	slices.SortFunc(entries, func(a, b entry) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return strings.Compare(a.room.Name, b.room.Name)
+	})
+	plan.due = make([]*chatv1alpha1.Room, len(entries))
+	for i, e := range entries {
+		plan.due[i] = e.room
+	}
+	return plan
+}
+
+// stillDue reports whether room, as it is now, still needs the read a pass
+// planned for it: not when a callback confirmed it meanwhile (a full pass
+// reads it anyway).
+func stillDue(room *chatv1alpha1.Room, now time.Time, interval time.Duration, full bool) bool {
+	return full || now.Sub(confirmedAt(room)) >= interval
+}
+
+// planCatchUp plans a catch-up at now, after callbacks may have been lost
+// since since: the live Rooms active since an interval before it (the ones
+// likely to have changed; the sweep reads the others in their turn), most
+// recently active first.
+func planCatchUp(rooms []*chatv1alpha1.Room, now, since time.Time, interval time.Duration) sweepPlan {
+	type entry struct {
+		room   *chatv1alpha1.Room
+		active time.Time
+	}
+	from := since.Add(-interval)
+	var entries []entry
+	var plan sweepPlan
+	for _, room := range rooms {
+		plan.stalest = max(plan.stalest, unconfirmedFor(room, now))
+		if active := lastActiveAt(room); !active.Before(from) {
+			entries = append(entries, entry{room, active})
+		}
+	}
+	slices.SortFunc(entries, func(a, b entry) int {
+		if c := b.active.Compare(a.active); c != 0 {
+			return c
+		}
+		return strings.Compare(a.room.Name, b.room.Name)
+	})
+	plan.due = make([]*chatv1alpha1.Room, len(entries))
+	for i, e := range entries {
+		plan.due[i] = e.room
+	}
+	return plan
+}

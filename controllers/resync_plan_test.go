@@ -1,0 +1,159 @@
+package controllers
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+)
+
+// planRoom is a Room created at created whose kinds were last confirmed at
+// the given times (zero: never), read last at read (zero: never).
+type planRoom struct {
+	name                     string
+	info, members, seats     time.Time
+	read                     time.Time
+	seatless, noMemberCounts bool
+}
+
+func (p planRoom) room(created time.Time) *chatv1alpha1.Room {
+	r := &chatv1alpha1.Room{ObjectMeta: metav1.ObjectMeta{Name: p.name, CreationTimestamp: metav1.NewTime(created)}}
+	ms := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.UnixMilli()
+	}
+	r.Status.LastEventTime = ms(p.info)
+	if !p.members.IsZero() {
+		r.Status.Members = &chatv1alpha1.RoomMembers{EventTime: ms(p.members)}
+	}
+	if !p.seats.IsZero() {
+		r.Status.Seats = &chatv1alpha1.RoomSeats{EventTime: ms(p.seats)}
+	}
+	if p.seatless {
+		r.Status.SeatEnabled = ptr.To(false)
+	}
+	if !p.read.IsZero() {
+		r.Status.Resync = &chatv1alpha1.RoomResync{Time: ptr.To(metav1.NewTime(p.read))}
+	}
+	return r
+}
+
+func TestConfirmedAt(t *testing.T) {
+	created := t0.Add(-48 * time.Hour)
+	for _, tc := range []struct {
+		name string
+		room planRoom
+		want time.Time
+	}{
+		{"every kind confirmed: the oldest counts",
+			planRoom{info: t0, members: t0.Add(-time.Minute), seats: t0.Add(-2 * time.Minute)}, t0.Add(-2 * time.Minute)},
+		{"a room-info callback alone does not confirm the seats",
+			planRoom{info: t0, members: t0, seats: t0.Add(-time.Hour)}, t0.Add(-time.Hour)},
+		{"a seatless room is as fresh as its info and members",
+			planRoom{info: t0, members: t0.Add(-time.Minute), seats: t0.Add(-time.Hour), seatless: true}, t0.Add(-time.Minute)},
+		{"never read and no member callback: due at once",
+			planRoom{info: t0}, time.UnixMilli(0)},
+		{"a read confirms what it could not read (no MemberCount, seats that failed)",
+			planRoom{info: t0.Add(-time.Hour), read: t0}, t0},
+		{"an old read does not hide a newer callback's kinds",
+			planRoom{info: t0, members: t0, seats: t0, read: t0.Add(-time.Hour)}, t0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := confirmedAt(tc.room.room(created)); !got.Equal(tc.want) {
+				t.Errorf("confirmedAt = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPlanSweep(t *testing.T) {
+	const interval = 10 * time.Minute
+	now := t0
+	created := t0.Add(-24 * time.Hour)
+	fresh := func(name string, age time.Duration) planRoom {
+		at := now.Add(-age)
+		return planRoom{name: name, info: at, members: at, seats: at}
+	}
+	rooms := []*chatv1alpha1.Room{
+		fresh("busy", time.Second).room(created),                     // its callbacks keep coming
+		fresh("quiet", 11*time.Minute).room(created),                 // due
+		fresh("quieter", 50*time.Minute).room(created),               // due, first
+		fresh("almost", 9*time.Minute).room(created),                 // due in a minute
+		fresh("exactly", interval).room(created),                     // due now
+		planRoom{name: "new", info: now}.room(now.Add(-time.Minute)), // never read: due, its members unknown
+	}
+	plan := planSweep(rooms, now, interval, false)
+	if got, want := names(plan.due), []string{"new", "quieter", "quiet", "exactly"}; !slices.Equal(got, want) {
+		t.Errorf("due %v, want %v (least recently confirmed first)", got, want)
+	}
+	if want := now.Add(time.Minute); !plan.next.Equal(want) {
+		t.Errorf("next %s, want %s (when \"almost\" falls due)", plan.next, want)
+	}
+	if plan.stalest != 50*time.Minute {
+		t.Errorf("stalest %s, want 50m (a Room never confirmed counts from its creation)", plan.stalest)
+	}
+
+	full := planSweep(rooms, now, interval, true)
+	if got, want := names(full.due), []string{"new", "quieter", "quiet", "exactly", "almost", "busy"}; !slices.Equal(got, want) {
+		t.Errorf("a full pass reads %v, want %v", got, want)
+	}
+	if !full.next.IsZero() {
+		t.Errorf("a full pass reads every Room, yet next is %s", full.next)
+	}
+
+	if plan := planSweep(nil, now, interval, false); len(plan.due) != 0 || !plan.next.IsZero() || plan.stalest != 0 {
+		t.Errorf("no Rooms: %+v", plan)
+	}
+
+	room := rooms[1] // quiet
+	if !stillDue(room, now, interval, false) {
+		t.Error("quiet is not still due")
+	}
+	room.Status.LastEventTime, room.Status.Members.EventTime, room.Status.Seats.EventTime = now.UnixMilli(), now.UnixMilli(), now.UnixMilli()
+	if stillDue(room, now, interval, false) {
+		t.Error("a Room confirmed since the plan is still due")
+	}
+	if !stillDue(room, now, interval, true) {
+		t.Error("a full pass skips a Room")
+	}
+}
+
+func TestPlanCatchUp(t *testing.T) {
+	const interval = 10 * time.Minute
+	since := t0
+	now := t0.Add(time.Minute)
+	created := t0.Add(-24 * time.Hour)
+	active := func(name string, at time.Time) *chatv1alpha1.Room {
+		return planRoom{name: name, info: at, members: at, seats: at}.room(created)
+	}
+	rooms := []*chatv1alpha1.Room{
+		active("hour-ago", since.Add(-time.Hour)),
+		active("before-gap", since.Add(-5*time.Minute)),
+		active("just-before", since.Add(-time.Second)),
+		active("edge", since.Add(-interval)),
+		active("after-return", now),
+	}
+	// Members changed lately in an otherwise quiet room.
+	members := active("members", since.Add(-2*time.Hour))
+	members.Status.Members.EventTime = since.Add(-2 * time.Second).UnixMilli()
+	rooms = append(rooms, members)
+
+	plan := planCatchUp(rooms, now, since, interval)
+	if got, want := names(plan.due), []string{"after-return", "just-before", "members", "before-gap", "edge"}; !slices.Equal(got, want) {
+		t.Errorf("catch-up reads %v, want %v (most recently active first, none quiet before the gap)", got, want)
+	}
+}
+
+func names(rooms []*chatv1alpha1.Room) []string {
+	out := make([]string, len(rooms))
+	for i, r := range rooms {
+		out[i] = r.Name
+	}
+	return out
+}
