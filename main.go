@@ -242,6 +242,13 @@ func main() {
 	// the cache at each scrape (by the leader).
 	ctrlmetrics.Registry.MustRegister(&controllers.StateMetrics{Reader: mgr.GetClient(), Elected: mgr.Elected()})
 
+	// The rooms whose events were not stored get a catch-up.
+	lost := &controllers.LostEvents{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Log: ctrl.Log.WithName("lost-events")}
+	if err := mgr.Add(lost); err != nil {
+		log.Error(err, "Adding the record of lost events")
+		os.Exit(1)
+	}
+
 	receiver := &webhookserver.Server{
 		Addr:             callbackAddr,
 		CertDir:          certDir,
@@ -255,6 +262,7 @@ func main() {
 			log.Error(err, "Opening the spool", "spoolDir", spoolDir)
 			os.Exit(1)
 		}
+		spooler.Lost = lost.Lost
 		if err := mgr.Add(spooler); err != nil {
 			log.Error(err, "Adding the spool's replayer")
 			os.Exit(1)
@@ -267,6 +275,7 @@ func main() {
 		AllowUnsigned: allowUnsigned,
 		Timeout:       callbackTimeout,
 		Now:           time.Now,
+		Lost:          lost.Lost,
 		Log:           ctrl.Log.WithName("callback"),
 	}
 	if err := mgr.Add(receiver); err != nil {

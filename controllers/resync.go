@@ -364,7 +364,7 @@ var catchUpAsked = predicate.Funcs{
 		if !oldOK || !ok || app.Status.Resync == nil || app.Status.Resync.CatchUp == nil {
 			return false
 		}
-		return old.Status.Resync == nil || old.Status.Resync.CatchUp == nil || !old.Status.Resync.CatchUp.Since.Equal(&app.Status.Resync.CatchUp.Since)
+		return old.Status.Resync == nil || !catchUpEqual(old.Status.Resync.CatchUp, app.Status.Resync.CatchUp)
 	},
 	CreateFunc:  func(event.CreateEvent) bool { return false },
 	DeleteFunc:  func(event.DeleteEvent) bool { return false },
@@ -559,7 +559,7 @@ func (w *resyncWorker) pass(ctx context.Context, full bool) (time.Time, error) {
 	case full:
 		kind, plan = fullPass, planSweep(live, now, w.cfg.interval, true)
 	case prev != nil && prev.CatchUp != nil:
-		kind, plan = catchUpPass, planCatchUp(live, now, prev.CatchUp.Since.Time, w.cfg.interval)
+		kind, plan = catchUpPass, planCatchUp(live, now, prev.CatchUp, w.cfg.interval)
 	default:
 		plan = planSweep(live, now, w.cfg.interval, false)
 	}
@@ -646,8 +646,8 @@ func (w *resyncWorker) caughtUp(ctx context.Context, done *chatv1alpha1.ResyncCa
 			return client.IgnoreNotFound(err)
 		}
 		cur := app.Status.Resync
-		if cur == nil || cur.CatchUp == nil || !cur.CatchUp.Since.Equal(&done.Since) {
-			return nil
+		if cur == nil || !catchUpEqual(cur.CatchUp, done) {
+			return nil // none, or another asked for meanwhile
 		}
 		patch := client.MergeFromWithOptions(app.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		app.Status.Resync.CatchUp = nil

@@ -134,25 +134,38 @@ func stillDue(room *chatv1alpha1.Room, now time.Time, interval time.Duration, fu
 	return full || now.Sub(confirmedAt(room)) >= interval
 }
 
-// planCatchUp plans a catch-up at now, after callbacks may have been lost
-// since since: the live Rooms active since an interval before it (the ones
-// likely to have changed; the sweep reads the others in their turn), most
-// recently active first.
-func planCatchUp(rooms []*chatv1alpha1.Room, now, since time.Time, interval time.Duration) sweepPlan {
+// planCatchUp plans a catch-up at now of what cu asks: the live Rooms it
+// names (rooms that lost events), then, when it has a since, the others
+// active since an interval before it (the ones likely to have changed
+// while callbacks were lost; the sweep reads the rest in their turn); most
+// recently active first within each.
+func planCatchUp(rooms []*chatv1alpha1.Room, now time.Time, cu *chatv1alpha1.ResyncCatchUp, interval time.Duration) sweepPlan {
 	type entry struct {
 		room   *chatv1alpha1.Room
+		named  bool
 		active time.Time
 	}
-	from := since.Add(-interval)
+	var from time.Time
+	if cu.Since != nil {
+		from = cu.Since.Add(-interval)
+	}
 	var entries []entry
 	var plan sweepPlan
 	for _, room := range rooms {
 		plan.stalest = max(plan.stalest, unconfirmedFor(room, now))
-		if active := lastActiveAt(room); !active.Before(from) {
-			entries = append(entries, entry{room, active})
+		named := slices.Contains(cu.Rooms, room.Spec.RoomID)
+		active := lastActiveAt(room)
+		if named || (cu.Since != nil && !active.Before(from)) {
+			entries = append(entries, entry{room, named, active})
 		}
 	}
 	slices.SortFunc(entries, func(a, b entry) int {
+		if a.named != b.named {
+			if a.named {
+				return -1
+			}
+			return 1
+		}
 		if c := b.active.Compare(a.active); c != 0 {
 			return c
 		}

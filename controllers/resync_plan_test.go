@@ -144,9 +144,24 @@ func TestPlanCatchUp(t *testing.T) {
 	members.Status.Members.EventTime = since.Add(-2 * time.Second).UnixMilli()
 	rooms = append(rooms, members)
 
-	plan := planCatchUp(rooms, now, since, interval)
+	gap := &chatv1alpha1.ResyncCatchUp{Since: &metav1.Time{Time: since}, Reason: chatv1alpha1.NoReplicaServingReason}
+	plan := planCatchUp(rooms, now, gap, interval)
 	if got, want := names(plan.due), []string{"after-return", "just-before", "members", "before-gap", "edge"}; !slices.Equal(got, want) {
 		t.Errorf("catch-up reads %v, want %v (most recently active first, none quiet before the gap)", got, want)
+	}
+
+	// Rooms that lost events are read first, quiet or not; without a
+	// since, only they are.
+	for _, r := range rooms {
+		r.Spec.RoomID = r.Name
+	}
+	lost := &chatv1alpha1.ResyncCatchUp{Rooms: []string{"hour-ago", "edge", "not-a-room"}, Reason: chatv1alpha1.EventsNotStoredReason}
+	if got, want := names(planCatchUp(rooms, now, lost, interval).due), []string{"edge", "hour-ago"}; !slices.Equal(got, want) {
+		t.Errorf("catch-up of lost rooms reads %v, want %v", got, want)
+	}
+	lost.Since = gap.Since
+	if got, want := names(planCatchUp(rooms, now, lost, interval).due), []string{"edge", "hour-ago", "after-return", "just-before", "members", "before-gap"}; !slices.Equal(got, want) {
+		t.Errorf("catch-up of lost rooms and a gap reads %v, want %v", got, want)
 	}
 }
 

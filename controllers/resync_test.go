@@ -933,3 +933,38 @@ func TestResyncSweepKeepsToItsShare(t *testing.T) {
 		t.Errorf("%d requests in %s: over the sweep's 4 per second", len(reqs), span)
 	}
 }
+
+// TestResyncCatchesUpTheRoomsThatLostEvents: a room whose callback was
+// answered with an error (or whose event was dead-lettered) is read at once,
+// ahead of a sweep that would not read it for an hour, and the catch-up is
+// cleared when done.
+func TestResyncCatchesUpTheRoomsThatLostEvents(t *testing.T) {
+	f, id := newFake(t)
+	for _, r := range []string{"lost", "fine"} {
+		f.SetRoom(r, "as-created")
+	}
+	app := resyncApp(t, f, id, fakeKey, nil, "lost", "fine")
+	eventually(t, app, "the first pass reads both Rooms", func() bool {
+		r := app.Status.Resync
+		return r != nil && r.CompletionTime != nil && r.Checked == 2
+	})
+	before := readsOf(f, "lost", "fine")
+	f.SetRoom("lost", "renamed by the callback that was not stored")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	lost := &controllers.LostEvents{Client: env.Client, APIReader: env.Client, Flush: 100 * time.Millisecond}
+	go func() { _ = lost.Start(ctx) }()
+	lost.Lost(client.ObjectKeyFromObject(app), "lost", time.Now())
+
+	room := roomOf(app, "lost")
+	eventually(t, room, "the Room that lost an event is read", func() bool {
+		return room.Status.RoomName == "renamed by the callback that was not stored"
+	})
+	eventually(t, app, "the catch-up is cleared", func() bool {
+		return app.Status.Resync != nil && app.Status.Resync.CatchUp == nil
+	})
+	if got := readsOf(f, "lost", "fine"); got["fine"] != before["fine"] || got["lost"] != before["lost"]+1 {
+		t.Errorf("reads %v after %v: want one more of lost, none of fine", got, before)
+	}
+}

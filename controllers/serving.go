@@ -154,8 +154,7 @@ func (s *ServingRecord) write(ctx context.Context, hold bool) error {
 	})
 }
 
-// askCatchUp sets status.resync.catchUp on every ChatApp with a REST API,
-// keeping an earlier since one already has.
+// askCatchUp asks every ChatApp with a REST API for a catch-up since since.
 func (s *ServingRecord) askCatchUp(ctx context.Context, since time.Time) error {
 	apps := &chatv1alpha1.ChatAppList{}
 	if err := s.Client.List(ctx, apps); err != nil {
@@ -167,23 +166,8 @@ func (s *ServingRecord) askCatchUp(ctx context.Context, since time.Time) error {
 			continue
 		}
 		key := client.ObjectKeyFromObject(&apps.Items[i])
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			app := &chatv1alpha1.ChatApp{}
-			if err := s.APIReader.Get(ctx, key, app); err != nil {
-				return client.IgnoreNotFound(err)
-			}
-			if r := app.Status.Resync; r != nil && r.CatchUp != nil && !r.CatchUp.Since.After(since) {
-				return nil
-			}
-			patch := client.MergeFromWithOptions(app.DeepCopy(), client.MergeFromWithOptimisticLock{})
-			if app.Status.Resync == nil {
-				app.Status.Resync = &chatv1alpha1.ChatAppResync{}
-			}
-			app.Status.Resync.CatchUp = &chatv1alpha1.ResyncCatchUp{Since: metav1.NewTime(since), Reason: chatv1alpha1.NoReplicaServingReason}
-			return s.Client.Status().Patch(ctx, app, patch, client.FieldOwner(CatchUpFieldManager))
-		})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("ChatApp %s: %w", key, err))
+		if err := askCatchUp(ctx, s.Client, s.APIReader, key, &since, nil, chatv1alpha1.NoReplicaServingReason); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
 	"github.com/roomsync/roomsync/internal/lookup"
@@ -59,7 +61,11 @@ type Handler struct {
 	Timeout time.Duration
 	// Now is the clock that RequestTime is checked against.
 	Now func() time.Time
-	Log logr.Logger
+	// Lost, when set, is told of each authenticated callback answered with
+	// an error, whose event is lost unless Tencent retries
+	// (controllers.LostEvents asks for a catch-up of its room).
+	Lost func(app types.NamespacedName, roomID string, at time.Time)
+	Log  logr.Logger
 
 	rejections rejectionLog
 }
@@ -313,6 +319,9 @@ func roomEvent(req *request, decode decoder, received time.Time) (*roomstore.Eve
 func (h *Handler) store(ctx context.Context, req *request, ev *roomstore.Event) answer {
 	outcome, err := h.Rooms.Apply(ctx, req.app, *ev)
 	if err != nil {
+		if h.Lost != nil {
+			h.Lost(client.ObjectKeyFromObject(req.app), ev.RoomID, h.Now())
+		}
 		return writeFailed(err)
 	}
 	switch outcome {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
 	"github.com/roomsync/roomsync/internal/lookup"
@@ -405,4 +407,43 @@ func FuzzHandler(f *testing.F) {
 			t.Fatalf("a Room was written, yet the answer is %d %+v", status, a)
 		}
 	})
+}
+
+// TestHandlerTellsOfLostEvents: an authenticated callback answered with an
+// error is told to Lost, with its ChatApp and room; an OK answer, a
+// refusal before authentication and a malformed body are not.
+func TestHandlerTellsOfLostEvents(t *testing.T) {
+	type lostCall struct {
+		app    types.NamespacedName
+		roomID string
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		cb   callback
+		want []lostCall
+	}{
+		{name: "a write that failed", err: errors.New("the API server is down"), cb: callback{},
+			want: []lostCall{{types.NamespacedName{Namespace: "ns", Name: "open"}, "rid-123"}}},
+		{name: "a full spool", err: roomstore.ErrSpoolFull, cb: callback{},
+			want: []lostCall{{types.NamespacedName{Namespace: "ns", Name: "open"}, "rid-123"}}},
+		{name: "stored", cb: callback{}},
+		{name: "unknown app", err: errors.New("down"), cb: callback{app: 1499999999}},
+		{name: "malformed body", err: errors.New("down"), cb: callback{body: "{"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []lostCall
+			h := newHandler(&fakeRooms{err: tc.err, outcome: roomstore.Applied})
+			h.Lost = func(app types.NamespacedName, roomID string, at time.Time) {
+				got = append(got, lostCall{app, roomID})
+				if !at.Equal(now) {
+					t.Errorf("lost at %s, want the handler's now", at)
+				}
+			}
+			serve(t, h, tc.cb.request())
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("Lost was told %v, want %v", got, tc.want)
+			}
+		})
+	}
 }

@@ -272,17 +272,27 @@ type ChatAppResync struct {
 	HandledRequest string `json:"handledRequest,omitempty"`
 }
 
-// ResyncCatchUp is a catch-up asked for: callbacks may have been lost
-// since a moment.
+// ResyncCatchUp is a catch-up asked for: callbacks may have been lost.
 type ResyncCatchUp struct {
-	// since is the moment from which callbacks may have been lost (when a
-	// replica was last known to serve them). The catch-up reads, most
-	// recently active first, each live Room active since a resyncInterval
-	// before it.
-	// +required
-	Since metav1.Time `json:"since"`
+	// since, when set, is the moment from which any callback may have been
+	// lost (no replica was serving; when the last one stopped). The
+	// catch-up reads, most recently active first, each live Room active
+	// since a resyncInterval before it.
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
 
-	// reason says why: NoReplicaServing.
+	// rooms are the RoomIds of the rooms whose events roomsync knows it
+	// lost: a callback answered with an error after it was authenticated,
+	// or a spooled event dead-lettered. They are read first. When more
+	// than 100 are lost, since is set to the first loss instead.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:items:MaxLength=48
+	Rooms []string `json:"rooms,omitempty"`
+
+	// reason says why: NoReplicaServing, or EventsNotStored (callbacks
+	// answered with an error, events dead-lettered); the first asked for.
 	// +required
 	Reason string `json:"reason"`
 }

@@ -155,6 +155,10 @@ const (
 	// while no other replica was serving callbacks, so callbacks sent
 	// meanwhile were lost.
 	NoReplicaServingReason = "NoReplicaServing"
+	// EventsNotStoredReason (status.resync.catchUp): callbacks were
+	// answered with an error after they were authenticated, or spooled
+	// events were dead-lettered: their rooms missed events.
+	EventsNotStoredReason = "EventsNotStored"
 	// CallbackRegisteredReason: Tencent sends the app's callbacks to
 	// spec.callbackRegistration.url, with its commands.
 	CallbackRegisteredReason = "Registered"

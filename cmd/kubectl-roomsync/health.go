@@ -204,7 +204,14 @@ func resyncLine(app *chatv1alpha1.ChatApp, now time.Time) string {
 		line += fmt.Sprintf("; each of %d live Rooms confirmed within %s", st.LiveRooms, took(st.Period.Duration))
 	}
 	if c := st.CatchUp; c != nil {
-		line += fmt.Sprintf("; catch-up asked for (%s, callbacks may be lost since %s)", c.Reason, ago(c.Since.Time, now))
+		line += fmt.Sprintf("; catch-up asked for (%s", c.Reason)
+		if c.Since != nil {
+			line += fmt.Sprintf(", callbacks may be lost since %s", ago(c.Since.Time, now))
+		}
+		if len(c.Rooms) > 0 {
+			line += fmt.Sprintf(", %d rooms lost events", len(c.Rooms))
+		}
+		line += ")"
 	}
 	if f := st.Failure; f != nil {
 		line += fmt.Sprintf("; failed %s: %s: %s", ago(f.Time.Time, now), f.Reason, f.Message)

@@ -224,6 +224,9 @@ func (s *Spooler) replayRoom(ctx context.Context, group []spool.Entry) ([]uint64
 			return seqs, err // the rest keep their order
 		default:
 			s.bury(e, ref, err.Error())
+			if s.Lost != nil {
+				s.Lost(types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, records[i].Event.RoomID, time.Now())
+			}
 		}
 	}
 	return seqs, nil

@@ -62,7 +62,11 @@ type Spooler struct {
 	ReceiverStopped <-chan struct{}
 	// DrainTimeout bounds that last drain.
 	DrainTimeout time.Duration
-	Log          logr.Logger
+	// Lost, when set, is told of each event dead-lettered while its
+	// ChatApp exists: its room missed it (controllers.LostEvents asks for a
+	// catch-up of the room).
+	Lost func(app types.NamespacedName, roomID string, at time.Time)
+	Log  logr.Logger
 
 	// down: the API server is known not to take writes now.
 	down atomic.Bool

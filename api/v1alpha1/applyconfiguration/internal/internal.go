@@ -284,6 +284,12 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: reason
       type:
         scalar: string
+    - name: rooms
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: associative
     - name: since
       type:
         namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time

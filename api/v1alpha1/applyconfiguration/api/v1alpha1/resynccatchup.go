@@ -25,15 +25,20 @@ import (
 // ResyncCatchUpApplyConfiguration represents a declarative configuration of the ResyncCatchUp type for use
 // with apply.
 //
-// ResyncCatchUp is a catch-up asked for: callbacks may have been lost
-// since a moment.
+// ResyncCatchUp is a catch-up asked for: callbacks may have been lost.
 type ResyncCatchUpApplyConfiguration struct {
-	// since is the moment from which callbacks may have been lost (when a
-	// replica was last known to serve them). The catch-up reads, most
-	// recently active first, each live Room active since a resyncInterval
-	// before it.
+	// since, when set, is the moment from which any callback may have been
+	// lost (no replica was serving; when the last one stopped). The
+	// catch-up reads, most recently active first, each live Room active
+	// since a resyncInterval before it.
 	Since *v1.Time `json:"since,omitempty"`
-	// reason says why: NoReplicaServing.
+	// rooms are the RoomIds of the rooms whose events roomsync knows it
+	// lost: a callback answered with an error after it was authenticated,
+	// or a spooled event dead-lettered. They are read first. When more
+	// than 100 are lost, since is set to the first loss instead.
+	Rooms []string `json:"rooms,omitempty"`
+	// reason says why: NoReplicaServing, or EventsNotStored (callbacks
+	// answered with an error, events dead-lettered); the first asked for.
 	Reason *string `json:"reason,omitempty"`
 }
 
@@ -48,6 +53,16 @@ func ResyncCatchUp() *ResyncCatchUpApplyConfiguration {
 // If called multiple times, the Since field is set to the value of the last call.
 func (b *ResyncCatchUpApplyConfiguration) WithSince(value v1.Time) *ResyncCatchUpApplyConfiguration {
 	b.Since = &value
+	return b
+}
+
+// WithRooms adds the given value to the Rooms field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Rooms field.
+func (b *ResyncCatchUpApplyConfiguration) WithRooms(values ...string) *ResyncCatchUpApplyConfiguration {
+	for i := range values {
+		b.Rooms = append(b.Rooms, values[i])
+	}
 	return b
 }
 
