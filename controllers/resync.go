@@ -821,7 +821,7 @@ func readRoom(ctx context.Context, rest *tencent.RESTClient, administrator, room
 		evs = append(evs, members)
 	}
 
-	if seatsOff := details.RoomInfo.IsSeatEnabled; seatsOff != nil && !bool(*seatsOff) {
+	if seatsOff := details.IsSeatEnabled; seatsOff != nil && !bool(*seatsOff) {
 		return roomRead{events: evs}, nil
 	}
 	if err := wait(ctx); err != nil {

@@ -14,10 +14,10 @@ import (
 // planRoom is a Room created at created whose kinds were last confirmed at
 // the given times (zero: never), read last at read (zero: never).
 type planRoom struct {
-	name                     string
-	info, members, seats     time.Time
-	read                     time.Time
-	seatless, noMemberCounts bool
+	name                 string
+	info, members, seats time.Time
+	read                 time.Time
+	seatless             bool
 }
 
 func (p planRoom) room(created time.Time) *chatv1alpha1.Room {
