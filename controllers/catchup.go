@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -117,26 +119,20 @@ func (l *LostEvents) write(ctx context.Context) {
 // askCatchUp adds to app's status.resync.catchUp: since (the earlier of
 // the two), rooms (a union; past maxCatchUpRooms, since becomes the time of
 // the first loss instead), and reason when it has none. It reads the
-// ChatApp from the API server and writes with optimistic locking, so that
-// two replicas' asks add up.
+// ChatApp from the API server, so that two replicas' asks add up.
 func askCatchUp(ctx context.Context, c client.Client, reader client.Reader, key types.NamespacedName, since *time.Time, rooms []string, reason string) error {
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		app := &chatv1alpha1.ChatApp{}
-		if err := reader.Get(ctx, key, app); err != nil {
-			return client.IgnoreNotFound(err)
-		}
+	err := updateCatchUp(ctx, c, reader, key, retry.DefaultRetry, func(app *chatv1alpha1.ChatApp) bool {
 		if app.Spec.RestAPI == nil {
-			return nil // no resync to catch up with
+			return false // no resync to catch up with
 		}
-		patch := client.MergeFromWithOptions(app.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		if app.Status.Resync == nil {
 			app.Status.Resync = &chatv1alpha1.ChatAppResync{}
 		}
-		cu := app.Status.Resync.CatchUp
+		before := app.Status.Resync.CatchUp
+		cu := before.DeepCopy()
 		if cu == nil {
 			cu = &chatv1alpha1.ResyncCatchUp{Reason: reason}
 		}
-		before := cu.DeepCopy()
 		if since != nil && (cu.Since == nil || since.Before(cu.Since.Time)) {
 			cu.Since = &metav1.Time{Time: *since}
 		}
@@ -153,22 +149,31 @@ func askCatchUp(ctx context.Context, c client.Client, reader client.Reader, key 
 			}
 			cu.Rooms = nil
 		}
-		if app.Status.Resync.CatchUp != nil && catchUpEqual(before, cu) {
-			return nil
-		}
 		app.Status.Resync.CatchUp = cu
-		if err := c.Status().Patch(ctx, app, patch, client.FieldOwner(CatchUpFieldManager)); err != nil {
-			return fmt.Errorf("asking ChatApp %s for a catch-up: %w", key, err)
-		}
-		return nil
+		return !equality.Semantic.DeepEqual(before, cu)
 	})
+	if err != nil {
+		return fmt.Errorf("asking ChatApp %s for a catch-up: %w", key, err)
+	}
+	return nil
 }
 
-// catchUpEqual reports whether a and b ask for the same catch-up.
-func catchUpEqual(a, b *chatv1alpha1.ResyncCatchUp) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	sameSince := (a.Since == nil) == (b.Since == nil) && (a.Since == nil || a.Since.Equal(b.Since))
-	return sameSince && a.Reason == b.Reason && slices.Equal(a.Rooms, b.Rooms)
+// updateCatchUp changes key's status.resync.catchUp with change, which
+// reports whether it changed anything. It reads the ChatApp with reader and
+// writes with optimistic locking, trying again after backoff on a
+// conflict: what replicas ask for, and the resync's clearing of what it
+// caught up, never overwrite each other.
+func updateCatchUp(ctx context.Context, c client.Client, reader client.Reader, key types.NamespacedName,
+	backoff wait.Backoff, change func(*chatv1alpha1.ChatApp) bool) error {
+	return retry.RetryOnConflict(backoff, func() error {
+		app := &chatv1alpha1.ChatApp{}
+		if err := reader.Get(ctx, key, app); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		patch := client.MergeFromWithOptions(app.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		if !change(app) {
+			return nil
+		}
+		return c.Status().Patch(ctx, app, patch, client.FieldOwner(CatchUpFieldManager))
+	})
 }

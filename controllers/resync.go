@@ -13,11 +13,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -364,7 +364,7 @@ var catchUpAsked = predicate.Funcs{
 		if !oldOK || !ok || app.Status.Resync == nil || app.Status.Resync.CatchUp == nil {
 			return false
 		}
-		return old.Status.Resync == nil || !catchUpEqual(old.Status.Resync.CatchUp, app.Status.Resync.CatchUp)
+		return old.Status.Resync == nil || !equality.Semantic.DeepEqual(old.Status.Resync.CatchUp, app.Status.Resync.CatchUp)
 	},
 	CreateFunc:  func(event.CreateEvent) bool { return false },
 	DeleteFunc:  func(event.DeleteEvent) bool { return false },
@@ -640,18 +640,13 @@ func (w *resyncWorker) liveRooms(ctx context.Context, app *chatv1alpha1.ChatApp)
 func (w *resyncWorker) caughtUp(ctx context.Context, done *chatv1alpha1.ResyncCatchUp) error {
 	// The cache may not have seen the last write yet: a conflict waits.
 	backoff := wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 8}
-	return retry.RetryOnConflict(backoff, func() error {
-		app := &chatv1alpha1.ChatApp{}
-		if err := w.r.Get(ctx, w.app, app); err != nil {
-			return client.IgnoreNotFound(err)
-		}
+	return updateCatchUp(ctx, w.r.Client, w.r.Client, w.app, backoff, func(app *chatv1alpha1.ChatApp) bool {
 		cur := app.Status.Resync
-		if cur == nil || !catchUpEqual(cur.CatchUp, done) {
-			return nil // none, or another asked for meanwhile
+		if cur == nil || !equality.Semantic.DeepEqual(cur.CatchUp, done) {
+			return false // none, or another asked for meanwhile
 		}
-		patch := client.MergeFromWithOptions(app.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		app.Status.Resync.CatchUp = nil
-		return w.r.Status().Patch(ctx, app, patch, client.FieldOwner(CatchUpFieldManager))
+		cur.CatchUp = nil
+		return true
 	})
 }
 
