@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -51,10 +52,9 @@ func confirmedAt(room *chatv1alpha1.Room) time.Time {
 	return t
 }
 
-// unconfirmedFor is how long room has gone without confirmation at now,
-// counted from its creation at most.
-func unconfirmedFor(room *chatv1alpha1.Room, now time.Time) time.Duration {
-	at := confirmedAt(room)
+// unconfirmedFor is how long room, confirmed at at, has gone without
+// confirmation at now, counted from its creation at most.
+func unconfirmedFor(room *chatv1alpha1.Room, at, now time.Time) time.Duration {
 	if created := room.CreationTimestamp.Time; at.Before(created) {
 		at = created
 	}
@@ -97,34 +97,50 @@ type sweepPlan struct {
 // planSweep plans a pass over the live rooms at now: those unconfirmed for
 // interval or more, or all of them for a full pass (a resync request).
 func planSweep(rooms []*chatv1alpha1.Room, now time.Time, interval time.Duration, full bool) sweepPlan {
-	type entry struct {
-		room *chatv1alpha1.Room
-		at   time.Time
-	}
-	entries := make([]entry, 0, len(rooms))
 	var plan sweepPlan
+	var due []ranked
 	for _, room := range rooms {
 		at := confirmedAt(room)
-		plan.stalest = max(plan.stalest, unconfirmedFor(room, now))
+		plan.stalest = max(plan.stalest, unconfirmedFor(room, at, now))
 		if full || now.Sub(at) >= interval {
-			entries = append(entries, entry{room, at})
+			due = append(due, ranked{room: room, rank: at.UnixMilli()})
 			continue
 		}
-		if due := at.Add(interval); plan.next.IsZero() || due.Before(plan.next) {
-			plan.next = due
+		if next := at.Add(interval); plan.next.IsZero() || next.Before(plan.next) {
+			plan.next = next
 		}
 	}
-	slices.SortFunc(entries, func(a, b entry) int {
-		if c := a.at.Compare(b.at); c != 0 {
-			return c
+	plan.due = inOrder(due)
+	return plan
+}
+
+// ranked is a Room's place in a pass: the first ones go before the others,
+// then the lower rank, then the name.
+type ranked struct {
+	room  *chatv1alpha1.Room
+	first bool
+	rank  int64
+}
+
+// inOrder returns the Rooms of rs in their order.
+func inOrder(rs []ranked) []*chatv1alpha1.Room {
+	slices.SortFunc(rs, func(a, b ranked) int {
+		switch {
+		case a.first != b.first:
+			if a.first {
+				return -1
+			}
+			return 1
+		case a.rank != b.rank:
+			return cmp.Compare(a.rank, b.rank)
 		}
 		return strings.Compare(a.room.Name, b.room.Name)
 	})
-	plan.due = make([]*chatv1alpha1.Room, len(entries))
-	for i, e := range entries {
-		plan.due[i] = e.room
+	out := make([]*chatv1alpha1.Room, len(rs))
+	for i, r := range rs {
+		out[i] = r.room
 	}
-	return plan
+	return out
 }
 
 // stillDue reports whether room, as it is now, still needs the read a pass
@@ -140,40 +156,21 @@ func stillDue(room *chatv1alpha1.Room, now time.Time, interval time.Duration, fu
 // while callbacks were lost; the sweep reads the rest in their turn); most
 // recently active first within each.
 func planCatchUp(rooms []*chatv1alpha1.Room, now time.Time, cu *chatv1alpha1.ResyncCatchUp, interval time.Duration) sweepPlan {
-	type entry struct {
-		room   *chatv1alpha1.Room
-		named  bool
-		active time.Time
-	}
 	var from time.Time
 	if cu.Since != nil {
 		from = cu.Since.Add(-interval)
 	}
-	var entries []entry
 	var plan sweepPlan
+	var due []ranked
 	for _, room := range rooms {
-		plan.stalest = max(plan.stalest, unconfirmedFor(room, now))
+		plan.stalest = max(plan.stalest, unconfirmedFor(room, confirmedAt(room), now))
 		named := slices.Contains(cu.Rooms, room.Spec.RoomID)
 		active := lastActiveAt(room)
 		if named || (cu.Since != nil && !active.Before(from)) {
-			entries = append(entries, entry{room, named, active})
+			// Most recently active first.
+			due = append(due, ranked{room: room, first: named, rank: -active.UnixMilli()})
 		}
 	}
-	slices.SortFunc(entries, func(a, b entry) int {
-		if a.named != b.named {
-			if a.named {
-				return -1
-			}
-			return 1
-		}
-		if c := b.active.Compare(a.active); c != 0 {
-			return c
-		}
-		return strings.Compare(a.room.Name, b.room.Name)
-	})
-	plan.due = make([]*chatv1alpha1.Room, len(entries))
-	for i, e := range entries {
-		plan.due[i] = e.room
-	}
+	plan.due = inOrder(due)
 	return plan
 }
