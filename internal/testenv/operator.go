@@ -182,21 +182,35 @@ func (o *Operator) terminate() {
 	})
 }
 
-// Metrics reads the process's /metrics page; once the process has ended,
-// it returns the last page read. The endpoint's certificate is self-signed,
-// so it is not verified.
+// Metrics reads the process's /metrics page (with MetricsToken); once the
+// process has ended, it returns the last page read.
 func (o *Operator) Metrics() (string, error) {
 	o.metricsMu.Lock()
 	defer o.metricsMu.Unlock()
 	if o.Exited() {
 		return o.lastMetrics, nil
 	}
-	req, err := http.NewRequest(http.MethodGet, o.MetricsURL, nil)
+	status, data, err := ScrapeMetrics(o.MetricsURL, o.MetricsToken)
 	if err != nil {
-		return "", err
+		return o.lastMetrics, err
 	}
-	if o.MetricsToken != "" {
-		req.Header.Set("Authorization", "Bearer "+o.MetricsToken)
+	if status != http.StatusOK {
+		return o.lastMetrics, fmt.Errorf("GET %s: HTTP %d", o.MetricsURL, status)
+	}
+	o.lastMetrics = data
+	return data, nil
+}
+
+// ScrapeMetrics GETs a /metrics page as token (a bearer token; none when
+// ""), and returns the status and the page. The operator serves it with a
+// self-signed certificate, which is not verified.
+func ScrapeMetrics(url, token string) (int, string, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	c := &http.Client{
 		Timeout:   5 * time.Second,
@@ -204,18 +218,11 @@ func (o *Operator) Metrics() (string, error) {
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return o.lastMetrics, err
+		return 0, "", err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return o.lastMetrics, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return o.lastMetrics, fmt.Errorf("GET %s: HTTP %d", o.MetricsURL, resp.StatusCode)
-	}
-	o.lastMetrics = string(data)
-	return o.lastMetrics, nil
+	return resp.StatusCode, string(data), err
 }
 
 // FreeAddr returns a local address that was free a moment ago.
