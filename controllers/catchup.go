@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -105,7 +106,15 @@ func (l *LostEvents) write(ctx context.Context) {
 		if len(rooms) > maxCatchUpRooms {
 			since, rooms = &r.first, nil
 		}
-		if err := askCatchUp(ctx, l.Client, l.APIReader, app, since, rooms, chatv1alpha1.EventsNotStoredReason); err != nil {
+		err := askCatchUp(ctx, l.Client, l.APIReader, app, since, rooms, chatv1alpha1.EventsNotStoredReason)
+		if apierrors.IsInvalid(err) {
+			// Trying again would be refused again (the receiver stores only
+			// RoomIds the schema takes, so this is not expected): the sweep
+			// reads these rooms in their turn.
+			l.Log.Error(err, "Asking for a catch-up of the rooms that lost events was refused; the sweep reads them in their turn", "chatApp", app, "rooms", len(r.rooms))
+			continue
+		}
+		if err != nil {
 			if ctx.Err() == nil {
 				l.Log.Error(err, "Asking for a catch-up of the rooms that lost events; trying again", "chatApp", app, "rooms", len(r.rooms))
 			}
