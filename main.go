@@ -8,8 +8,10 @@ package main
 
 import (
 	"flag"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -126,6 +128,9 @@ func main() {
 		// On a graceful stop (a rolling update) hand the lease over at once
 		// instead of letting it expire; the process exits right after.
 		LeaderElectionReleaseOnCancel: true,
+		// Whole Rooms are cached only once something reads them: the
+		// controllers, on the elected replica.
+		NewCache: controllers.NewCache,
 		Cache: cache.Options{
 			// Nothing reads managedFields from the cache; not keeping them
 			// roughly halves the memory a cached Room takes.
@@ -176,9 +181,21 @@ func main() {
 		os.Exit(1)
 	}
 
+	// Every replica finds Rooms for callbacks in an index of their
+	// identities; only the elected one caches whole Rooms.
+	rooms, err := lookup.NewRoomIndex(mgr.GetConfig(), mgr.GetHTTPClient(), scheme, slices.Sorted(maps.Keys(namespaces)), mgr.GetAPIReader())
+	if err != nil {
+		log.Error(err, "Setting up the Room index")
+		os.Exit(1)
+	}
+	if err := mgr.Add(rooms); err != nil {
+		log.Error(err, "Adding the Room index")
+		os.Exit(1)
+	}
+
 	// One Store for callbacks and resyncs: events for a room take turns in
 	// it, whichever way they came.
-	store := roomstore.New(mgr.GetClient(), mgr.GetAPIReader())
+	store := roomstore.New(mgr.GetClient(), rooms, mgr.GetAPIReader())
 	instance := instanceName(leaderElectionNamespace)
 	// One REST API client per ChatApp, so one request budget per app, for
 	// every controller that calls Tencent.
@@ -252,10 +269,10 @@ func main() {
 	receiver := &webhookserver.Server{
 		Addr:             callbackAddr,
 		CertDir:          certDir,
-		WaitForCacheSync: mgr.GetCache().WaitForCacheSync,
+		WaitForCacheSync: receiverSynced(mgr.GetCache(), rooms),
 		Log:              ctrl.Log.WithName("callback-server"),
 	}
-	var rooms webhookserver.RoomWriter = store
+	var writer webhookserver.RoomWriter = store
 	if spoolDir != "" {
 		spooler, err := openSpool(spoolDir, spoolMaxBytes, callbackTimeout, store, mgr, receiver.Stopped())
 		if err != nil {
@@ -267,11 +284,11 @@ func main() {
 			log.Error(err, "Adding the spool's replayer")
 			os.Exit(1)
 		}
-		rooms = spooler
+		writer = spooler
 	}
 	receiver.Handler = &webhookserver.Handler{
 		Apps:          &webhookserver.KubeApps{Client: mgr.GetClient(), Secrets: secrets, Log: ctrl.Log.WithName("callback")},
-		Rooms:         rooms,
+		Rooms:         writer,
 		AllowUnsigned: allowUnsigned,
 		Timeout:       callbackTimeout,
 		Now:           time.Now,

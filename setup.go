@@ -1,7 +1,7 @@
 package main
 
-// Start-up steps that main.go wires in: waiting for the API server, and
-// opening the spool.
+// Start-up steps that main.go wires in: waiting for the API server,
+// opening the spool, and what the callback receiver waits for.
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
@@ -19,9 +20,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/lookup"
 	"github.com/roomsync/roomsync/internal/roomstore"
 	"github.com/roomsync/roomsync/internal/spool"
 )
@@ -148,4 +153,20 @@ func watched(namespaces map[string]cache.Config) map[string]bool {
 		out[ns] = true
 	}
 	return out
+}
+
+// receiverSynced returns what the callback receiver waits for before it
+// listens: the ChatApps and Secrets in the cache, and the Room index. Not
+// the whole Rooms: only the elected replica holds them, and it may take
+// longer to load them than a receiver may take to start.
+func receiverSynced(c cache.Cache, rooms *lookup.RoomIndex) func(context.Context) bool {
+	return func(ctx context.Context) bool {
+		for _, obj := range []client.Object{&chatv1alpha1.ChatApp{}, &corev1.Secret{}} {
+			inf, err := c.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+			if err != nil || !toolscache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+				return false
+			}
+		}
+		return rooms.WaitForSync(ctx)
+	}
 }

@@ -1,11 +1,18 @@
 package controllers
 
 import (
+	"context"
+	"sync"
+
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
 	"github.com/roomsync/roomsync/internal/lookup"
 )
 
@@ -18,4 +25,110 @@ func CacheByObject() map[client.Object]cache.ByObject {
 		&batchv1.Job{}:   {Label: RecordingJobSelector()},
 		&corev1.Secret{}: {Label: lookup.CachedSecrets()},
 	}
+}
+
+// NewCache is the manager's cache (a cache.NewCacheFunc) with whole Rooms
+// held only where something reads them: the controllers, which run on the
+// elected replica only. The Room informer is made when Rooms are first
+// asked for, and the field indexes registered for Rooms are added to it
+// then; a replica that only receives callbacks never holds a whole Room
+// (it finds them with a lookup.RoomIndex).
+func NewCache(config *rest.Config, opts cache.Options) (cache.Cache, error) {
+	c, err := cache.New(config, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &roomsOnDemand{Cache: c}, nil
+}
+
+// roomsOnDemand is a cache.Cache whose Room informer, and its indexes, are
+// made on first use.
+type roomsOnDemand struct {
+	cache.Cache
+
+	mu      sync.Mutex
+	made    bool
+	indexes []roomIndex
+}
+
+// roomIndex is a field index registered for Rooms before their informer
+// was made.
+type roomIndex struct {
+	field string
+	fn    client.IndexerFunc
+}
+
+func (c *roomsOnDemand) isRoom(obj runtime.Object) bool {
+	switch obj.(type) {
+	case *chatv1alpha1.Room, *chatv1alpha1.RoomList:
+		return true
+	}
+	return false
+}
+
+// makeRooms makes the Room informer, with the indexes registered so far.
+func (c *roomsOnDemand) makeRooms(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.made {
+		return nil
+	}
+	for _, ix := range c.indexes {
+		if err := c.Cache.IndexField(ctx, &chatv1alpha1.Room{}, ix.field, ix.fn); err != nil {
+			return err
+		}
+	}
+	c.made, c.indexes = true, nil
+	return nil
+}
+
+// IndexField implements client.FieldIndexer; for Rooms, before their
+// informer is made, it only registers the index.
+func (c *roomsOnDemand) IndexField(ctx context.Context, obj client.Object, field string, fn client.IndexerFunc) error {
+	if c.isRoom(obj) {
+		c.mu.Lock()
+		if !c.made {
+			c.indexes = append(c.indexes, roomIndex{field: field, fn: fn})
+			c.mu.Unlock()
+			return nil
+		}
+		c.mu.Unlock()
+	}
+	return c.Cache.IndexField(ctx, obj, field, fn)
+}
+
+func (c *roomsOnDemand) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if c.isRoom(obj) {
+		if err := c.makeRooms(ctx); err != nil {
+			return err
+		}
+	}
+	return c.Cache.Get(ctx, key, obj, opts...)
+}
+
+func (c *roomsOnDemand) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	if c.isRoom(list) {
+		if err := c.makeRooms(ctx); err != nil {
+			return err
+		}
+	}
+	return c.Cache.List(ctx, list, opts...)
+}
+
+func (c *roomsOnDemand) GetInformer(ctx context.Context, obj client.Object, opts ...cache.InformerGetOption) (cache.Informer, error) {
+	if c.isRoom(obj) {
+		if err := c.makeRooms(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return c.Cache.GetInformer(ctx, obj, opts...)
+}
+
+func (c *roomsOnDemand) GetInformerForKind(ctx context.Context, gvk schema.GroupVersionKind, opts ...cache.InformerGetOption) (cache.Informer, error) {
+	if gvk.GroupKind() == chatv1alpha1.GroupVersion.WithKind("Room").GroupKind() {
+		if err := c.makeRooms(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return c.Cache.GetInformerForKind(ctx, gvk, opts...)
 }

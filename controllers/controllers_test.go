@@ -59,9 +59,10 @@ func TestMain(m *testing.M) {
 func startManager(ctx context.Context) error {
 	suiteCtx = ctx
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:  testenv.Scheme,
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   cache.Options{ByObject: controllers.CacheByObject()},
+		Scheme:   testenv.Scheme,
+		Metrics:  metricsserver.Options{BindAddress: "0"},
+		NewCache: controllers.NewCache,
+		Cache:    cache.Options{ByObject: controllers.CacheByObject()},
 		// Restarted managers in one process share controller names.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
@@ -83,7 +84,16 @@ func startManager(ctx context.Context) error {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	store := roomstore.New(mgr.GetClient(), mgr.GetAPIReader())
+	rooms, err := lookup.NewRoomIndex(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), nil, mgr.GetAPIReader())
+	if err != nil {
+		cancel()
+		return err
+	}
+	if err := mgr.Add(rooms); err != nil {
+		cancel()
+		return err
+	}
+	store := roomstore.New(mgr.GetClient(), rooms, mgr.GetAPIReader())
 	apis := &controllers.RESTAPIs{Secrets: secrets, HTTP: &http.Client{Timeout: 5 * time.Second}}
 	if err := (&controllers.ResyncReconciler{
 		Client:   mgr.GetClient(),
@@ -210,7 +220,7 @@ func TestRoomLifecycleAsGitOpsSeesIt(t *testing.T) {
 	}
 
 	// The receiver writes room info with its own field manager.
-	store := roomstore.New(env.Client, env.Client)
+	store := roomstore.New(env.Client, lookup.ListFinder{Reader: env.Client}, env.Client)
 	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: 1400000001}}
 	name := tencent.String("Declared")
 	if _, err := store.Apply(context.Background(), app, roomstore.Event{RoomID: "Declared Room", EventTime: 10, Command: tencent.CommandAfterUpdateRoomInfo,
@@ -442,7 +452,7 @@ func TestRetentionDeletesDestroyedRoomsThatCallbacksCreated(t *testing.T) {
 	if err := env.Client.Create(ctx, declared); err != nil {
 		t.Fatal(err)
 	}
-	store := roomstore.New(env.Client, env.Client)
+	store := roomstore.New(env.Client, lookup.ListFinder{Reader: env.Client}, env.Client)
 	send := func(ev roomstore.Event) roomstore.Outcome {
 		t.Helper()
 		current := &chatv1alpha1.ChatApp{}

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/lookup"
 	"github.com/roomsync/roomsync/internal/roomstore"
 	"github.com/roomsync/roomsync/internal/tencent"
 )
@@ -42,7 +43,7 @@ func recordingRoom(t *testing.T) (app *chatv1alpha1.ChatApp, setRecording func(a
 	if err := env.Client.Create(context.Background(), app); err != nil {
 		t.Fatal(err)
 	}
-	store := roomstore.New(env.Client, env.Client)
+	store := roomstore.New(env.Client, lookup.ListFinder{Reader: env.Client}, env.Client)
 	apply := func(ev roomstore.Event) {
 		t.Helper()
 		if _, err := store.Apply(context.Background(), app, ev); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
 	"github.com/roomsync/roomsync/controllers"
+	"github.com/roomsync/roomsync/internal/lookup"
 	"github.com/roomsync/roomsync/internal/roomstore"
 	"github.com/roomsync/roomsync/internal/tencent"
 	"github.com/roomsync/roomsync/internal/tencent/tencenttest"
@@ -106,7 +107,7 @@ func seatCallback(t *testing.T, app *chatv1alpha1.ChatApp, roomID string, eventT
 
 func apply(t *testing.T, app *chatv1alpha1.ChatApp, ev roomstore.Event) roomstore.Outcome {
 	t.Helper()
-	outcome, err := roomstore.New(env.Client, env.Client).Apply(context.Background(), app, ev)
+	outcome, err := roomstore.New(env.Client, lookup.ListFinder{Reader: env.Client}, env.Client).Apply(context.Background(), app, ev)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,11 +70,19 @@ func TestMain(m *testing.M) {
 // it, and returns the receiver's callback URL.
 func startReceiver(ctx context.Context, allowUnsigned bool) (string, error) {
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:  testenv.Scheme,
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   cache.Options{ByObject: controllers.CacheByObject()},
+		Scheme:   testenv.Scheme,
+		Metrics:  metricsserver.Options{BindAddress: "0"},
+		NewCache: controllers.NewCache,
+		Cache:    cache.Options{ByObject: controllers.CacheByObject()},
 	})
 	if err != nil {
+		return "", err
+	}
+	rooms, err := lookup.NewRoomIndex(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), nil, mgr.GetAPIReader())
+	if err != nil {
+		return "", err
+	}
+	if err := mgr.Add(rooms); err != nil {
 		return "", err
 	}
 	if err := lookup.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
@@ -86,13 +94,15 @@ func startReceiver(ctx context.Context, allowUnsigned bool) (string, error) {
 		Addr: "127.0.0.1:0",
 		Handler: &webhookserver.Handler{
 			Apps:          &webhookserver.KubeApps{Client: mgr.GetClient(), Secrets: secrets, Log: ctrl.Log},
-			Rooms:         roomstore.New(mgr.GetClient(), mgr.GetAPIReader()),
+			Rooms:         roomstore.New(mgr.GetClient(), rooms, mgr.GetAPIReader()),
 			AllowUnsigned: allowUnsigned,
 			Timeout:       5 * time.Second, // generous: the test machine may be busy
 			Now:           time.Now,
 			Log:           ctrl.Log,
 		},
-		WaitForCacheSync: mgr.GetCache().WaitForCacheSync,
+		WaitForCacheSync: func(ctx context.Context) bool {
+			return mgr.GetCache().WaitForCacheSync(ctx) && rooms.WaitForSync(ctx)
+		},
 	}
 	if err := mgr.Add(srv); err != nil {
 		return "", err

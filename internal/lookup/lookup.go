@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
@@ -114,7 +115,7 @@ func Rooms(ctx context.Context, r client.Reader, namespace string, sdkAppID int6
 
 // SortByAge sorts objects oldest first; equally old ones by namespace and
 // name, so that every replica picks the same holder.
-func SortByAge[T client.Object](objs []T) {
+func SortByAge[T metav1.Object](objs []T) {
 	slices.SortFunc(objs, func(a, b T) int {
 		ta, tb := a.GetCreationTimestamp(), b.GetCreationTimestamp()
 		if !ta.Equal(&tb) {

@@ -66,19 +66,22 @@ var ErrNameTaken = errors.New("room name taken")
 
 // Store writes callbacks into Rooms.
 type Store struct {
-	// client reads from the informer cache and writes to the API server.
+	// client writes to the API server.
 	client client.Client
-	// apiReader reads from the API server directly; used after a write was
-	// refused, when the cache may be behind.
+	// finder finds the Room that holds a room: a RoomIndex, which knows
+	// every Room's identity but not its status.
+	finder lookup.RoomFinder
+	// apiReader reads from the API server directly: the Room to write into,
+	// unless this Store wrote it last (written).
 	apiReader client.Reader
 	queues    queues
 	written   written
 }
 
-// New returns a Store. c should read from the manager's cache (with the
-// lookup indexes registered); apiReader should read from the API server.
-func New(c client.Client, apiReader client.Reader) *Store {
-	return &Store{client: c, apiReader: apiReader, written: newWritten()}
+// New returns a Store that writes with c, finds Rooms with finder and reads
+// them with apiReader, which should read from the API server.
+func New(c client.Client, finder lookup.RoomFinder, apiReader client.Reader) *Store {
+	return &Store{client: c, finder: finder, apiReader: apiReader, written: newWritten()}
 }
 
 // Apply mirrors ev into the Room for ev.RoomID in app's namespace. A
@@ -174,14 +177,15 @@ func (s *Store) commit(key string) {
 // attempt may fix. It returns each event's outcome.
 func (s *Store) applyBatch(ctx context.Context, batch []*request) ([]Outcome, error) {
 	backoff := wait.Backoff{Duration: 20 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: maxAttempts, Cap: 500 * time.Millisecond}
-	var reader client.Reader = s.client
+	fresh := false
 	for attempt := 1; ; attempt++ {
-		outcomes, err := s.applyOnce(ctx, reader, batch)
+		outcomes, err := s.applyOnce(ctx, fresh, batch)
 		if err == nil || !retriable(err) || attempt == maxAttempts || ctx.Err() != nil {
 			return outcomes, err
 		}
-		// What made the write fail may be newer than the cache: read the truth.
-		reader = s.apiReader
+		// What made the write fail may be newer than the Room this Store
+		// wrote last: read the truth.
+		fresh = true
 		if !apierrors.IsConflict(err) {
 			select {
 			case <-time.After(backoff.Step()):
@@ -193,16 +197,13 @@ func (s *Store) applyBatch(ctx context.Context, batch []*request) ([]Outcome, er
 }
 
 // applyOnce finds the Room or creates it, applies the events of batch to its
-// status in order, and writes the result once.
-func (s *Store) applyOnce(ctx context.Context, reader client.Reader, batch []*request) ([]Outcome, error) {
+// status in order, and writes the result once. fresh: read the Room from
+// the API server even if this Store wrote it last.
+func (s *Store) applyOnce(ctx context.Context, fresh bool, batch []*request) ([]Outcome, error) {
 	first := batch[0]
-	rooms, err := lookup.Rooms(ctx, reader, first.app.Namespace, first.app.Spec.SDKAppID, first.ev.RoomID)
+	room, err := s.holder(ctx, first.app, first.ev.RoomID, fresh)
 	if err != nil {
 		return nil, err
-	}
-	var room *chatv1alpha1.Room
-	if len(rooms) > 0 {
-		room = s.written.newest(rooms[0])
 	}
 
 	outcomes := make([]Outcome, len(batch))
@@ -248,6 +249,36 @@ func (s *Store) applyOnce(ctx context.Context, reader client.Reader, batch []*re
 	}
 	s.written.add(written)
 	return outcomes, nil
+}
+
+// holder returns the Room that holds roomID of app, or nil when there is
+// none. It is the Room as this Store last wrote it, when that is still
+// current (its resourceVersion is the finder's), and otherwise as the API
+// server has it. A Room the finder still knows but that has gone, or is
+// being deleted, is passed over.
+func (s *Store) holder(ctx context.Context, app *chatv1alpha1.ChatApp, roomID string, fresh bool) (*chatv1alpha1.Room, error) {
+	refs, err := s.finder.Rooms(ctx, app.Namespace, app.Spec.SDKAppID, roomID)
+	if err != nil {
+		return nil, err
+	}
+	for _, ref := range refs {
+		if !fresh {
+			if room := s.written.current(ref); room != nil {
+				return room, nil
+			}
+		}
+		room := &chatv1alpha1.Room{}
+		if err := s.apiReader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, room); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return nil, fmt.Errorf("reading Room %s/%s: %w", ref.Namespace, ref.Name, err)
+		}
+		if room.UID == ref.UID && room.DeletionTimestamp.IsZero() {
+			return room, nil
+		}
+	}
+	return nil, nil
 }
 
 // writeStatus writes st, the receiver's part of room's status, and returns

@@ -6,28 +6,35 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/lookup"
 )
 
-func TestWrittenIsUsedOnlyWhenNewerThanTheCache(t *testing.T) {
-	room := func(uid types.UID, rv, name string) *chatv1alpha1.Room {
-		r := &chatv1alpha1.Room{}
-		r.UID, r.ResourceVersion, r.Status.RoomName = uid, rv, name
+func TestWrittenIsUsedOnlyWhenCurrent(t *testing.T) {
+	w := newWritten()
+	mine := &chatv1alpha1.Room{}
+	mine.UID, mine.ResourceVersion, mine.Status.RoomName = "a", "120", "mine"
+	w.add(mine)
+	ref := func(uid types.UID, rv string) *lookup.RoomRef {
+		r := &lookup.RoomRef{}
+		r.UID, r.ResourceVersion = uid, rv
 		return r
 	}
-	w := newWritten()
-	w.add(room("a", "120", "mine"))
 	for _, tc := range []struct {
-		cached *chatv1alpha1.Room
-		want   string
+		index *lookup.RoomRef
+		want  bool
 	}{
-		{room("a", "99", "cache behind"), "mine"}, // 99 < 120, though shorter as text
-		{room("a", "120", "cache caught up"), "cache caught up"},
-		{room("a", "1000", "someone wrote since"), "someone wrote since"},
-		{room("b", "1", "another Room"), "another Room"},
-		{room("a", "not-a-number", "unordered"), "unordered"},
+		{ref("a", "99"), true}, // the index is behind: 99 < 120, though shorter as text
+		{ref("a", "120"), true},
+		{ref("a", "1000"), false}, // someone wrote since
+		{ref("b", "1"), false},    // another Room
+		{ref("a", "not-a-number"), false},
 	} {
-		if got := w.newest(tc.cached).Status.RoomName; got != tc.want {
-			t.Errorf("cache has %s at %s: got %q, want %q", tc.cached.UID, tc.cached.ResourceVersion, got, tc.want)
+		got := w.current(tc.index)
+		if (got != nil) != tc.want {
+			t.Errorf("index has %s at %s: got %v, want written: %v", tc.index.UID, tc.index.ResourceVersion, got, tc.want)
+		}
+		if got != nil && (got == mine || got.Status.RoomName != "mine") {
+			t.Errorf("index has %s at %s: got %p %q, want a copy of what was written", tc.index.UID, tc.index.ResourceVersion, got, got.Status.RoomName)
 		}
 	}
 }
