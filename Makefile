@@ -127,6 +127,10 @@ verify: manifests generate ## Fail when generated files are not committed as gen
 bench: build $(ENVTEST_DEP) ## Measure the receiver against the API server's own write speed, a hot room and memory (BENCH_FLAGS, see go run ./hack/bench -h).
 	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) go run ./hack/bench --operator $(LOCALBIN)/roomsync --json $(LOCALBIN)/bench.json $(BENCH_FLAGS)
 
+.PHONY: bench-scale
+bench-scale: build $(ENVTEST_DEP) ## Measure roomsync with SCALE_ROOMS (default 100000) Rooms: memory, start, receiver, restart writes and clients (about 30 minutes; not part of make test).
+	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) go run ./hack/bench --operator $(LOCALBIN)/roomsync --json $(LOCALBIN)/bench-scale.json --scale $(or $(SCALE_ROOMS),100000) $(BENCH_FLAGS)
+
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
 	go test -run='^$$' -fuzz=FuzzDecodeRoomInfoEvent -fuzztime=$(or $(FUZZTIME),30s) ./internal/tencent/

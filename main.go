@@ -89,6 +89,9 @@ func main() {
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	if limit := setMemoryLimit(); limit > 0 {
+		log.Info("Keeping the Go heap under 90% of the container's memory limit", "GOMEMLIMIT", limit)
+	}
 	if callbackTimeout <= 0 {
 		log.Error(nil, "--callback-timeout must be positive", "callbackTimeout", callbackTimeout)
 		os.Exit(2)
@@ -269,7 +272,7 @@ func main() {
 	receiver := &webhookserver.Server{
 		Addr:             callbackAddr,
 		CertDir:          certDir,
-		WaitForCacheSync: receiverSynced(mgr.GetCache(), rooms),
+		WaitForCacheSync: receiverSynced(mgr.GetCache()),
 		Log:              ctrl.Log.WithName("callback-server"),
 	}
 	var writer webhookserver.RoomWriter = store

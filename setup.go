@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,7 +28,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
-	"github.com/roomsync/roomsync/internal/lookup"
 	"github.com/roomsync/roomsync/internal/roomstore"
 	"github.com/roomsync/roomsync/internal/spool"
 )
@@ -156,10 +157,10 @@ func watched(namespaces map[string]cache.Config) map[string]bool {
 }
 
 // receiverSynced returns what the callback receiver waits for before it
-// listens: the ChatApps and Secrets in the cache, and the Room index. Not
-// the whole Rooms: only the elected replica holds them, and it may take
-// longer to load them than a receiver may take to start.
-func receiverSynced(c cache.Cache, rooms *lookup.RoomIndex) func(context.Context) bool {
+// listens: the ChatApps and Secrets in the cache. Not the Rooms: until the
+// Room index has synced (with 100,000 Rooms, tens of seconds on a busy API
+// server), it finds them by asking the API server.
+func receiverSynced(c cache.Cache) func(context.Context) bool {
 	return func(ctx context.Context) bool {
 		for _, obj := range []client.Object{&chatv1alpha1.ChatApp{}, &corev1.Secret{}} {
 			inf, err := c.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
@@ -167,6 +168,33 @@ func receiverSynced(c cache.Cache, rooms *lookup.RoomIndex) func(context.Context
 				return false
 			}
 		}
-		return rooms.WaitForSync(ctx)
+		return true
 	}
+}
+
+// memoryLimitShare is the share of the container's memory limit that Go's
+// garbage collector is told to keep the heap under.
+const memoryLimitShare = 0.9
+
+// setMemoryLimit gives Go's garbage collector a memory limit of 90% of the
+// container's (its cgroup's memory.max), unless GOMEMLIMIT is set: without
+// one, the heap may grow to twice what is live before a collection, and a
+// replica whose live heap fits its limit is still OOM-killed while it starts
+// (when the informers' lists leave the most garbage). It returns the limit
+// set, or 0.
+func setMemoryLimit() int64 {
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+		return 0
+	}
+	data, err := os.ReadFile("/sys/fs/cgroup/memory.max")
+	if err != nil {
+		return 0
+	}
+	limit, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil || limit <= 0 { // "max": no limit
+		return 0
+	}
+	share := int64(float64(limit) * memoryLimitShare)
+	debug.SetMemoryLimit(share)
+	return share
 }

@@ -75,7 +75,8 @@ func (r *ChatAppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		result.RequeueAfter = lookup.UnlabelledSecretTTL
 	}
 
-	appRooms, err := lookup.RoomsOfApp(ctx, r.Client, app.Namespace, app.Spec.SDKAppID)
+	// Counted, not kept: the cache's own copies, not 100,000 new ones.
+	appRooms, err := lookup.RoomsOfApp(ctx, r.Client, app.Namespace, app.Spec.SDKAppID, client.UnsafeDisableDeepCopy)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

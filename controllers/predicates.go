@@ -14,6 +14,13 @@ import (
 // one of them, so that a busy room does not cost a reconcile per callback.
 // Creations and deletions always pass.
 
+// chatAppSpecChanged passes the ChatApp updates that change its spec. A
+// ChatApp's status changes often (the receiver's lastCallbackTime, each
+// resync pass), and the controllers that bring back every Room of a ChatApp
+// on its change decide from its spec only: with 100,000 Rooms, letting its
+// status changes through would reconcile them all every few seconds.
+var chatAppSpecChanged = predicate.GenerationChangedPredicate{}
+
 // roomConditionsInputsChanged passes the updates that may change a Room's
 // conditions or its retention (see roomConditions and room_retention.go).
 var roomConditionsInputsChanged = roomUpdate(func(old, cur *chatv1alpha1.Room) bool {

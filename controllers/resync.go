@@ -620,9 +620,11 @@ func (w *resyncWorker) pass(ctx context.Context, full bool) (time.Time, error) {
 
 // liveRooms lists the app's Rooms that exist in Tencent as far as roomsync
 // knows. A room the management controller is still to create is its
-// business: a read now would only find it missing.
+// business: a read now would only find it missing. They are the cache's own
+// objects, not copies (a pass looks at every Room, and reads few): only to
+// be read; resyncDue copies the one it reads.
 func (w *resyncWorker) liveRooms(ctx context.Context, app *chatv1alpha1.ChatApp) ([]*chatv1alpha1.Room, error) {
-	all, err := lookup.RoomsOfApp(ctx, w.r.Client, app.Namespace, app.Spec.SDKAppID)
+	all, err := lookup.RoomsOfApp(ctx, w.r.Client, app.Namespace, app.Spec.SDKAppID, client.UnsafeDisableDeepCopy)
 	if err != nil {
 		return nil, err
 	}
@@ -685,6 +687,7 @@ func (w *resyncWorker) resyncRoom(ctx context.Context, app *chatv1alpha1.ChatApp
 // callback confirmed since the pass was planned (skipped), and waits for
 // its own share of the budget before each request.
 func (w *resyncWorker) resyncDue(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room, kind passKind) (drift, skipped bool, err error) {
+	room = room.DeepCopy() // the cache's object (liveRooms); read refreshes it
 	var wait func(context.Context) error
 	if kind == sweepPass {
 		wait = w.sweep.Wait

@@ -494,7 +494,7 @@ func (r *RoomManagementReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("room-management").
 		For(&chatv1alpha1.Room{}, builder.WithPredicates(predicate.NewPredicateFuncs(managementConcerns))).
-		Watches(&chatv1alpha1.ChatApp{}, handler.EnqueueRequestsFromMapFunc(r.managingRooms)).
+		Watches(&chatv1alpha1.ChatApp{}, handler.EnqueueRequestsFromMapFunc(r.managingRooms), builder.WithPredicates(chatAppSpecChanged)).
 		Complete(r)
 }
 
@@ -508,7 +508,7 @@ func managementConcerns(obj client.Object) bool {
 
 func (r *RoomManagementReconciler) managingRooms(ctx context.Context, obj client.Object) []reconcile.Request {
 	app := obj.(*chatv1alpha1.ChatApp)
-	rooms, err := lookup.RoomsOfApp(ctx, r.Client, app.Namespace, app.Spec.SDKAppID)
+	rooms, err := lookup.RoomsOfApp(ctx, r.Client, app.Namespace, app.Spec.SDKAppID, client.UnsafeDisableDeepCopy)
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Listing the Rooms of a ChatApp")
 		return nil

@@ -339,14 +339,14 @@ func (r *RecordingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&chatv1alpha1.Room{}, builder.WithPredicates(recordingInputsChanged)).
 		Owns(&batchv1.Job{}).
-		Watches(&chatv1alpha1.ChatApp{}, handler.EnqueueRequestsFromMapFunc(r.roomsOfChatApp)).
+		Watches(&chatv1alpha1.ChatApp{}, handler.EnqueueRequestsFromMapFunc(r.roomsOfChatApp), builder.WithPredicates(chatAppSpecChanged)).
 		Named("recording").
 		Complete(r)
 }
 
 func (r *RecordingReconciler) roomsOfChatApp(ctx context.Context, obj client.Object) []reconcile.Request {
 	app := obj.(*chatv1alpha1.ChatApp)
-	rooms, err := lookup.RoomsOfApp(ctx, r.Client, app.Namespace, app.Spec.SDKAppID)
+	rooms, err := lookup.RoomsOfApp(ctx, r.Client, app.Namespace, app.Spec.SDKAppID, client.UnsafeDisableDeepCopy)
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Listing the Rooms of a ChatApp")
 		return nil

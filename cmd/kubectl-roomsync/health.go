@@ -103,57 +103,73 @@ func (r report) needsHuman() int {
 // evaluate decides what status says of v at now. It is pure: table and
 // golden tests cover it without a cluster.
 func evaluate(v view, now time.Time) report {
-	r := report{now: now}
-	apps := slices.Clone(v.apps)
-	slices.SortFunc(apps, func(a, b chatv1alpha1.ChatApp) int {
-		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-	})
 	rooms := slices.Clone(v.rooms)
 	slices.SortFunc(rooms, func(a, b chatv1alpha1.Room) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
-	owner := map[appKey]int{}
+	e := newEvaluation(v.apps, v.replays, now)
+	for i := range rooms {
+		e.addRoom(&rooms[i])
+	}
+	return e.report
+}
+
+// evaluation is a report being made: the ChatApps first, then the Rooms
+// one by one (in namespace/name order), so that a page of Rooms can be
+// dropped once it has been counted.
+type evaluation struct {
+	report
+	owner map[appKey]int
+}
+
+func newEvaluation(apps []chatv1alpha1.ChatApp, replays []corev1.Event, now time.Time) *evaluation {
+	e := &evaluation{report: report{now: now}, owner: map[appKey]int{}}
+	apps = slices.Clone(apps)
+	slices.SortFunc(apps, func(a, b chatv1alpha1.ChatApp) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
 	for i := range apps {
 		app := &apps[i]
 		key := appKey{app.Namespace, app.Spec.SDKAppID}
 		// The oldest ChatApp holds the sdkAppID and gets its Rooms.
-		if j, ok := owner[key]; !ok || apps[j].CreationTimestamp.After(app.CreationTimestamp.Time) {
-			owner[key] = i
+		if j, ok := e.owner[key]; !ok || apps[j].CreationTimestamp.After(app.CreationTimestamp.Time) {
+			e.owner[key] = i
 		}
-		r.apps = append(r.apps, appReport{app: app})
+		e.apps = append(e.apps, appReport{app: app})
 	}
-	for i := range r.apps {
-		a := &r.apps[i]
+	for i := range e.apps {
+		a := &e.apps[i]
 		a.callbacks = callbacksLine(a.app)
 		a.resync = resyncLine(a.app, now)
-		a.replay = newestReplay(v.replays, a.app)
-		a.findings = appFindings(a.app, v.replays)
+		a.replay = newestReplay(replays, a.app)
+		a.findings = appFindings(a.app, replays)
 	}
-	for i := range rooms {
-		room := &rooms[i]
-		j, ok := owner[appKey{room.Namespace, room.Spec.SDKAppID}]
-		if !ok {
-			if f := roomFinding(room); f.health != healthy {
-				r.strays = append(r.strays, f)
-			}
-			continue
-		}
-		a := &r.apps[j]
-		a.rooms++
-		switch room.Status.Phase {
-		case chatv1alpha1.RoomPhaseActive:
-			a.active++
-		case chatv1alpha1.RoomPhaseDestroyed:
-			a.destroyed++
-		}
+	return e
+}
+
+// addRoom counts room, and keeps what it finds in it.
+func (e *evaluation) addRoom(room *chatv1alpha1.Room) {
+	j, ok := e.owner[appKey{room.Namespace, room.Spec.SDKAppID}]
+	if !ok {
 		if f := roomFinding(room); f.health != healthy {
-			a.findings = append(a.findings, f)
+			e.strays = append(e.strays, f)
 		}
-		if f, ok := notSynced(room); ok {
-			a.notSynced = append(a.notSynced, f)
-		}
+		return
 	}
-	return r
+	a := &e.apps[j]
+	a.rooms++
+	switch room.Status.Phase {
+	case chatv1alpha1.RoomPhaseActive:
+		a.active++
+	case chatv1alpha1.RoomPhaseDestroyed:
+		a.destroyed++
+	}
+	if f := roomFinding(room); f.health != healthy {
+		a.findings = append(a.findings, f)
+	}
+	if f, ok := notSynced(room); ok {
+		a.notSynced = append(a.notSynced, f)
+	}
 }
 
 type appKey struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -40,11 +41,10 @@ func newStatusCommand(p *plugin) *cobra.Command {
 					return err
 				}
 			}
-			v, err := gather(cmd.Context(), c, ns)
+			r, err := gather(cmd.Context(), c, ns, p.now())
 			if err != nil {
 				return err
 			}
-			r := evaluate(v, p.now())
 			writeReport(p.streams.Out, r, ns)
 			if r.needsHuman() > 0 {
 				return errAttention
@@ -56,27 +56,40 @@ func newStatusCommand(p *plugin) *cobra.Command {
 	return cmd
 }
 
-// gather reads what status needs in ns ("" for every namespace).
-func gather(ctx context.Context, c client.Client, ns string) (view, error) {
+// roomsPage is how many Rooms status reads at a time: with 100,000 Rooms
+// it holds one page, not all of them.
+const roomsPage = 500
+
+// gather reads what status needs in ns ("" for every namespace) and makes
+// the report at now. Rooms are read a page at a time and counted as they
+// come, in the order the API server lists them (namespace, then name), the
+// order evaluate sorts them in.
+func gather(ctx context.Context, c client.Client, ns string, now time.Time) (report, error) {
 	var (
-		v     view
-		apps  chatv1alpha1.ChatAppList
-		rooms chatv1alpha1.RoomList
-		evs   corev1.EventList
+		apps chatv1alpha1.ChatAppList
+		evs  corev1.EventList
 	)
 	if err := c.List(ctx, &apps, client.InNamespace(ns)); err != nil {
-		return v, fmt.Errorf("listing ChatApps: %w", err)
-	}
-	if err := c.List(ctx, &rooms, client.InNamespace(ns)); err != nil {
-		return v, fmt.Errorf("listing Rooms: %w", err)
+		return report{}, fmt.Errorf("listing ChatApps: %w", err)
 	}
 	// core/v1 Events show those written through events.k8s.io/v1 too.
 	if err := c.List(ctx, &evs, client.InNamespace(ns),
 		client.MatchingFields{"involvedObject.kind": "ChatApp", "reason": spoolReplayedEvent}); err != nil {
-		return v, fmt.Errorf("listing the ChatApps' %s Events: %w", spoolReplayedEvent, err)
+		return report{}, fmt.Errorf("listing the ChatApps' %s Events: %w", spoolReplayedEvent, err)
 	}
-	v.apps, v.rooms, v.replays = apps.Items, rooms.Items, evs.Items
-	return v, nil
+	e := newEvaluation(apps.Items, evs.Items, now)
+	for next := ""; ; {
+		var rooms chatv1alpha1.RoomList
+		if err := c.List(ctx, &rooms, client.InNamespace(ns), client.Limit(roomsPage), client.Continue(next)); err != nil {
+			return report{}, fmt.Errorf("listing Rooms: %w", err)
+		}
+		for i := range rooms.Items {
+			e.addRoom(&rooms.Items[i])
+		}
+		if next = rooms.Continue; next == "" {
+			return e.report, nil
+		}
+	}
 }
 
 // writeReport writes r as a person reads it. ns is the namespace looked in

@@ -81,6 +81,8 @@ type options struct {
 	outage      time.Duration
 	spool       bool
 	cpuProfile  string
+	scale       int
+	memoryLimit string
 }
 
 func main() {
@@ -95,10 +97,34 @@ func main() {
 	flag.DurationVar(&o.outage, "outage", 20*time.Second, "How long the outage round keeps the control plane down; 0 skips the round, as -spool=false does.")
 	flag.BoolVar(&o.spool, "spool", true, "Run the operator with a spool (--spool-dir in a temporary directory); false runs it without.")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "Write the operator's CPU profile, taken during the first receiver round at concurrency 8, to this `file`.")
+	flag.IntVar(&o.scale, "scale", 0, "Instead of the rounds above, the scale run: this many Rooms (see scale.go; `make bench-scale` runs it with 100000). Its JSON goes to bin/bench-scale.json unless -json is given.")
+	flag.StringVar(&o.memoryLimit, "gomemlimit", "", "GOMEMLIMIT for the operator processes of the scale run, as a container limit sets it: roomsync sets 90% of its cgroup's memory.max (460MiB for the default 512Mi).")
 	flag.Parse()
+	if o.memoryLimit != "" {
+		// The operators started from here inherit it; this process, started
+		// already, does not.
+		_ = os.Setenv("GOMEMLIMIT", o.memoryLimit)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.scale > 0 {
+		if o.out == "bin/bench.json" {
+			o.out = "bin/bench-scale.json"
+		}
+		res, err := runScale(ctx, o)
+		if res != nil {
+			res.print(os.Stdout)
+			if data, jerr := json.MarshalIndent(res, "", "  "); jerr == nil {
+				_ = os.WriteFile(o.out, append(data, '\n'), 0o644)
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	res, err := run(ctx, o)
 	if res != nil {
 		res.print(os.Stdout)

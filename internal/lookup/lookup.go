@@ -87,19 +87,23 @@ func ChatApps(ctx context.Context, r client.Reader, sdkAppID int64) ([]*chatv1al
 }
 
 // RoomsOfApp returns the Rooms in namespace that mirror rooms of sdkAppID.
-func RoomsOfApp(ctx context.Context, r client.Reader, namespace string, sdkAppID int64) ([]chatv1alpha1.Room, error) {
+// opts are added to the list's (client.UnsafeDisableDeepCopy, for a caller
+// that only reads them).
+func RoomsOfApp(ctx context.Context, r client.Reader, namespace string, sdkAppID int64, opts ...client.ListOption) ([]chatv1alpha1.Room, error) {
 	var list chatv1alpha1.RoomList
-	if err := r.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{SDKAppIDField: strconv.FormatInt(sdkAppID, 10)}); err != nil {
+	opts = append([]client.ListOption{client.InNamespace(namespace), client.MatchingFields{SDKAppIDField: strconv.FormatInt(sdkAppID, 10)}}, opts...)
+	if err := r.List(ctx, &list, opts...); err != nil {
 		return nil, fmt.Errorf("listing Rooms of sdkAppID %d in %s: %w", sdkAppID, namespace, err)
 	}
 	return list.Items, nil
 }
 
 // Rooms returns the Rooms in namespace that mirror roomID of sdkAppID, the
-// holder (the one callbacks update) first.
-func Rooms(ctx context.Context, r client.Reader, namespace string, sdkAppID int64, roomID string) ([]*chatv1alpha1.Room, error) {
+// holder (the one callbacks update) first. opts are added to the list's.
+func Rooms(ctx context.Context, r client.Reader, namespace string, sdkAppID int64, roomID string, opts ...client.ListOption) ([]*chatv1alpha1.Room, error) {
 	var list chatv1alpha1.RoomList
-	if err := r.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{RoomIDField: roomID}); err != nil {
+	opts = append([]client.ListOption{client.InNamespace(namespace), client.MatchingFields{RoomIDField: roomID}}, opts...)
+	if err := r.List(ctx, &list, opts...); err != nil {
 		return nil, fmt.Errorf("listing Rooms for roomID %q in %s: %w", roomID, namespace, err)
 	}
 	rooms := make([]*chatv1alpha1.Room, 0, len(list.Items))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 	"unique"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,6 +16,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
 )
@@ -57,14 +59,16 @@ type RoomFinder interface {
 // ListFinder is a RoomFinder that lists Rooms from Reader, with the
 // RoomIDField selector: from the API server, a list that costs it a pass
 // over every Room of the namespace, so only for tests and for the moments
-// before a RoomIndex is ready.
+// before a RoomIndex has synced.
 type ListFinder struct {
 	Reader client.Reader
+	// Opts are added to each list's options.
+	Opts []client.ListOption
 }
 
 // Rooms implements RoomFinder.
 func (f ListFinder) Rooms(ctx context.Context, namespace string, sdkAppID int64, roomID string) ([]*RoomRef, error) {
-	rooms, err := Rooms(ctx, f.Reader, namespace, sdkAppID, roomID)
+	rooms, err := Rooms(ctx, f.Reader, namespace, sdkAppID, roomID, f.Opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -83,8 +87,10 @@ const roomIndexName = "room"
 // whole Room takes kilobytes). Every replica keeps one, so that any of them
 // can receive callbacks; only the elected replica's controllers hold whole
 // Rooms. Until it has synced, Rooms are found by listing them from the API
-// server (ListFinder), so a replica serves callbacks without waiting for
-// every Room to be streamed to it.
+// server's watch cache (ListFinder, at resourceVersion 0: the Store reads
+// the Room itself and handles one created or deleted meanwhile), so a
+// replica serves callbacks without waiting for 100,000 Rooms to be
+// streamed to it.
 //
 // It is a manager.Runnable that runs on every replica.
 type RoomIndex struct {
@@ -105,9 +111,9 @@ func NewRoomIndex(cfg *rest.Config, httpClient *http.Client, scheme *runtime.Sch
 	if len(namespaces) == 0 {
 		namespaces = []string{metav1.NamespaceAll}
 	}
-	x := &RoomIndex{informers: map[string]toolscache.SharedIndexInformer{}, fallback: ListFinder{Reader: apiReader}}
+	lws := map[string]toolscache.ListerWatcher{}
 	for _, ns := range namespaces {
-		lw := &toolscache.ListWatch{
+		lws[ns] = &toolscache.ListWatch{
 			ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 				list := &chatv1alpha1.RoomList{}
 				err := rc.Get().Namespace(ns).Resource("rooms").VersionedParams(&opts, params).Do(ctx).Into(list)
@@ -119,6 +125,18 @@ func NewRoomIndex(cfg *rest.Config, httpClient *http.Client, scheme *runtime.Sch
 				return rc.Get().Namespace(ns).Resource("rooms").VersionedParams(&opts, params).Watch(ctx)
 			},
 		}
+	}
+	return newRoomIndex(lws, ListFinder{
+		Reader: apiReader,
+		Opts:   []client.ListOption{&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: "0"}}},
+	})
+}
+
+// newRoomIndex returns the RoomIndex of an informer per namespace, each
+// listing and watching with its ListerWatcher.
+func newRoomIndex(lws map[string]toolscache.ListerWatcher, fallback ListFinder) (*RoomIndex, error) {
+	x := &RoomIndex{informers: map[string]toolscache.SharedIndexInformer{}, fallback: fallback}
+	for ns, lw := range lws {
 		inf := toolscache.NewSharedIndexInformerWithOptions(lw, &chatv1alpha1.Room{}, toolscache.SharedIndexInformerOptions{
 			Indexers: toolscache.Indexers{roomIndexName: indexRoom},
 		})
@@ -150,8 +168,16 @@ func indexRoom(obj any) ([]string, error) {
 
 // Start runs the informers until ctx is done.
 func (x *RoomIndex) Start(ctx context.Context) error {
+	start := time.Now()
 	for _, inf := range x.informers {
 		go inf.RunWithContext(ctx)
+	}
+	if x.WaitForSync(ctx) {
+		n := 0
+		for _, inf := range x.informers {
+			n += len(inf.GetIndexer().ListKeys())
+		}
+		logf.Log.WithName("room-index").Info("Room index synced", "rooms", n, "took", time.Since(start).Round(time.Millisecond))
 	}
 	<-ctx.Done()
 	return nil

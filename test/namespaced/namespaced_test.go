@@ -45,17 +45,19 @@ const (
 var (
 	env      *testenv.Env
 	operator *testenv.Operator
+	// binary is the built operator; dir holds what the tests write.
+	binary, dir string
 	// serviceAccountUser is who the operator acts as.
 	serviceAccountUser = "system:serviceaccount:" + systemNS + ":" + serviceAccount
 )
 
 func TestMain(m *testing.M) {
 	os.Exit(testenv.Run(m, &env, func(ctx context.Context) error {
-		dir, err := os.MkdirTemp("", "roomsync-namespaced-")
-		if err != nil {
+		var err error
+		if dir, err = os.MkdirTemp("", "roomsync-namespaced-"); err != nil {
 			return err
 		}
-		binary, err := testenv.BuildOperator(dir)
+		binary, err = testenv.BuildOperator(dir)
 		if err != nil {
 			return err
 		}
@@ -170,10 +172,11 @@ func installNamespacedRBAC(ctx context.Context, dir string) (string, error) {
 // newApp creates a signed ChatApp in ns.
 func newApp(t *testing.T, ns string, sdkAppID int64) *chatv1alpha1.ChatApp {
 	t.Helper()
-	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID}}
-	app.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: "chat-callback"}}
+	name := fmt.Sprintf("app-%d", sdkAppID)
+	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID}}
+	app.Spec.CallbackAuth = &chatv1alpha1.CallbackAuth{TokenSecretRef: chatv1alpha1.TokenSecretReference{Name: name + "-callback"}}
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "chat-callback", Labels: map[string]string{chatv1alpha1.SecretLabel: "true"}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-callback", Labels: map[string]string{chatv1alpha1.SecretLabel: "true"}},
 		StringData: map[string]string{"token": token},
 	}
 	for _, obj := range []client.Object{secret, app} {
@@ -184,13 +187,21 @@ func newApp(t *testing.T, ns string, sdkAppID int64) *chatv1alpha1.ChatApp {
 	return app
 }
 
-// send posts a signed update callback for roomID and returns the HTTP status.
+// send posts a signed update callback for roomID to the operator and
+// returns the HTTP status.
 func send(t *testing.T, sdkAppID int64, roomID string) int {
 	t.Helper()
-	body := fmt.Sprintf(`{"CallbackCommand":%q,"EventTime":%d,"RoomInfo":{"RoomId":%q,"RoomName":"weekly"}}`,
-		tencent.CommandAfterUpdateRoomInfo, time.Now().UnixMilli(), roomID)
+	return sendTo(t, operator.CallbackURL, sdkAppID, roomID, "weekly")
+}
+
+// sendTo posts a signed update callback for roomID, naming it roomName, to
+// url and returns the HTTP status.
+func sendTo(t *testing.T, url string, sdkAppID int64, roomID, roomName string) int {
+	t.Helper()
+	body := fmt.Sprintf(`{"CallbackCommand":%q,"EventTime":%d,"RoomInfo":{"RoomId":%q,"RoomName":%q}}`,
+		tencent.CommandAfterUpdateRoomInfo, time.Now().UnixMilli(), roomID, roomName)
 	q := tencent.CallbackQuery{SDKAppID: sdkAppID, Command: tencent.CommandAfterUpdateRoomInfo, Token: token}
-	resp, err := http.Post(operator.CallbackURL+"?"+q.Encode(time.Now()), "application/json", strings.NewReader(body))
+	resp, err := http.Post(url+"?"+q.Encode(time.Now()), "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

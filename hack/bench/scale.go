@@ -1,0 +1,427 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/roomstore"
+	"github.com/roomsync/roomsync/internal/testenv"
+)
+
+// The scale run (-scale N, `make bench-scale`): roomsync with many Rooms.
+//
+//   - Receiver: callbacks per second and p50/p99 at concurrency 8 over 500
+//     Rooms, first with only those 500, then again with N Rooms in all.
+//   - At 1,000, 10,000 and N Rooms (seeded with the status callbacks give,
+//     and reconciled by the leader): both replicas are restarted, the
+//     leader (--leader-elect) and a receiver-only one; for each, the time
+//     from start until it serves callbacks (ready), its peak RSS while
+//     starting, and its RSS and Go heap once steady; for the leader, the
+//     time until it has reconciled every Room again, and the Room writes
+//     the API server took meanwhile (nothing changed, so none is due).
+//     The API server's and etcd's RSS are shown beside them.
+//   - Clients at N Rooms: the time `kubectl get rooms -A` and `kubectl
+//     roomsync status -A` take, and the plugin's peak RSS.
+const (
+	scaleNamespace = "bench-scale"
+	scaleSDKAppID  = 1400000004
+	scaleHotRooms  = 500
+)
+
+type scaleResults struct {
+	Machine     machine        `json:"machine"`
+	Date        string         `json:"date"`
+	Rooms       int            `json:"rooms"`
+	Receiver    []receiverLoad `json:"receiver"`
+	Steps       []scaleStep    `json:"steps"`
+	GetRooms    time.Duration  `json:"getRoomsNanos"`
+	Status      time.Duration  `json:"statusNanos"`
+	StatusRSS   float64        `json:"statusPeakRSSBytes"`
+	SeedSeconds float64        `json:"seedSeconds"`
+}
+
+type receiverLoad struct {
+	Rooms     int     `json:"rooms"`
+	PerSecond float64 `json:"perSecond"`
+	P50       float64 `json:"p50Millis"`
+	P99       float64 `json:"p99Millis"`
+}
+
+type replicaStart struct {
+	Ready   time.Duration `json:"readyNanos"`
+	PeakRSS float64       `json:"peakRSSBytes"`
+	RSS     float64       `json:"rssBytes"`
+	Heap    float64       `json:"heapInuseBytes"`
+}
+
+type scaleStep struct {
+	Rooms         int           `json:"rooms"`
+	Leader        replicaStart  `json:"leader"`
+	Receiver      replicaStart  `json:"receiver"`
+	Reconciled    time.Duration `json:"reconciledNanos"`
+	RestartWrites float64       `json:"restartRoomWrites"`
+	APIServerRSS  float64       `json:"apiserverRSSBytes"`
+	EtcdRSS       float64       `json:"etcdRSSBytes"`
+}
+
+// scaleBench is the state of a scale run.
+type scaleBench struct {
+	*bench
+	leader, receiver *testenv.Operator
+	spools           string
+	rooms            int // seeded so far
+}
+
+func runScale(ctx context.Context, o options) (*scaleResults, error) {
+	binary, err := filepath.Abs(o.operator)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Println("Starting a local control plane...")
+	env, err := testenv.Start()
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = env.Stop() }()
+	dir, err := os.MkdirTemp("", "roomsync-bench-scale-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	s := &scaleBench{bench: &bench{env: env, binary: binary, kubeconfig: filepath.Join(dir, "kubeconfig")}, spools: dir}
+	s.clock.Store(time.Now().UnixMilli())
+	if err := os.WriteFile(s.kubeconfig, env.KubeConfig, 0o600); err != nil {
+		return nil, err
+	}
+	if err := createApp(ctx, env.Client, scaleNamespace, scaleSDKAppID, token); err != nil {
+		return nil, err
+	}
+	if err := s.start(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { s.leader.Stop(); s.receiver.Stop() }()
+
+	res := &scaleResults{Machine: describeMachine(), Date: time.Now().UTC().Format(time.RFC3339), Rooms: o.scale}
+	hot := make([]string, scaleHotRooms)
+	for i := range hot {
+		hot[i] = fmt.Sprintf("hot-room-%03d", i)
+	}
+	fmt.Printf("Receiver: %d Rooms, concurrency 8...\n", len(hot))
+	if err := parallel(len(hot), 16, func(i int) error { return s.sender.storedUpdate(hot[i], s.clock.Add(1)) }); err != nil {
+		return nil, fmt.Errorf("creating the Rooms: %w", err)
+	}
+	s.rooms = len(hot)
+	load, err := s.receiverLoad(hot, o.round, o.rounds)
+	if err != nil {
+		return res, err
+	}
+	res.Receiver = append(res.Receiver, load)
+
+	seeding := time.Duration(0)
+	for _, n := range []int{1000, 10000, o.scale} {
+		if n > o.scale || n <= s.rooms {
+			continue
+		}
+		fmt.Printf("Seeding %d Rooms...\n", n)
+		t0 := time.Now()
+		if err := seedScaleRooms(ctx, env.Client, s.rooms, n, s.clock.Load()); err != nil {
+			return res, err
+		}
+		seeding += time.Since(t0)
+		s.rooms = n
+		if err := s.waitReconciled(ctx, s.leader); err != nil {
+			return res, err
+		}
+		fmt.Printf("Restarting both replicas with %d Rooms...\n", n)
+		step, err := s.restart(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.Steps = append(res.Steps, step)
+	}
+	res.SeedSeconds = seeding.Seconds()
+
+	fmt.Printf("Receiver: %d Rooms of %d, concurrency 8...\n", len(hot), s.rooms)
+	if load, err = s.receiverLoad(hot, o.round, o.rounds); err != nil {
+		return res, err
+	}
+	res.Receiver = append(res.Receiver, load)
+
+	fmt.Println("Clients: kubectl get rooms -A, kubectl roomsync status -A...")
+	if res.GetRooms, _, err = s.timeCommand(ctx, filepath.Join(testenv.AssetsDir(), "kubectl"), "get", "rooms", "-A"); err != nil {
+		return res, err
+	}
+	plugin, err := filepath.Abs(filepath.Join(filepath.Dir(o.operator), "kubectl-roomsync"))
+	if err != nil {
+		return res, err
+	}
+	if res.Status, res.StatusRSS, err = s.timeCommand(ctx, plugin, "status", "-A"); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// start starts the leader, and then the receiver-only replica.
+func (s *scaleBench) start(ctx context.Context) error {
+	var err error
+	if s.leader, err = s.launch(ctx, "leader"); err != nil {
+		return err
+	}
+	if err := s.leader.WaitReady(5 * time.Minute); err != nil {
+		return err
+	}
+	if err := waitElected(s.leader); err != nil {
+		return err
+	}
+	if s.receiver, err = s.launch(ctx, "receiver"); err != nil {
+		return err
+	}
+	if err := s.receiver.WaitReady(5 * time.Minute); err != nil {
+		return err
+	}
+	s.sender = newSender(s.receiver.CallbackURL, scaleSDKAppID, token)
+	return nil
+}
+
+func (s *scaleBench) launch(ctx context.Context, name string) (*testenv.Operator, error) {
+	return testenv.LaunchOperator(ctx, s.binary, s.kubeconfig, "--metrics-secure=false", "--leader-elect",
+		"--leader-election-namespace", "default", "--spool-dir", filepath.Join(s.spools, name))
+}
+
+// waitElected waits until op leads.
+func waitElected(op *testenv.Operator) error {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if m, err := scrape(op.MetricsURL); err == nil && metricSum(m, "leader_election_master_status") == 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("the operator was not elected within a minute; its log:\n%s", op.Log)
+}
+
+// restart stops both replicas and starts them again, as a rolling update
+// does, and measures their start.
+func (s *scaleBench) restart(ctx context.Context) (scaleStep, error) {
+	step := scaleStep{Rooms: s.rooms}
+	s.receiver.Stop()
+	s.leader.Stop()
+	writesBefore, err := apiRoomWrites(ctx, s.env.Config)
+	if err != nil {
+		return step, err
+	}
+	t0 := time.Now()
+	if s.leader, err = s.launch(ctx, "leader"); err != nil {
+		return step, err
+	}
+	if err := s.leader.WaitReady(5 * time.Minute); err != nil {
+		return step, err
+	}
+	step.Leader.Ready = time.Since(t0)
+	if err := waitElected(s.leader); err != nil {
+		return step, err
+	}
+	t1 := time.Now()
+	if s.receiver, err = s.launch(ctx, "receiver"); err != nil {
+		return step, err
+	}
+	if err := s.receiver.WaitReady(5 * time.Minute); err != nil {
+		return step, err
+	}
+	step.Receiver.Ready = time.Since(t1)
+	s.sender = newSender(s.receiver.CallbackURL, scaleSDKAppID, token)
+	if err := s.waitReconciled(ctx, s.leader); err != nil {
+		return step, err
+	}
+	step.Reconciled = time.Since(t0)
+	writesAfter, err := apiRoomWrites(ctx, s.env.Config)
+	if err != nil {
+		return step, err
+	}
+	step.RestartWrites = writesAfter - writesBefore
+	for _, r := range []struct {
+		op  *testenv.Operator
+		out *replicaStart
+	}{{s.leader, &step.Leader}, {s.receiver, &step.Receiver}} {
+		m, err := steadyMemory(ctx, r.op.Cmd.Process.Pid, r.op.MetricsURL, 5*time.Second)
+		if err != nil {
+			return step, err
+		}
+		r.out.RSS, r.out.Heap = m.rss, m.heapInuse
+		st, err := procStatus(r.op.Cmd.Process.Pid, "VmHWM")
+		if err != nil {
+			return step, err
+		}
+		r.out.PeakRSS = float64(st["VmHWM"])
+	}
+	apiserver, etcd, err := s.env.PIDs()
+	if err != nil {
+		return step, err
+	}
+	for _, p := range []struct {
+		pid int
+		out *float64
+	}{{apiserver, &step.APIServerRSS}, {etcd, &step.EtcdRSS}} {
+		st, err := procStatus(p.pid, "VmRSS")
+		if err != nil {
+			return step, err
+		}
+		*p.out = float64(st["VmRSS"])
+	}
+	return step, nil
+}
+
+// waitReconciled waits until op has reconciled every Room (its Room
+// controller's queue is empty after at least s.rooms reconciles).
+func (s *scaleBench) waitReconciled(ctx context.Context, op *testenv.Operator) error {
+	for {
+		if m, err := scrape(op.MetricsURL); err == nil &&
+			metricSum(m, "controller_runtime_reconcile_total", `controller="room"`, `result="success"`) >= float64(s.rooms) &&
+			metricSum(m, "workqueue_depth", `name="room"`) == 0 &&
+			metricSum(m, "workqueue_depth", `name="recording"`) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %d Rooms to be reconciled: %w", s.rooms, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// receiverLoad sends updates of rooms at concurrency 8 to the receiver-only
+// replica for rounds rounds of d, and returns the mean rate and the
+// latency percentiles of all rounds.
+func (s *scaleBench) receiverLoad(rooms []string, d time.Duration, rounds int) (receiverLoad, error) {
+	op := func(i int64) error { return s.sender.storedUpdate(rooms[i%int64(len(rooms))], s.clock.Add(1)) }
+	drive(8, time.Second, op) // warm up
+	var (
+		lat    []time.Duration
+		stored int
+		spent  time.Duration
+	)
+	for range rounds {
+		time.Sleep(settle)
+		l := drive(8, d, op)
+		if l.Failed > 0 {
+			return receiverLoad{}, fmt.Errorf("%d callbacks failed: %w", l.Failed, l.firstErr)
+		}
+		lat, stored, spent = append(lat, l.latencies...), stored+l.Stored, spent+l.Elapsed
+	}
+	return receiverLoad{Rooms: s.rooms, PerSecond: float64(stored) / spent.Seconds(), P50: ms(percentile(lat, 50)), P99: ms(percentile(lat, 99))}, nil
+}
+
+// timeCommand runs a kubectl-like command against the local control plane
+// and returns how long it took and its peak RSS.
+func (s *scaleBench) timeCommand(ctx context.Context, name string, args ...string) (time.Duration, float64, error) {
+	cmd := exec.CommandContext(ctx, name, append(args, "--kubeconfig", s.kubeconfig)...)
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	t0 := time.Now()
+	err := cmd.Run()
+	took := time.Since(t0)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s %v: %w: %s", name, args, err, stderr.String())
+	}
+	rss := float64(0)
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = float64(ru.Maxrss) * 1024
+	}
+	return took, rss, nil
+}
+
+// seedScaleRooms creates Rooms from, to, with the status a room's callbacks
+// give it: room info, members and seats. Their last events are spread over
+// the past day, the newest eventTime at newest.
+func seedScaleRooms(ctx context.Context, c client.Client, from, to int, newest int64) error {
+	return parallel(to-from, 32, func(i int) error {
+		i += from
+		roomID := fmt.Sprintf("scale-room-%06d", i)
+		room := &chatv1alpha1.Room{
+			ObjectMeta: metav1.ObjectMeta{
+				Namespace: scaleNamespace,
+				Name:      roomstore.NameFor(roomID),
+				Labels: map[string]string{
+					chatv1alpha1.SDKAppIDLabel:  strconv.Itoa(scaleSDKAppID),
+					chatv1alpha1.CreatedByLabel: chatv1alpha1.CreatedByCallback,
+				},
+			},
+			Spec: chatv1alpha1.RoomSpec{SDKAppID: scaleSDKAppID, RoomID: roomID},
+		}
+		if err := c.Create(ctx, room); err != nil {
+			return fmt.Errorf("creating Room %s: %w", room.Name, err)
+		}
+		at := newest - int64(i%86400)*1000
+		patch := client.MergeFrom(room.DeepCopy())
+		room.Status = chatv1alpha1.RoomStatus{
+			RoomName:               "Lesson " + strconv.Itoa(i),
+			OwnerAccount:           "teacher-" + strconv.Itoa(i%5000),
+			RoomType:               "Conference",
+			TakeSeatMode:           "ApplyToTake",
+			MaxMemberCount:         300,
+			MaxSeatCount:           16,
+			SeatEnabled:            ptr.To(true),
+			CloudRecordingDisabled: ptr.To(true),
+			CreateTime:             at/1000 - 3600,
+			Phase:                  chatv1alpha1.RoomPhaseActive,
+			MemberCount:            ptr.To(int64(i % 300)),
+			Members:                &chatv1alpha1.RoomMembers{EventTime: at, Left: int64(i % 7)},
+			Seats:                  &chatv1alpha1.RoomSeats{Total: 16, Taken: int64(i % 16), EventTime: at},
+			LastEventTime:          at,
+			LastOperator:           "student-" + strconv.Itoa(i%100000),
+			LastCallbackCommand:    "Room.CallbackAfterMemberEnter",
+			LastClientIP:           fmt.Sprintf("198.51.100.%d", i%256),
+			LastOptPlatform:        "Web",
+		}
+		if err := c.Status().Patch(ctx, room, patch); err != nil {
+			return fmt.Errorf("writing the status of Room %s: %w", room.Name, err)
+		}
+		return nil
+	})
+}
+
+func (r *scaleResults) print(out io.Writer) {
+	mib := func(b float64) string { return fmt.Sprintf("%.0f MiB", b/(1<<20)) }
+	sec := func(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
+	fmt.Fprintf(out, "\nMachine: %s, %d CPUs, %s; %s\n", r.Machine.CPU, r.Machine.CPUs, r.Machine.Kernel, r.Date)
+	fmt.Fprintf(out, "\n| Rooms | replica | ready after | peak RSS while starting | RSS steady | Go heap | all reconciled after | Room writes on restart | kube-apiserver / etcd RSS |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, st := range r.Steps {
+		fmt.Fprintf(out, "| %d | leader | %s | %s | %s | %s | %s | %.0f | %s / %s |\n", st.Rooms, sec(st.Leader.Ready), mib(st.Leader.PeakRSS),
+			mib(st.Leader.RSS), mib(st.Leader.Heap), sec(st.Reconciled), st.RestartWrites, mib(st.APIServerRSS), mib(st.EtcdRSS))
+		fmt.Fprintf(out, "| %d | receiver | %s | %s | %s | %s | | | |\n", st.Rooms, sec(st.Receiver.Ready), mib(st.Receiver.PeakRSS),
+			mib(st.Receiver.RSS), mib(st.Receiver.Heap))
+	}
+	fmt.Fprintf(out, "\n| Receiver, concurrency 8, %d Rooms written | Rooms in all | callbacks/s | p50 / p99 |\n|---|---|---|---|\n", scaleHotRooms)
+	for _, l := range r.Receiver {
+		fmt.Fprintf(out, "| | %d | %.0f | %.1f / %.1f ms |\n", l.Rooms, l.PerSecond, l.P50, l.P99)
+	}
+	fmt.Fprintf(out, "\nClients with %d Rooms: kubectl get rooms -A %s; kubectl roomsync status -A %s, peak RSS %s\n",
+		r.Rooms, sec(r.GetRooms), sec(r.Status), mib(r.StatusRSS))
+	fmt.Fprintf(out, "Seeding took %.0f s\n", r.SeedSeconds)
+}
+
+// apiRoomWrites is how many writes of Rooms, status or not, the API server
+// has served, whoever sent them.
+func apiRoomWrites(ctx context.Context, cfg *rest.Config) (float64, error) {
+	m, err := scrapeAPIServer(ctx, cfg)
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	for _, verb := range []string{"APPLY", "PATCH", "PUT", "POST", "DELETE"} {
+		sum += metricSum(m, "apiserver_request_total", `resource="rooms"`, `verb="`+verb+`"`)
+	}
+	return sum, nil
+}
