@@ -119,14 +119,15 @@ func (r *ChatAppReconciler) warnOfUnlabelledSecrets(ctx context.Context, app *ch
 }
 
 // SetupWithManager registers the controller. A ChatApp is re-evaluated when
-// its token Secret changes, when another ChatApp claiming the same sdkAppID
+// it changes (but not for the receiver's lastCallbackTime or a resync
+// pass's progress), when its token Secret changes, when another ChatApp claiming the same sdkAppID
 // appears or goes away, and when one of its Rooms does.
 func (r *ChatAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Secrets == nil || r.Recorder == nil {
 		return errors.New("the ChatApp controller needs Secrets and a Recorder")
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&chatv1alpha1.ChatApp{}).
+		For(&chatv1alpha1.ChatApp{}, builder.WithPredicates(chatAppInputsChanged)).
 		Watches(&chatv1alpha1.ChatApp{},
 			handler.EnqueueRequestsFromMapFunc(r.chatAppsWithSameSDKAppID),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).

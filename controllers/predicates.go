@@ -21,6 +21,29 @@ import (
 // status changes through would reconcile them all every few seconds.
 var chatAppSpecChanged = predicate.GenerationChangedPredicate{}
 
+// chatAppInputsChanged passes the ChatApp updates that may change its
+// conditions: all but those of the receiver's status.lastCallbackTime and
+// of a resync pass's progress (its failure and catch-up do count), which
+// come every few seconds; each reconcile counts the app's Rooms.
+var chatAppInputsChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	old, okOld := e.ObjectOld.(*chatv1alpha1.ChatApp)
+	cur, okCur := e.ObjectNew.(*chatv1alpha1.ChatApp)
+	if !okOld || !okCur {
+		return true
+	}
+	return old.Generation != cur.Generation || !equality.Semantic.DeepEqual(old.Annotations, cur.Annotations) ||
+		!equality.Semantic.DeepEqual(withoutProgress(old.Status), withoutProgress(cur.Status))
+}}
+
+// withoutProgress is st without what changes with every callback and pass.
+func withoutProgress(st chatv1alpha1.ChatAppStatus) chatv1alpha1.ChatAppStatus {
+	st.LastCallbackTime = nil
+	if r := st.Resync; r != nil {
+		st.Resync = &chatv1alpha1.ChatAppResync{Failure: r.Failure, CatchUp: r.CatchUp}
+	}
+	return st
+}
+
 // roomConditionsInputsChanged passes the updates that may change a Room's
 // conditions or its retention (see roomConditions and room_retention.go).
 var roomConditionsInputsChanged = roomUpdate(func(old, cur *chatv1alpha1.Room) bool {

@@ -444,6 +444,10 @@ func (w *resyncWorker) poke() {
 	}
 }
 
+// woken reports whether a pass was asked for since this one started; a
+// sweep, which may take hours over 100,000 Rooms, gives way to it.
+func (w *resyncWorker) woken() bool { return len(w.wake) > 0 }
+
 // takeRequest returns the request the pass about to start is for ("" for
 // none), and takes the wake-up that came with it.
 func (w *resyncWorker) takeRequest() string {
@@ -581,6 +585,11 @@ func (w *resyncWorker) pass(ctx context.Context, full bool) (time.Time, error) {
 	}
 	lastWrite := time.Now()
 	for _, room := range plan.due {
+		if kind == sweepPass && w.woken() {
+			// A catch-up or a full pass was asked for: it goes first. The
+			// sweep's next pass starts from the Rooms still unconfirmed.
+			return time.Now(), nil
+		}
 		drift, skipped, err := w.resyncDue(ctx, app, room, kind)
 		switch {
 		case failureReason(err) != "":

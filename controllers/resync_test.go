@@ -3,7 +3,9 @@ package controllers_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -967,5 +969,56 @@ func TestResyncCatchesUpTheRoomsThatLostEvents(t *testing.T) {
 	})
 	if got := readsOf(f, "lost", "fine"); got["fine"] != before["fine"] || got["lost"] != before["lost"]+1 {
 		t.Errorf("reads %v after %v: want one more of lost, none of fine", got, before)
+	}
+}
+
+// TestResyncCatchUpGoesAheadOfASweepUnderWay: a sweep over many Rooms at a
+// slow share (here 30 Rooms at 1 request a second: a minute) gives way to a
+// catch-up asked meanwhile, which reads its Room within seconds; the sweep
+// then goes on.
+func TestResyncCatchUpGoesAheadOfASweepUnderWay(t *testing.T) {
+	f, id := newFake(t)
+	var ids []string
+	for i := range 30 {
+		ids = append(ids, fmt.Sprintf("sweep-%02d", i))
+		f.SetRoom(ids[i], "as-created")
+	}
+	app := resyncApp(t, f, id, fakeKey, func(s *chatv1alpha1.RestAPISpec) {
+		s.RequestsPerSecond = ptr.To[int32](200)
+		s.ResyncRequestsPerSecond = ptr.To[int32](1)
+	}, ids...)
+	eventually(t, app, "the sweep is under way", func() bool {
+		r := app.Status.Resync
+		return r != nil && r.Rooms == int64(len(ids)) && r.CompletionTime == nil && len(f.Requests("")) > 0
+	})
+	var lost string
+	for _, r := range slices.Backward(ids) {
+		if reads(f, r) == 0 {
+			lost = r
+			break
+		}
+	}
+	f.SetRoom(lost, "renamed by the callback that was not stored")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	lostEvents := &controllers.LostEvents{Client: env.Client, APIReader: env.Client, Flush: 100 * time.Millisecond}
+	go func() { _ = lostEvents.Start(ctx) }()
+	asked := time.Now()
+	lostEvents.Lost(client.ObjectKeyFromObject(app), lost, time.Now())
+
+	room := roomOf(app, lost)
+	eventually(t, room, "the Room that lost an event is read", func() bool {
+		return room.Status.RoomName == "renamed by the callback that was not stored"
+	})
+	if took := time.Since(asked); took > 10*time.Second {
+		t.Errorf("the catch-up took %s: it waited for the sweep", took)
+	}
+	eventually(t, app, "the catch-up is cleared", func() bool {
+		return app.Status.Resync != nil && app.Status.Resync.CatchUp == nil
+	})
+	before := len(f.Requests(""))
+	time.Sleep(3 * time.Second)
+	if after := len(f.Requests("")); after <= before {
+		t.Errorf("no request in 3 s after the catch-up (%d): the sweep did not go on", after)
 	}
 }
