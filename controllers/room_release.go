@@ -44,26 +44,31 @@ func (r *UnwatchedRoomReleaser) Start(ctx context.Context) error {
 		return nil
 	}
 	log := ctrl.Log.WithName("room-release")
-	var rooms chatv1alpha1.RoomList
-	if err := r.APIReader.List(ctx, &rooms); err != nil {
-		if apierrors.IsForbidden(err) {
-			log.Info("Cannot list Rooms outside the watched namespaces, so Rooms left there with the destroy-room finalizer are not released: remove it by hand if one waits to be deleted", "finalizer", chatv1alpha1.DestroyRoomFinalizer)
+	// A page at a time: the cluster may hold 100,000 Rooms.
+	for next := ""; ; {
+		var rooms chatv1alpha1.RoomList
+		if err := r.APIReader.List(ctx, &rooms, client.Limit(500), client.Continue(next)); err != nil {
+			if apierrors.IsForbidden(err) {
+				log.Info("Cannot list Rooms outside the watched namespaces, so Rooms left there with the destroy-room finalizer are not released: remove it by hand if one waits to be deleted", "finalizer", chatv1alpha1.DestroyRoomFinalizer)
+				return nil
+			}
+			log.Error(err, "Listing Rooms to release those no longer watched")
+			return nil // not worth stopping the operator for
+		}
+		for i := range rooms.Items {
+			room := &rooms.Items[i]
+			if r.Watched[room.Namespace] || !controllerutil.ContainsFinalizer(room, chatv1alpha1.DestroyRoomFinalizer) ||
+				room.Annotations[chatv1alpha1.FinalizerOwnerAnnotation] != r.Instance {
+				continue
+			}
+			if err := r.release(ctx, room); err != nil {
+				log.Error(err, "Releasing a Room no longer watched", "room", client.ObjectKeyFromObject(room))
+			}
+		}
+		if next = rooms.Continue; next == "" {
 			return nil
 		}
-		log.Error(err, "Listing Rooms to release those no longer watched")
-		return nil // not worth stopping the operator for
 	}
-	for i := range rooms.Items {
-		room := &rooms.Items[i]
-		if r.Watched[room.Namespace] || !controllerutil.ContainsFinalizer(room, chatv1alpha1.DestroyRoomFinalizer) ||
-			room.Annotations[chatv1alpha1.FinalizerOwnerAnnotation] != r.Instance {
-			continue
-		}
-		if err := r.release(ctx, room); err != nil {
-			log.Error(err, "Releasing a Room no longer watched", "room", client.ObjectKeyFromObject(room))
-		}
-	}
-	return nil
 }
 
 func (r *UnwatchedRoomReleaser) release(ctx context.Context, room *chatv1alpha1.Room) error {

@@ -100,11 +100,6 @@ func main() {
 	flag.IntVar(&o.scale, "scale", 0, "Instead of the rounds above, the scale run: this many Rooms (see scale.go; `make bench-scale` runs it with 100000). Its JSON goes to bin/bench-scale.json unless -json is given.")
 	flag.StringVar(&o.memoryLimit, "gomemlimit", "", "GOMEMLIMIT for the operator processes of the scale run, as a container limit sets it: roomsync sets 90% of its cgroup's memory.max (460MiB for the default 512Mi).")
 	flag.Parse()
-	if o.memoryLimit != "" {
-		// The operators started from here inherit it; this process, started
-		// already, does not.
-		_ = os.Setenv("GOMEMLIMIT", o.memoryLimit)
-	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -52,6 +52,7 @@ type scaleResults struct {
 	Status      time.Duration  `json:"statusNanos"`
 	StatusRSS   float64        `json:"statusPeakRSSBytes"`
 	SeedSeconds float64        `json:"seedSeconds"`
+	CatchUp     *catchUpResult `json:"catchUp,omitempty"`
 }
 
 type receiverLoad struct {
@@ -83,7 +84,8 @@ type scaleBench struct {
 	*bench
 	leader, receiver *testenv.Operator
 	spools           string
-	rooms            int // seeded so far
+	memoryLimit      string // GOMEMLIMIT of the operators ("": none)
+	rooms            int    // seeded so far
 }
 
 func runScale(ctx context.Context, o options) (*scaleResults, error) {
@@ -102,7 +104,7 @@ func runScale(ctx context.Context, o options) (*scaleResults, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	s := &scaleBench{bench: &bench{env: env, binary: binary, kubeconfig: filepath.Join(dir, "kubeconfig")}, spools: dir}
+	s := &scaleBench{bench: &bench{env: env, binary: binary, kubeconfig: filepath.Join(dir, "kubeconfig")}, spools: dir, memoryLimit: o.memoryLimit}
 	s.clock.Store(time.Now().UnixMilli())
 	if err := os.WriteFile(s.kubeconfig, env.KubeConfig, 0o600); err != nil {
 		return nil, err
@@ -172,6 +174,14 @@ func runScale(ctx context.Context, o options) (*scaleResults, error) {
 	if res.Status, res.StatusRSS, err = s.timeCommand(ctx, plugin, "status", "-A"); err != nil {
 		return res, err
 	}
+	if o.outage > 0 {
+		fmt.Printf("Catch-up: %d active rooms changed while both replicas are down %s...\n", catchUpRooms, outageDown)
+		cu, err := s.catchUp(ctx, hot)
+		res.CatchUp = &cu
+		if err != nil {
+			return res, err
+		}
+	}
 	return res, nil
 }
 
@@ -198,6 +208,11 @@ func (s *scaleBench) start(ctx context.Context) error {
 }
 
 func (s *scaleBench) launch(ctx context.Context, name string) (*testenv.Operator, error) {
+	if s.memoryLimit != "" {
+		// For the operator only: not for the control plane, nor kubectl.
+		_ = os.Setenv("GOMEMLIMIT", s.memoryLimit)
+		defer os.Unsetenv("GOMEMLIMIT")
+	}
 	return testenv.LaunchOperator(ctx, s.binary, s.kubeconfig, "--metrics-secure=false", "--leader-elect",
 		"--leader-election-namespace", "default", "--spool-dir", filepath.Join(s.spools, name))
 }
@@ -348,7 +363,7 @@ func (s *scaleBench) timeCommand(ctx context.Context, name string, args ...strin
 func seedScaleRooms(ctx context.Context, c client.Client, from, to int, newest int64) error {
 	return parallel(to-from, 32, func(i int) error {
 		i += from
-		roomID := fmt.Sprintf("scale-room-%06d", i)
+		roomID := scaleRoomID(i)
 		room := &chatv1alpha1.Room{
 			ObjectMeta: metav1.ObjectMeta{
 				Namespace: scaleNamespace,
@@ -363,7 +378,7 @@ func seedScaleRooms(ctx context.Context, c client.Client, from, to int, newest i
 		if err := c.Create(ctx, room); err != nil {
 			return fmt.Errorf("creating Room %s: %w", room.Name, err)
 		}
-		at := newest - int64(i%86400)*1000
+		at := newest - int64(i)*1000 // a second apart: the first seeded is the most active
 		patch := client.MergeFrom(room.DeepCopy())
 		room.Status = chatv1alpha1.RoomStatus{
 			RoomName:               "Lesson " + strconv.Itoa(i),
@@ -392,6 +407,9 @@ func seedScaleRooms(ctx context.Context, c client.Client, from, to int, newest i
 	})
 }
 
+// scaleRoomID is the RoomId of the i-th seeded room.
+func scaleRoomID(i int) string { return fmt.Sprintf("scale-room-%06d", i) }
+
 func (r *scaleResults) print(out io.Writer) {
 	mib := func(b float64) string { return fmt.Sprintf("%.0f MiB", b/(1<<20)) }
 	sec := func(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
@@ -410,6 +428,14 @@ func (r *scaleResults) print(out io.Writer) {
 	fmt.Fprintf(out, "\nClients with %d Rooms: kubectl get rooms -A %s; kubectl roomsync status -A %s, peak RSS %s\n",
 		r.Rooms, sec(r.GetRooms), sec(r.Status), mib(r.StatusRSS))
 	fmt.Fprintf(out, "Seeding took %.0f s\n", r.SeedSeconds)
+	if cu := r.CatchUp; cu != nil {
+		healed := "NOT within 5 minutes"
+		if cu.Healed > 0 {
+			healed = sec(cu.Healed)
+		}
+		fmt.Fprintf(out, "Catch-up: %d rooms renamed while both replicas were down %s; leader serving %s after its start; all healed %s after that (%d REST requests)\n",
+			cu.Rooms, outageDown, sec(cu.Ready), healed, cu.Requests)
+	}
 }
 
 // apiRoomWrites is how many writes of Rooms, status or not, the API server

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/roomstore"
+	"github.com/roomsync/roomsync/internal/tencent/tencenttest"
+)
+
+// The catch-up round of the scale run (goal: every changed room healed
+// within 2 minutes of the receivers' return). The fake Tencent holds every
+// room, and the ChatApp gets its REST API with the default budget
+// (requestsPerSecond 20, of which the sweep's share is 10): the sweep
+// starts over all the Rooms. 1,000 rooms are made the most active (an
+// update each through the receiver), then both replicas stop; while they
+// are down for outageDown, those rooms are renamed in the fake, whose
+// callbacks nobody receives. Both replicas start again; the one that finds
+// no replica was serving asks for a catch-up, which reads the Rooms active
+// lately, most recently active first, ahead of the sweep.
+const (
+	catchUpRooms = 1000
+	outageDown   = 60 * time.Second
+	renamed      = "renamed while roomsync was down"
+)
+
+type catchUpResult struct {
+	Rooms int `json:"rooms"`
+	// Healed is the time from the leader serving again until every renamed
+	// Room has its new name (0: not within the bench's 5 minutes).
+	Healed time.Duration `json:"healedNanos"`
+	// Ready is the time from the start of the leader until it served.
+	Ready time.Duration `json:"readyNanos"`
+	// Requests are the REST requests the fake answered from the return
+	// until healed.
+	Requests int `json:"requests"`
+}
+
+// benchTB is the testing.TB the fake Tencent wants, outside a test: it
+// reports what the fake finds wrong on stderr.
+type benchTB struct {
+	testing.TB
+	cleanups []func()
+}
+
+func (b *benchTB) Helper()          {}
+func (b *benchTB) Cleanup(f func()) { b.cleanups = append(b.cleanups, f) }
+func (b *benchTB) Errorf(f string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: fake Tencent: "+f+"\n", args...)
+}
+func (b *benchTB) Logf(f string, args ...any) {}
+func (b *benchTB) close() {
+	for i := len(b.cleanups) - 1; i >= 0; i-- {
+		b.cleanups[i]()
+	}
+}
+
+// catchUp runs the catch-up round over the hot rooms and the seeded ones.
+func (s *scaleBench) catchUp(ctx context.Context, hot []string) (catchUpResult, error) {
+	res := catchUpResult{Rooms: catchUpRooms}
+	tb := &benchTB{}
+	defer tb.close()
+	const key = "bench-scale-secret-key"
+	fake := tencenttest.NewServer(tb, scaleSDKAppID, "administrator", key)
+	for _, id := range hot {
+		fake.SetRoom(id, "hot")
+	}
+	for i := range s.rooms - len(hot) {
+		fake.SetRoom(scaleRoomID(i), "Lesson "+fmt.Sprint(i))
+	}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: scaleNamespace, Name: "tencent-rest", Labels: map[string]string{chatv1alpha1.SecretLabel: "true"}},
+		StringData: map[string]string{"secretKey": key},
+	}
+	if err := s.env.Client.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
+		return res, err
+	}
+	app := &chatv1alpha1.ChatApp{}
+	if err := s.env.Client.Get(ctx, client.ObjectKey{Namespace: scaleNamespace, Name: "app"}, app); err != nil {
+		return res, err
+	}
+	patch := client.MergeFrom(app.DeepCopy())
+	app.Spec.RestAPI = &chatv1alpha1.RestAPISpec{Endpoint: fake.URL, Administrator: "administrator",
+		SecretKeyRef: chatv1alpha1.SecretKeyReference{Name: secret.Name, Key: "secretKey"}}
+	if err := s.env.Client.Patch(ctx, app, patch); err != nil {
+		return res, err
+	}
+	// The sweep is under way before the outage, as it always is.
+	if err := waitFor(ctx, 2*time.Minute, func() bool {
+		return s.env.Client.Get(ctx, client.ObjectKeyFromObject(app), app) == nil &&
+			app.Status.Resync != nil && app.Status.Resync.StartTime != nil && len(fake.Requests("")) > 0
+	}); err != nil {
+		return res, fmt.Errorf("waiting for the sweep to start: %w", err)
+	}
+
+	// The 1,000 most active rooms: the hot ones and as many seeded ones,
+	// each just updated through the receiver.
+	active := append([]string{}, hot...)
+	for i := 0; len(active) < catchUpRooms; i++ {
+		active = append(active, scaleRoomID(i))
+	}
+	if err := parallel(len(active), 16, func(i int) error { return s.sender.storedUpdate(active[i], s.clock.Add(1)) }); err != nil {
+		return res, fmt.Errorf("updating the active rooms: %w", err)
+	}
+	s.receiver.Stop()
+	s.leader.Stop()
+	downAt := time.Now()
+	time.Sleep(5 * time.Second)
+	for _, id := range active {
+		fake.SetRoom(id, renamed)
+	}
+	time.Sleep(time.Until(downAt.Add(outageDown)))
+
+	t0 := time.Now()
+	if err := s.start(ctx); err != nil {
+		return res, err
+	}
+	res.Ready = time.Since(t0)
+	back := time.Now()
+	before := len(fake.Requests(""))
+	pending := map[string]bool{}
+	for _, id := range active {
+		pending[id] = true
+	}
+	for deadline := back.Add(5 * time.Minute); len(pending) > 0 && time.Now().Before(deadline); {
+		for id := range pending {
+			room := &chatv1alpha1.Room{}
+			if err := s.env.Client.Get(ctx, client.ObjectKey{Namespace: scaleNamespace, Name: roomstore.NameFor(id)}, room); err == nil &&
+				room.Status.RoomName == renamed {
+				delete(pending, id)
+			}
+		}
+		if len(pending) > 0 {
+			time.Sleep(time.Second)
+		}
+	}
+	if len(pending) == 0 {
+		res.Healed = time.Since(back)
+	}
+	res.Requests = len(fake.Requests("")) - before
+	return res, nil
+}
+
+// waitFor polls check every 250 ms for at most timeout.
+func waitFor(ctx context.Context, timeout time.Duration, check func() bool) error {
+	for deadline := time.Now().Add(timeout); !check(); {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not within %s", timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return nil
+}
