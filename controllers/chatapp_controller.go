@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -132,9 +134,14 @@ func (r *ChatAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			handler.EnqueueRequestsFromMapFunc(r.chatAppsWithSameSDKAppID),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.claimantsUsingSecret)).
-		Watches(&chatv1alpha1.Room{},
-			handler.EnqueueRequestsFromMapFunc(r.chatAppOfRoom),
-			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		Watches(&chatv1alpha1.Room{}, handler.Funcs{
+			CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				r.countRoomsSoon(ctx, e.Object, q)
+			},
+			DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				r.countRoomsSoon(ctx, e.Object, q)
+			},
+		}).
 		Named("chatapp").
 		Complete(r)
 }
@@ -180,9 +187,22 @@ func shadowOf(ctx context.Context, claims []*lookup.Claim, app *chatv1alpha1.Cha
 	return shadow
 }
 
-func (r *ChatAppReconciler) chatAppOfRoom(ctx context.Context, obj client.Object) []reconcile.Request {
-	room := obj.(*chatv1alpha1.Room)
-	return chatAppsInNamespace(ctx, r.Client, room.Namespace, lookup.SDKAppIDField, strconv.FormatInt(room.Spec.SDKAppID, 10))
+// roomCountDelay is how long a Room's creation or deletion waits before its
+// ChatApp recounts its Rooms: the Rooms made or deleted meanwhile are
+// counted by the same reconcile. Counting goes over every Room of the app
+// (100,000 of them, say), so a burst must not cost one count per Room.
+const roomCountDelay = 2 * time.Second
+
+// countRoomsSoon has the ChatApps of obj, a Room, reconciled in
+// roomCountDelay (once, however many Rooms come and go meanwhile).
+func (r *ChatAppReconciler) countRoomsSoon(ctx context.Context, obj client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	room, ok := obj.(*chatv1alpha1.Room)
+	if !ok {
+		return
+	}
+	for _, req := range chatAppsInNamespace(ctx, r.Client, room.Namespace, lookup.SDKAppIDField, strconv.FormatInt(room.Spec.SDKAppID, 10)) {
+		q.AddAfter(req, roomCountDelay)
+	}
 }
 
 // chatAppsUsingSecret maps a Secret to the ChatApps that read it (for their
