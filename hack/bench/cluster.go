@@ -21,9 +21,13 @@ import (
 	"github.com/roomsync/roomsync/internal/testenv"
 )
 
-// createApp creates namespace, its token Secret and a ChatApp for sdkAppID.
-func createApp(ctx context.Context, c client.Client, namespace string, sdkAppID int64, token string) error {
-	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "bench"}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID}}
+// appName is the name of the bench's ChatApps.
+const appName = "bench"
+
+// createApp creates namespace, its token Secret (token) and a ChatApp for
+// sdkAppID.
+func createApp(ctx context.Context, c client.Client, namespace string, sdkAppID int64) error {
+	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: appName}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: sdkAppID}}
 	return testenv.CreateSignedApp(ctx, c, app, token)
 }
 

@@ -94,7 +94,8 @@ type sender struct {
 	client   *http.Client
 }
 
-func newSender(callbackURL string, sdkAppID int64, token string) *sender {
+// newSender returns a sender to callbackURL for sdkAppID, signing with token.
+func newSender(callbackURL string, sdkAppID int64) *sender {
 	return &sender{
 		url:      callbackURL,
 		sdkAppID: sdkAppID,

@@ -183,14 +183,14 @@ func run(ctx context.Context, o options) (*results, error) {
 	if o.spool {
 		b.spoolDir = filepath.Join(dir, "spool")
 	}
-	if err := createApp(ctx, env.Client, namespace, sdkAppID, token); err != nil {
+	if err := createApp(ctx, env.Client, namespace, sdkAppID); err != nil {
 		return nil, err
 	}
 	// The outage round's ChatApp is made now, so that the operator knows
 	// it from the start.
 	outage := o.outage > 0 && o.spool
 	if outage {
-		if err := createApp(ctx, env.Client, outageNamespace, outageSDKAppID, token); err != nil {
+		if err := createApp(ctx, env.Client, outageNamespace, outageSDKAppID); err != nil {
 			return nil, err
 		}
 	}
@@ -246,7 +246,7 @@ func (b *bench) startOperator(ctx context.Context) error {
 		return err
 	}
 	b.operator = op
-	b.sender = newSender(op.CallbackURL, sdkAppID, token)
+	b.sender = newSender(op.CallbackURL, sdkAppID)
 	return nil
 }
 
@@ -497,7 +497,7 @@ func (b *bench) memory(ctx context.Context, n int) (*memoryResult, error) {
 	if err := seedUnrelated(ctx, b.env.Client, "bench-unrelated", n); err != nil {
 		return nil, err
 	}
-	if err := createApp(ctx, b.env.Client, memoryNamespace, memorySDKAppID, token); err != nil {
+	if err := createApp(ctx, b.env.Client, memoryNamespace, memorySDKAppID); err != nil {
 		return nil, err
 	}
 	if err := seedRooms(ctx, b.env.Client, memoryNamespace, memorySDKAppID, n); err != nil {

@@ -56,7 +56,7 @@ type call struct {
 // answered OK.
 func (b *bench) outage(ctx context.Context, d time.Duration) (*outageResult, error) {
 	run := &outageRun{
-		sender: newSender(b.operator.CallbackURL, outageSDKAppID, token),
+		sender: newSender(b.operator.CallbackURL, outageSDKAppID),
 		ids:    make([]string, outageRooms),
 		newest: make([]atomic.Int64, outageRooms),
 		stop:   make(chan struct{}),

@@ -109,7 +109,7 @@ func runScale(ctx context.Context, o options) (*scaleResults, error) {
 	if err := os.WriteFile(s.kubeconfig, env.KubeConfig, 0o600); err != nil {
 		return nil, err
 	}
-	if err := createApp(ctx, env.Client, scaleNamespace, scaleSDKAppID, token); err != nil {
+	if err := createApp(ctx, env.Client, scaleNamespace, scaleSDKAppID); err != nil {
 		return nil, err
 	}
 	if err := s.start(ctx); err != nil {
@@ -203,7 +203,7 @@ func (s *scaleBench) start(ctx context.Context) error {
 	if err := s.receiver.WaitReady(5 * time.Minute); err != nil {
 		return err
 	}
-	s.sender = newSender(s.receiver.CallbackURL, scaleSDKAppID, token)
+	s.sender = newSender(s.receiver.CallbackURL, scaleSDKAppID)
 	return nil
 }
 
@@ -256,7 +256,7 @@ func (s *scaleBench) restart(ctx context.Context) (scaleStep, error) {
 		return step, err
 	}
 	step.Receiver.Ready = time.Since(t1)
-	s.sender = newSender(s.receiver.CallbackURL, scaleSDKAppID, token)
+	s.sender = newSender(s.receiver.CallbackURL, scaleSDKAppID)
 	if err := s.waitReconciled(ctx, s.leader); err != nil {
 		return step, err
 	}

@@ -85,7 +85,7 @@ func (s *scaleBench) catchUp(ctx context.Context, hot []string) (catchUpResult, 
 		return res, err
 	}
 	app := &chatv1alpha1.ChatApp{}
-	if err := s.env.Client.Get(ctx, client.ObjectKey{Namespace: scaleNamespace, Name: "app"}, app); err != nil {
+	if err := s.env.Client.Get(ctx, client.ObjectKey{Namespace: scaleNamespace, Name: appName}, app); err != nil {
 		return res, err
 	}
 	patch := client.MergeFrom(app.DeepCopy())
