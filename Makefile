@@ -128,7 +128,7 @@ bench: build $(ENVTEST_DEP) ## Measure the receiver against the API server's own
 	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) go run ./hack/bench --operator $(LOCALBIN)/roomsync --json $(LOCALBIN)/bench.json $(BENCH_FLAGS)
 
 .PHONY: bench-scale
-bench-scale: build $(ENVTEST_DEP) ## Measure roomsync with SCALE_ROOMS (default 100000) Rooms: memory, start, receiver, restart writes and clients (about 30 minutes; not part of make test).
+bench-scale: build $(ENVTEST_DEP) ## Measure roomsync with SCALE_ROOMS (default 100000) Rooms: memory, start, receiver, restart writes and clients (most of an hour on 2 cores; not part of make test).
 	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) go run ./hack/bench --operator $(LOCALBIN)/roomsync --json $(LOCALBIN)/bench-scale.json --scale $(or $(SCALE_ROOMS),100000) $(BENCH_FLAGS)
 
 .PHONY: fuzz

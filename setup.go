@@ -177,7 +177,7 @@ func receiverSynced(c cache.Cache) func(context.Context) bool {
 const memoryLimitShare = 0.9
 
 // setMemoryLimit gives Go's garbage collector a memory limit of 90% of the
-// container's (its cgroup's memory.max), unless GOMEMLIMIT is set: without
+// container's (its cgroup v2 memory.max), unless GOMEMLIMIT is set: without
 // one, the heap may grow to twice what is live before a collection, and a
 // replica whose live heap fits its limit is still OOM-killed while it starts
 // (when the informers' lists leave the most garbage). It returns the limit
