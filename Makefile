@@ -129,7 +129,7 @@ bench: build $(ENVTEST_DEP) ## Measure the receiver against the API server's own
 
 .PHONY: bench-scale
 bench-scale: build $(ENVTEST_DEP) ## Measure roomsync with SCALE_ROOMS (default 100000) Rooms: memory, start, receiver, restart writes and clients (most of an hour on 2 cores; not part of make test).
-	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) go run ./hack/bench --operator $(LOCALBIN)/roomsync --json $(LOCALBIN)/bench-scale.json --scale $(or $(SCALE_ROOMS),100000) $(BENCH_FLAGS)
+	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) go run ./hack/bench --operator $(LOCALBIN)/roomsync --json $(LOCALBIN)/bench-scale.json --scale $(or $(SCALE_ROOMS),100000) --gomemlimit 920MiB $(BENCH_FLAGS)
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s).

@@ -98,7 +98,7 @@ func main() {
 	flag.BoolVar(&o.spool, "spool", true, "Run the operator with a spool (--spool-dir in a temporary directory); false runs it without.")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "Write the operator's CPU profile, taken during the first receiver round at concurrency 8, to this `file`.")
 	flag.IntVar(&o.scale, "scale", 0, "Instead of the rounds above, the scale run: this many Rooms (see scale.go; `make bench-scale` runs it with 100000). Its JSON goes to bin/bench-scale.json unless -json is given.")
-	flag.StringVar(&o.memoryLimit, "gomemlimit", "", "GOMEMLIMIT for the operator processes of the scale run, as a container limit sets it: roomsync sets 90% of its cgroup's memory.max (460MiB for the default 512Mi).")
+	flag.StringVar(&o.memoryLimit, "gomemlimit", "", "GOMEMLIMIT for the operator processes of the scale run, as a container limit sets it: roomsync sets 90% of its cgroup's memory.max (920MiB for the default 1Gi; make bench-scale passes that).")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -22,7 +22,8 @@ import (
 	"github.com/roomsync/roomsync/internal/testenv"
 )
 
-// The scale run (-scale N, `make bench-scale`): roomsync with many Rooms.
+// The scale run (-scale N, `make bench-scale`): roomsync with many Rooms,
+// run as the default install runs it (-gomemlimit as its 1Gi limit sets).
 //
 //   - Receiver: callbacks per second and p50/p99 at concurrency 8 over 500
 //     Rooms, first with only those 500, then again with N Rooms in all.
@@ -36,6 +37,7 @@ import (
 //     The API server's and etcd's RSS are shown beside them.
 //   - Clients at N Rooms: the time `kubectl get rooms -A` and `kubectl
 //     roomsync status -A` take, and the plugin's peak RSS.
+//   - Catch-up (unless -outage=0): scale_catchup.go.
 const (
 	scaleNamespace = "bench-scale"
 	scaleSDKAppID  = 1400000004
