@@ -104,6 +104,9 @@ func (s *scaleBench) catchUp(ctx context.Context, hot []string) (catchUpResult, 
 
 	// The 1,000 most active rooms: the hot ones and as many seeded ones,
 	// each just updated through the receiver.
+	// EventTimes from now on: the sweep's reads are events of their time,
+	// and an update older than a read of its room is stale.
+	s.clock.Store(max(s.clock.Load(), time.Now().UnixMilli()))
 	active := append([]string{}, hot...)
 	for i := 0; len(active) < catchUpRooms; i++ {
 		active = append(active, scaleRoomID(i))
