@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,16 +78,33 @@ func scrapeAPIServer(ctx context.Context, cfg *rest.Config) (string, error) {
 	return string(data), err
 }
 
-// apiRoomStatusWrites is how many writes of Room status the API server has
-// served: applies, patches and updates, whoever sent them.
-func apiRoomStatusWrites(ctx context.Context, cfg *rest.Config) (float64, error) {
+// roomWriteKind is which writes of Rooms apiRoomWrites counts.
+type roomWriteKind struct {
+	subresource string // "" for any
+	verbs       []string
+}
+
+var (
+	// statusWrites: applies, patches and updates of their status.
+	statusWrites = roomWriteKind{subresource: "status", verbs: []string{"APPLY", "PATCH", "PUT"}}
+	// roomWrites: every write, of the status or not.
+	roomWrites = roomWriteKind{verbs: []string{"APPLY", "PATCH", "PUT", "POST", "DELETE"}}
+)
+
+// apiRoomWrites is how many writes of Rooms of kind the API server has
+// served, whoever sent them.
+func apiRoomWrites(ctx context.Context, cfg *rest.Config, kind roomWriteKind) (float64, error) {
 	m, err := scrapeAPIServer(ctx, cfg)
 	if err != nil {
 		return 0, err
 	}
+	labels := []string{`resource="rooms"`}
+	if kind.subresource != "" {
+		labels = append(labels, `subresource="`+kind.subresource+`"`)
+	}
 	var sum float64
-	for _, verb := range []string{"APPLY", "PATCH", "PUT"} {
-		sum += metricSum(m, "apiserver_request_total", `resource="rooms"`, `subresource="status"`, `verb="`+verb+`"`)
+	for _, verb := range kind.verbs {
+		sum += metricSum(m, "apiserver_request_total", slices.Concat(labels, []string{`verb="` + verb + `"`})...)
 	}
 	return sum, nil
 }

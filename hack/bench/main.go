@@ -154,29 +154,40 @@ type bench struct {
 	clock      atomic.Int64 // EventTimes: unique and rising across the run
 }
 
-func run(ctx context.Context, o options) (*results, error) {
+// startBench starts a local control plane and returns the bench of the
+// operator binary o names, with a kubeconfig in dir, a temporary directory
+// named after name; stop stops the control plane and removes dir.
+func startBench(o options, name string) (b *bench, dir string, stop func(), err error) {
 	binary, err := filepath.Abs(o.operator)
 	if err != nil {
-		return nil, err
+		return nil, "", nil, err
 	}
 	fmt.Println("Starting a local control plane...")
 	env, err := testenv.Start()
 	if err != nil {
-		return nil, err
+		return nil, "", nil, err
 	}
-	defer func() { _ = env.Stop() }()
-
-	b := &bench{env: env, binary: binary}
+	if dir, err = os.MkdirTemp("", name+"-"); err != nil {
+		_ = env.Stop()
+		return nil, "", nil, err
+	}
+	stop = func() { _ = env.Stop(); _ = os.RemoveAll(dir) }
+	b = &bench{env: env, binary: binary, kubeconfig: filepath.Join(dir, "kubeconfig")}
 	b.clock.Store(time.Now().UnixMilli())
-	dir, err := os.MkdirTemp("", "roomsync-bench-")
+	if err := os.WriteFile(b.kubeconfig, env.KubeConfig, 0o600); err != nil {
+		stop()
+		return nil, "", nil, err
+	}
+	return b, dir, stop, nil
+}
+
+func run(ctx context.Context, o options) (*results, error) {
+	b, dir, stop, err := startBench(o, "roomsync-bench")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	b.kubeconfig = filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(b.kubeconfig, env.KubeConfig, 0o600); err != nil {
-		return nil, err
-	}
+	defer stop()
+	env := b.env
 	if b.dynamic, err = dynamic.NewForConfig(restConfigForRaw(env.Config)); err != nil {
 		return nil, err
 	}
@@ -380,7 +391,7 @@ func (b *bench) hotRoom(ctx context.Context, roomID string, n int, shuffled bool
 	if err != nil {
 		return hotResult{}, err
 	}
-	apiBefore, err := apiRoomStatusWrites(ctx, b.env.Config)
+	apiBefore, err := apiRoomWrites(ctx, b.env.Config, statusWrites)
 	if err != nil {
 		return hotResult{}, err
 	}
@@ -434,7 +445,7 @@ func (b *bench) hotRoom(ctx context.Context, roomID string, n int, shuffled bool
 	if err != nil {
 		return h, err
 	}
-	apiAfter, err := apiRoomStatusWrites(ctx, b.env.Config)
+	apiAfter, err := apiRoomWrites(ctx, b.env.Config, statusWrites)
 	if err != nil {
 		return h, err
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -91,30 +90,17 @@ type scaleBench struct {
 }
 
 func runScale(ctx context.Context, o options) (*scaleResults, error) {
-	binary, err := filepath.Abs(o.operator)
+	b, dir, stop, err := startBench(o, "roomsync-bench-scale")
 	if err != nil {
 		return nil, err
 	}
-	fmt.Println("Starting a local control plane...")
-	env, err := testenv.Start()
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = env.Stop() }()
-	dir, err := os.MkdirTemp("", "roomsync-bench-scale-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	s := &scaleBench{bench: &bench{env: env, binary: binary, kubeconfig: filepath.Join(dir, "kubeconfig")}, spools: dir, memoryLimit: o.memoryLimit}
-	s.clock.Store(time.Now().UnixMilli())
-	if err := os.WriteFile(s.kubeconfig, env.KubeConfig, 0o600); err != nil {
-		return nil, err
-	}
+	defer stop()
+	env := b.env
+	s := &scaleBench{bench: b, spools: dir, memoryLimit: o.memoryLimit}
 	if err := createApp(ctx, env.Client, scaleNamespace, scaleSDKAppID); err != nil {
 		return nil, err
 	}
-	if err := s.start(ctx); err != nil {
+	if _, _, err := s.start(ctx); err != nil {
 		return nil, err
 	}
 	defer func() { s.leader.Stop(); s.receiver.Stop() }()
@@ -187,26 +173,31 @@ func runScale(ctx context.Context, o options) (*scaleResults, error) {
 	return res, nil
 }
 
-// start starts the leader, and then the receiver-only replica.
-func (s *scaleBench) start(ctx context.Context) error {
-	var err error
+// start starts the leader, waits until it leads, and then starts the
+// receiver-only replica. It returns how long each took to serve callbacks
+// from its own start.
+func (s *scaleBench) start(ctx context.Context) (leader, receiver time.Duration, err error) {
+	t0 := time.Now()
 	if s.leader, err = s.launch(ctx, "leader"); err != nil {
-		return err
+		return 0, 0, err
 	}
 	if err := s.leader.WaitReady(5 * time.Minute); err != nil {
-		return err
+		return 0, 0, err
 	}
+	leader = time.Since(t0)
 	if err := waitElected(s.leader); err != nil {
-		return err
+		return 0, 0, err
 	}
+	t1 := time.Now()
 	if s.receiver, err = s.launch(ctx, "receiver"); err != nil {
-		return err
+		return 0, 0, err
 	}
 	if err := s.receiver.WaitReady(5 * time.Minute); err != nil {
-		return err
+		return 0, 0, err
 	}
+	receiver = time.Since(t1)
 	s.sender = newSender(s.receiver.CallbackURL, scaleSDKAppID)
-	return nil
+	return leader, receiver, nil
 }
 
 func (s *scaleBench) launch(ctx context.Context, name string) (*testenv.Operator, error) {
@@ -235,35 +226,19 @@ func (s *scaleBench) restart(ctx context.Context) (scaleStep, error) {
 	step := scaleStep{Rooms: s.rooms}
 	s.receiver.Stop()
 	s.leader.Stop()
-	writesBefore, err := apiRoomWrites(ctx, s.env.Config)
+	writesBefore, err := apiRoomWrites(ctx, s.env.Config, roomWrites)
 	if err != nil {
 		return step, err
 	}
 	t0 := time.Now()
-	if s.leader, err = s.launch(ctx, "leader"); err != nil {
+	if step.Leader.Ready, step.Receiver.Ready, err = s.start(ctx); err != nil {
 		return step, err
 	}
-	if err := s.leader.WaitReady(5 * time.Minute); err != nil {
-		return step, err
-	}
-	step.Leader.Ready = time.Since(t0)
-	if err := waitElected(s.leader); err != nil {
-		return step, err
-	}
-	t1 := time.Now()
-	if s.receiver, err = s.launch(ctx, "receiver"); err != nil {
-		return step, err
-	}
-	if err := s.receiver.WaitReady(5 * time.Minute); err != nil {
-		return step, err
-	}
-	step.Receiver.Ready = time.Since(t1)
-	s.sender = newSender(s.receiver.CallbackURL, scaleSDKAppID)
 	if err := s.waitReconciled(ctx, s.leader); err != nil {
 		return step, err
 	}
 	step.Reconciled = time.Since(t0)
-	writesAfter, err := apiRoomWrites(ctx, s.env.Config)
+	writesAfter, err := apiRoomWrites(ctx, s.env.Config, roomWrites)
 	if err != nil {
 		return step, err
 	}
@@ -438,18 +413,4 @@ func (r *scaleResults) print(out io.Writer) {
 		fmt.Fprintf(out, "Catch-up: %d rooms renamed while both replicas were down %s; leader serving %s after its start; all healed %s after that (%d REST requests)\n",
 			cu.Rooms, outageDown, sec(cu.Ready), healed, cu.Requests)
 	}
-}
-
-// apiRoomWrites is how many writes of Rooms, status or not, the API server
-// has served, whoever sent them.
-func apiRoomWrites(ctx context.Context, cfg *rest.Config) (float64, error) {
-	m, err := scrapeAPIServer(ctx, cfg)
-	if err != nil {
-		return 0, err
-	}
-	var sum float64
-	for _, verb := range []string{"APPLY", "PATCH", "PUT", "POST", "DELETE"} {
-		sum += metricSum(m, "apiserver_request_total", `resource="rooms"`, `verb="`+verb+`"`)
-	}
-	return sum, nil
 }

@@ -124,7 +124,7 @@ func (s *scaleBench) catchUp(ctx context.Context, hot []string) (catchUpResult, 
 	time.Sleep(time.Until(downAt.Add(outageDown)))
 
 	t0 := time.Now()
-	if err := s.start(ctx); err != nil {
+	if _, _, err := s.start(ctx); err != nil {
 		return res, err
 	}
 	res.Ready = time.Since(t0)

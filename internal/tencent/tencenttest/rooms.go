@@ -200,28 +200,27 @@ func (s *Server) getSeatList(w http.ResponseWriter, r *http.Request, body map[st
 // room that exists (SetRoom, create_room). No callback is sent: it stands
 // for members who came and went while their callbacks were lost.
 func (s *Server) SetMemberCount(roomID string, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	info, ok := s.rooms[roomID]
-	if !ok {
-		s.t.Errorf("fake Tencent: SetMemberCount of room %q, which does not exist", roomID)
-		return
-	}
-	info["MemberCount"] = n
-	delete(s.raw, roomID)
+	s.setRoomField("SetMemberCount", roomID, "MemberCount", n)
 }
 
 // SetSeatEnabled sets the IsSeatEnabled get_room_info answers for roomID, a
 // room that exists: false stands for a room created without seats
 // (create_room's IsSeatEnabled), which get_seat_list has nothing to say of.
 func (s *Server) SetSeatEnabled(roomID string, enabled bool) {
+	s.setRoomField("SetSeatEnabled", roomID, "IsSeatEnabled", enabled)
+}
+
+// setRoomField sets field of the RoomInfo get_room_info answers for roomID,
+// a room that exists (caller names the test's call that asked), without a
+// callback.
+func (s *Server) setRoomField(caller, roomID, field string, value any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	info, ok := s.rooms[roomID]
 	if !ok {
-		s.t.Errorf("fake Tencent: SetSeatEnabled of room %q, which does not exist", roomID)
+		s.t.Errorf("fake Tencent: %s of room %q, which does not exist", caller, roomID)
 		return
 	}
-	info["IsSeatEnabled"] = enabled
+	info[field] = value
 	delete(s.raw, roomID)
 }
