@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -25,7 +27,10 @@ import (
 // run as the default install runs it (-gomemlimit as its 1Gi limit sets).
 //
 //   - Receiver: callbacks per second and p50/p99 at concurrency 8 over 500
-//     Rooms, first with only those 500, then again with N Rooms in all.
+//     Rooms, first with only those 500, then again with N Rooms in all;
+//     each time beside raw rounds of the same status writes made straight
+//     to the API server, and the CPU each process spent per write, to tell
+//     the API server's share of a slowdown from roomsync's.
 //   - At 1,000, 10,000 and N Rooms (seeded with the status callbacks give,
 //     and reconciled by the leader): both replicas are restarted, the
 //     leader (--leader-elect) and a receiver-only one; for each, the time
@@ -34,8 +39,10 @@ import (
 //     time until it has reconciled every Room again, and the Room writes
 //     the API server took meanwhile (nothing changed, so none is due).
 //     The API server's and etcd's RSS are shown beside them.
-//   - Clients at N Rooms: the time `kubectl get rooms -A` and `kubectl
-//     roomsync status -A` take, and the plugin's peak RSS.
+//   - Clients at N Rooms: the time and peak RSS of `kubectl get rooms -A`,
+//     with kubectl's pages of 500 and in one request (--chunk-size=0), and
+//     of `kubectl roomsync status -A`; the mean size of a Room and of its
+//     managedFields.
 //   - Catch-up (unless -outage=0): scale_catchup.go.
 const (
 	scaleNamespace = "bench-scale"
@@ -50,17 +57,38 @@ type scaleResults struct {
 	Receiver    []receiverLoad `json:"receiver"`
 	Steps       []scaleStep    `json:"steps"`
 	GetRooms    time.Duration  `json:"getRoomsNanos"`
-	Status      time.Duration  `json:"statusNanos"`
-	StatusRSS   float64        `json:"statusPeakRSSBytes"`
-	SeedSeconds float64        `json:"seedSeconds"`
-	CatchUp     *catchUpResult `json:"catchUp,omitempty"`
+	GetRoomsRSS float64        `json:"getRoomsPeakRSSBytes"`
+	// GetRoomsOnePage is `kubectl get rooms -A --chunk-size=0`: one request,
+	// where the default pages of 500 make kubectl wait on its own client
+	// rate limit (5 requests a second after a burst of 10).
+	GetRoomsOnePage    time.Duration `json:"getRoomsOnePageNanos"`
+	GetRoomsOnePageRSS float64       `json:"getRoomsOnePagePeakRSSBytes"`
+	// RoomBytes is the mean size of a Room as the API server serves it
+	// (JSON), and ManagedFieldsBytes the part of it metadata.managedFields
+	// takes.
+	RoomBytes          float64        `json:"roomBytes"`
+	ManagedFieldsBytes float64        `json:"managedFieldsBytes"`
+	Status             time.Duration  `json:"statusNanos"`
+	StatusRSS          float64        `json:"statusPeakRSSBytes"`
+	SeedSeconds        float64        `json:"seedSeconds"`
+	CatchUp            *catchUpResult `json:"catchUp,omitempty"`
 }
 
+// receiverLoad is one receiver measurement: the receiver's rounds and, in
+// alternation with them, raw rounds that make the same status writes
+// straight to the API server (rawPatch). The raw rate at each size is the
+// API server's own: the share of a slowdown roomsync cannot remove.
 type receiverLoad struct {
-	Rooms     int     `json:"rooms"`
-	PerSecond float64 `json:"perSecond"`
-	P50       float64 `json:"p50Millis"`
-	P99       float64 `json:"p99Millis"`
+	Rooms        int     `json:"rooms"`
+	PerSecond    float64 `json:"perSecond"`
+	P50          float64 `json:"p50Millis"`
+	P99          float64 `json:"p99Millis"`
+	RawPerSecond float64 `json:"rawPerSecond"`
+	RawP99       float64 `json:"rawP99Millis"`
+	// CPU and RawCPU are CPU milliseconds per stored write, by process;
+	// Operator is the receiver-only replica.
+	CPU    cpuShare `json:"cpu"`
+	RawCPU cpuShare `json:"rawCPU"`
 }
 
 type replicaStart struct {
@@ -97,6 +125,9 @@ func runScale(ctx context.Context, o options) (*scaleResults, error) {
 	defer stop()
 	env := b.env
 	s := &scaleBench{bench: b, spools: dir, memoryLimit: o.memoryLimit}
+	if b.dynamic, err = dynamic.NewForConfig(restConfigForRaw(env.Config)); err != nil {
+		return nil, err
+	}
 	if err := createApp(ctx, env.Client, scaleNamespace, scaleSDKAppID); err != nil {
 		return nil, err
 	}
@@ -115,7 +146,7 @@ func runScale(ctx context.Context, o options) (*scaleResults, error) {
 		return nil, fmt.Errorf("creating the Rooms: %w", err)
 	}
 	s.rooms = len(hot)
-	load, err := s.receiverLoad(hot, o.round, o.rounds)
+	load, err := s.receiverLoad(ctx, hot, o.round, o.rounds)
 	if err != nil {
 		return res, err
 	}
@@ -146,13 +177,20 @@ func runScale(ctx context.Context, o options) (*scaleResults, error) {
 	res.SeedSeconds = seeding.Seconds()
 
 	fmt.Printf("Receiver: %d Rooms of %d, concurrency 8...\n", len(hot), s.rooms)
-	if load, err = s.receiverLoad(hot, o.round, o.rounds); err != nil {
+	if load, err = s.receiverLoad(ctx, hot, o.round, o.rounds); err != nil {
 		return res, err
 	}
 	res.Receiver = append(res.Receiver, load)
 
 	fmt.Println("Clients: kubectl get rooms -A, kubectl roomsync status -A...")
-	if res.GetRooms, _, err = s.timeCommand(ctx, filepath.Join(testenv.AssetsDir(), "kubectl"), "get", "rooms", "-A"); err != nil {
+	kubectl := filepath.Join(testenv.AssetsDir(), "kubectl")
+	if res.GetRooms, res.GetRoomsRSS, err = s.timeCommand(ctx, kubectl, "get", "rooms", "-A"); err != nil {
+		return res, err
+	}
+	if res.GetRoomsOnePage, res.GetRoomsOnePageRSS, err = s.timeCommand(ctx, kubectl, "get", "rooms", "-A", "--chunk-size=0"); err != nil {
+		return res, err
+	}
+	if res.RoomBytes, res.ManagedFieldsBytes, err = roomSize(ctx, s.dynamic); err != nil {
 		return res, err
 	}
 	plugin, err := filepath.Abs(filepath.Join(filepath.Dir(o.operator), "kubectl-roomsync"))
@@ -196,6 +234,7 @@ func (s *scaleBench) start(ctx context.Context) (leader, receiver time.Duration,
 		return 0, 0, err
 	}
 	receiver = time.Since(t1)
+	s.operator = s.receiver // the replica the load hits, for cpuTimes
 	s.sender = newSender(s.receiver.CallbackURL, scaleSDKAppID)
 	return leader, receiver, nil
 }
@@ -294,25 +333,65 @@ func (s *scaleBench) waitReconciled(ctx context.Context, op *testenv.Operator) e
 }
 
 // receiverLoad sends updates of rooms at concurrency 8 to the receiver-only
-// replica for rounds rounds of d, and returns the mean rate and the
-// latency percentiles of all rounds.
-func (s *scaleBench) receiverLoad(rooms []string, d time.Duration, rounds int) (receiverLoad, error) {
-	op := func(i int64) error { return s.sender.storedUpdate(rooms[i%int64(len(rooms))], s.clock.Add(1)) }
-	drive(8, time.Second, op) // warm up
-	var (
-		lat    []time.Duration
-		stored int
-		spent  time.Duration
-	)
-	for range rounds {
-		time.Sleep(settle)
-		l := drive(8, d, op)
-		if l.Failed > 0 {
-			return receiverLoad{}, fmt.Errorf("%d callbacks failed: %w", l.Failed, l.firstErr)
-		}
-		lat, stored, spent = append(lat, l.latencies...), stored+l.Stored, spent+l.Elapsed
+// replica for rounds rounds of d, alternating with raw rounds of the same
+// writes, and returns the mean rates, the latency percentiles of all rounds
+// and the CPU each process spent per write.
+func (s *scaleBench) receiverLoad(ctx context.Context, rooms []string, d time.Duration, rounds int) (receiverLoad, error) {
+	receiver := func(i int64) error { return s.sender.storedUpdate(rooms[i%int64(len(rooms))], s.clock.Add(1)) }
+	raw := func(i int64) error {
+		return rawPatch(ctx, s.dynamic, scaleNamespace, roomstore.NameFor(rooms[i%int64(len(rooms))]), s.clock.Add(1))
 	}
-	return receiverLoad{Rooms: s.rooms, PerSecond: float64(stored) / spent.Seconds(), P50: ms(percentile(lat, 50)), P99: ms(percentile(lat, 99))}, nil
+	drive(8, time.Second, receiver) // warm up
+	drive(8, time.Second, raw)
+	res := receiverLoad{Rooms: s.rooms}
+	var (
+		lat, rawLat       []time.Duration
+		stored, rawStored int
+		spent, rawSpent   time.Duration
+	)
+	measure := func(op func(int64) error, cpu *cpuShare) (load, error) {
+		time.Sleep(settle)
+		before, err := s.cpuTimes()
+		if err != nil {
+			return load{}, err
+		}
+		l := drive(8, d, op)
+		after, err := s.cpuTimes()
+		if err != nil {
+			return load{}, err
+		}
+		cpu.add(before, after, l.Stored)
+		if l.Failed > 0 {
+			return l, fmt.Errorf("%d writes failed: %w", l.Failed, l.firstErr)
+		}
+		return l, nil
+	}
+	for round := range rounds {
+		order := []bool{true, false} // receiver first in even rounds
+		if round%2 == 1 {
+			order = []bool{false, true}
+		}
+		for _, isReceiver := range order {
+			if isReceiver {
+				l, err := measure(receiver, &res.CPU)
+				if err != nil {
+					return res, fmt.Errorf("receiver: %w", err)
+				}
+				lat, stored, spent = append(lat, l.latencies...), stored+l.Stored, spent+l.Elapsed
+				continue
+			}
+			l, err := measure(raw, &res.RawCPU)
+			if err != nil {
+				return res, fmt.Errorf("raw: %w", err)
+			}
+			rawLat, rawStored, rawSpent = append(rawLat, l.latencies...), rawStored+l.Stored, rawSpent+l.Elapsed
+		}
+	}
+	res.CPU.finish()
+	res.RawCPU.finish()
+	res.PerSecond, res.P50, res.P99 = float64(stored)/spent.Seconds(), ms(percentile(lat, 50)), ms(percentile(lat, 99))
+	res.RawPerSecond, res.RawP99 = float64(rawStored)/rawSpent.Seconds(), ms(percentile(rawLat, 99))
+	return res, nil
 }
 
 // timeCommand runs a kubectl-like command against the local control plane
@@ -384,6 +463,28 @@ func seedScaleRooms(ctx context.Context, c client.Client, from, to int, newest i
 	})
 }
 
+// roomSize returns the mean size in JSON of the first 500 Rooms of the
+// scale namespace, and of their managedFields.
+func roomSize(ctx context.Context, c dynamic.Interface) (room, managedFields float64, err error) {
+	list, err := c.Resource(roomsGVR).Namespace(scaleNamespace).List(ctx, metav1.ListOptions{Limit: 500})
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, item := range list.Items {
+		whole, err := json.Marshal(item.Object)
+		if err != nil {
+			return 0, 0, err
+		}
+		mf, err := json.Marshal(item.GetManagedFields())
+		if err != nil {
+			return 0, 0, err
+		}
+		room, managedFields = room+float64(len(whole)), managedFields+float64(len(mf))
+	}
+	n := float64(max(1, len(list.Items)))
+	return room / n, managedFields / n, nil
+}
+
 // scaleRoomID is the RoomId of the i-th seeded room.
 func scaleRoomID(i int) string { return fmt.Sprintf("scale-room-%06d", i) }
 
@@ -398,12 +499,14 @@ func (r *scaleResults) print(out io.Writer) {
 		fmt.Fprintf(out, "| %d | receiver | %s | %s | %s | %s | | | |\n", st.Rooms, sec(st.Receiver.Ready), mib(st.Receiver.PeakRSS),
 			mib(st.Receiver.RSS), mib(st.Receiver.Heap))
 	}
-	fmt.Fprintf(out, "\n| Receiver, concurrency 8, %d Rooms written | Rooms in all | callbacks/s | p50 / p99 |\n|---|---|---|---|\n", scaleHotRooms)
+	fmt.Fprintf(out, "\n| Concurrency 8, %d Rooms written; Rooms in all | receiver callbacks/s | p50 / p99 | raw writes/s | raw p99 | receiver / raw | CPU ms per callback: receiver, kube-apiserver, etcd | per raw write: kube-apiserver, etcd |\n|---|---|---|---|---|---|---|---|\n", scaleHotRooms)
 	for _, l := range r.Receiver {
-		fmt.Fprintf(out, "| | %d | %.0f | %.1f / %.1f ms |\n", l.Rooms, l.PerSecond, l.P50, l.P99)
+		fmt.Fprintf(out, "| %d | %.0f | %.1f / %.1f ms | %.0f | %.1f ms | %.2f | %.2f, %.2f, %.2f | %.2f, %.2f |\n", l.Rooms, l.PerSecond, l.P50, l.P99,
+			l.RawPerSecond, l.RawP99, l.PerSecond/l.RawPerSecond, l.CPU.Operator, l.CPU.APIServer, l.CPU.Etcd, l.RawCPU.APIServer, l.RawCPU.Etcd)
 	}
-	fmt.Fprintf(out, "\nClients with %d Rooms: kubectl get rooms -A %s; kubectl roomsync status -A %s, peak RSS %s\n",
-		r.Rooms, sec(r.GetRooms), sec(r.Status), mib(r.StatusRSS))
+	fmt.Fprintf(out, "\nClients with %d Rooms: kubectl get rooms -A %s (peak RSS %s); with --chunk-size=0 %s (%s); kubectl roomsync status -A %s, peak RSS %s\n",
+		r.Rooms, sec(r.GetRooms), mib(r.GetRoomsRSS), sec(r.GetRoomsOnePage), mib(r.GetRoomsOnePageRSS), sec(r.Status), mib(r.StatusRSS))
+	fmt.Fprintf(out, "A Room is %.0f bytes of JSON, %.0f of them managedFields\n", r.RoomBytes, r.ManagedFieldsBytes)
 	fmt.Fprintf(out, "Seeding took %.0f s\n", r.SeedSeconds)
 	if cu := r.CatchUp; cu != nil {
 		healed := "NOT within 5 minutes"
