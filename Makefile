@@ -23,12 +23,28 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 # promtool checks and unit-tests the alert rules (config/prometheus).
 PROMETHEUS_VERSION ?= v0.316.0
 
+# Built tools are kept per user, as setup-envtest keeps its binaries, and
+# linked into bin/: a second clone links them rather than building them
+# again. hack/tools' binaries are keyed by that module's go.mod and go.sum
+# (which pin every version in it), the others by name and version.
+# `make tools-clean` drops the cache.
+TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/roomsync/tools
+TOOLS_KEY := $(shell cat $(TOOLS_MOD) | sha256sum | cut -c1-12)
+TOOLS_BUILT := $(TOOLS_CACHE)/hack-tools-$(KUBERNETES_VERSION)-$(TOOLS_KEY)
+RELEASE_TOOLS_MOD := hack/tools/release/go.mod hack/tools/release/go.sum
+RELEASE_TOOLS_BUILT := $(TOOLS_CACHE)/release-tools-$(shell cat $(RELEASE_TOOLS_MOD) | sha256sum | cut -c1-12)
+
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs
 HELM ?= $(LOCALBIN)/helm
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 PROMTOOL ?= $(LOCALBIN)/promtool-$(PROMETHEUS_VERSION)
+# The release tools (make release-snapshot), pinned in hack/tools/release.
+GORELEASER ?= $(LOCALBIN)/goreleaser
+KO ?= $(LOCALBIN)/ko
+SYFT ?= $(LOCALBIN)/syft
+CRANE ?= $(LOCALBIN)/crane
 export HELM
 export PROMTOOL
 
@@ -156,6 +172,27 @@ run: ## Run the operator against the cluster in your current kubeconfig.
 docker-build: ## Build the container image.
 	docker build -t $(IMG) .
 
+##@ Release
+
+# VERSION is the release's tag (v1.2.3); REGISTRY where its image and chart
+# go. The image is $(REGISTRY)/roomsync:$(VERSION), the chart
+# oci://$(REGISTRY)/charts/roomsync.
+VERSION ?= v0.0.0-snapshot
+REGISTRY ?= ghcr.io/roomsync
+DIST ?= $(CURDIR)/dist
+
+.PHONY: release-snapshot
+release-snapshot: manifests $(GORELEASER) $(KO) $(SYFT) $(CRANE) $(HELM) $(KUSTOMIZE) ## Build a release into dist/ (image as an OCI layout, chart, plugin archives, Krew and install manifests, SBOMs, checksums.txt), with no container runtime.
+	VERSION=$(VERSION) REGISTRY=$(REGISTRY) DIST=$(DIST) BIN=$(LOCALBIN) KUSTOMIZE=$(KUSTOMIZE) hack/release/snapshot.sh
+
+.PHONY: test-release
+test-release: release-snapshot $(ENVTEST_DEP) cluster-tools $(HELM) ## Build dist/ and check it: the image's config and binary, the chart installed on a local cluster, the plugin archives, the Krew manifest.
+	RELEASE_DIST=$(DIST) RELEASE_VERSION=$(VERSION) RELEASE_REGISTRY=$(REGISTRY) go test $(GO_TEST_FLAGS) ./test/release/
+
+.PHONY: release-publish
+release-publish: $(CRANE) $(HELM) ## Publish dist/ (the release workflow): push and sign the image, push the chart, make the GitHub release.
+	VERSION=$(VERSION) REGISTRY=$(REGISTRY) DIST=$(DIST) BIN=$(LOCALBIN) hack/release/publish.sh
+
 ##@ Deployment
 
 .PHONY: install
@@ -189,19 +226,34 @@ cluster-tools: $(ENVTEST_DIR)/kube-controller-manager $(ENVTEST_DIR)/kube-schedu
 
 K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(KUBERNETES_VERSION) \
 	-X k8s.io/client-go/pkg/version.gitVersion=$(KUBERNETES_VERSION)
-$(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/kubectl $(ENVTEST_DIR)/kube-controller-manager $(ENVTEST_DIR)/kube-scheduler: $(TOOLS_MOD)
+$(TOOLS_BUILT)/kube-apiserver $(TOOLS_BUILT)/kubectl $(TOOLS_BUILT)/kube-controller-manager $(TOOLS_BUILT)/kube-scheduler:
 	$(call build-tool,$@,k8s.io/kubernetes/cmd/$(@F),$(K8S_LDFLAGS))
-$(ENVTEST_DIR)/etcd: $(TOOLS_MOD)
+$(TOOLS_BUILT)/etcd:
 	$(call build-tool,$@,go.etcd.io/etcd/server/v3)
-$(ENVTEST_DIR)/kwok: $(TOOLS_MOD)
+$(TOOLS_BUILT)/kwok:
 	$(call build-tool,$@,sigs.k8s.io/kwok/cmd/kwok)
-$(CONTROLLER_GEN): $(TOOLS_MOD) | $(LOCALBIN)
+$(TOOLS_BUILT)/controller-gen:
 	$(call build-tool,$@,sigs.k8s.io/controller-tools/cmd/controller-gen)
-$(CRD_REF_DOCS): $(TOOLS_MOD) | $(LOCALBIN)
+$(TOOLS_BUILT)/crd-ref-docs:
 	$(call build-tool,$@,github.com/elastic/crd-ref-docs)
-$(HELM): $(TOOLS_MOD) | $(LOCALBIN)
+$(TOOLS_BUILT)/helm:
 	$(call build-tool,$@,helm.sh/helm/v3/cmd/helm)
+$(RELEASE_TOOLS_BUILT)/goreleaser:
+	$(call build-tool,$@,github.com/goreleaser/goreleaser/v2,,release)
+$(RELEASE_TOOLS_BUILT)/ko:
+	$(call build-tool,$@,github.com/google/ko,,release)
+$(RELEASE_TOOLS_BUILT)/syft:
+	$(call build-tool,$@,github.com/anchore/syft/cmd/syft,,release)
+$(RELEASE_TOOLS_BUILT)/crane:
+	$(call build-tool,$@,github.com/google/go-containerregistry/cmd/crane,,release)
 
+# bin/ links to the cache (a link is as new as what it points at).
+$(ENVTEST_DIR)/%: $(TOOLS_BUILT)/%
+	@mkdir -p $(@D) && ln -sfn $< $@
+$(CONTROLLER_GEN) $(CRD_REF_DOCS) $(HELM): $(LOCALBIN)/%: $(TOOLS_BUILT)/% | $(LOCALBIN)
+	ln -sfn $< $@
+$(GORELEASER) $(KO) $(SYFT) $(CRANE): $(LOCALBIN)/%: $(RELEASE_TOOLS_BUILT)/% | $(LOCALBIN)
+	ln -sfn $< $@
 $(KUSTOMIZE): | $(LOCALBIN)
 	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
 # promtool only checks and tests rules here: built without Prometheus'
@@ -211,19 +263,32 @@ $(PROMTOOL): | $(LOCALBIN)
 $(GOLANGCI_LINT): | $(LOCALBIN)
 	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
 
-# build-tool builds package $2 of hack/tools/go.mod into $1, linking with
-# the flags $3, without the symbol table and DWARF (a shorter link; panics
-# still print their stacks).
+.PHONY: tools-clean
+tools-clean: ## Drop the per-user cache of built tools (TOOLS_CACHE) and their links in bin/.
+	rm -rf $(TOOLS_CACHE)
+	find $(LOCALBIN) -maxdepth 2 -type l -delete 2>/dev/null || true
+
+# build-tool builds package $2 of hack/tools/go.mod (of hack/tools/$4/go.mod
+# when $4 is set) into $1, linking with the flags $3, without the symbol
+# table and DWARF (a shorter link; panics still print their stacks). It
+# builds beside $1 and renames, so that two clones building the same tool
+# at once never link a half-written file.
 define build-tool
-cd hack/tools && go build -ldflags "-s -w $(3)" -o $(1) $(2)
+@mkdir -p $(dir $(1))
+cd hack/tools/$(4) && go build -ldflags "-s -w $(3)" -o $(1).$$$$.tmp $(2) && mv $(1).$$$$.tmp $(1)
 endef
 
-# go-install-tool installs package $2 at version $3 as $1, which is the name
-# go install gives it with "-$3" appended, so that changing a version above
-# installs the new one.
+# go-install-tool installs package $2 at version $3 into the cache as $1's
+# name (which ends in "-$3", so that changing a version above installs the
+# new one), and links $1 to it.
 define go-install-tool
 @set -e; \
-echo "Installing $(2)@$(3)"; \
-GOBIN=$(LOCALBIN) go install $(2)@$(3); \
-mv "$$(echo "$(1)" | sed "s/-$(3)$$//")" $(1)
+cached="$(TOOLS_CACHE)/$(notdir $(1))"; \
+if [ ! -x "$$cached" ]; then \
+	echo "Installing $(2)@$(3)"; \
+	mkdir -p "$(TOOLS_CACHE)"; tmp="$$(mktemp -d "$(TOOLS_CACHE)/.install.XXXXXX")"; \
+	GOBIN="$$tmp" go install $(2)@$(3); \
+	mv "$$tmp"/* "$$cached"; rmdir "$$tmp"; \
+fi; \
+ln -sfn "$$cached" $(1)
 endef

@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"text/template"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/roomsync/roomsync/plugins/krew"
 )
 
 const krewTemplate = "../../plugins/krew/roomsync.yaml"
@@ -40,28 +39,19 @@ type krewPlugin struct {
 	} `json:"spec"`
 }
 
-// renderKrew renders the template as krew-release-bot does for tag:
-// {{ .TagName }} is the tag, and addURIAndSha writes the archive's uri and
-// its sha256 (here a made-up one: nothing is downloaded).
+// renderKrew renders the template as krew-release-bot does for tag, with a
+// made-up sha256 for every archive (nothing is downloaded).
 func renderKrew(t *testing.T, tag string) []byte {
 	t.Helper()
 	src, err := os.ReadFile(krewTemplate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	funcs := template.FuncMap{"addURIAndSha": func(url, tag string) string {
-		url = strings.ReplaceAll(url, "{{ .TagName }}", tag)
-		return fmt.Sprintf("uri: %s\n    sha256: %s", url, strings.Repeat("ab", 32))
-	}}
-	tmpl, err := template.New(filepath.Base(krewTemplate)).Funcs(funcs).Option("missingkey=error").Parse(string(src))
+	out, err := krew.Render(src, tag, func(string) (string, error) { return strings.Repeat("ab", 32), nil })
 	if err != nil {
-		t.Fatalf("parsing %s as krew-release-bot does: %v", krewTemplate, err)
+		t.Fatalf("%s: %v", krewTemplate, err)
 	}
-	var out bytes.Buffer
-	if err := tmpl.Execute(&out, struct{ TagName string }{tag}); err != nil {
-		t.Fatalf("rendering %s: %v", krewTemplate, err)
-	}
-	return out.Bytes()
+	return out
 }
 
 func TestKrewManifest(t *testing.T) {
@@ -89,7 +79,7 @@ func TestKrewManifest(t *testing.T) {
 		}
 	}
 
-	want := map[string]bool{"linux/amd64": true, "linux/arm64": true, "darwin/amd64": true, "darwin/arm64": true, "windows/amd64": true}
+	want := map[string]bool{"linux/amd64": true, "linux/arm64": true, "darwin/amd64": true, "darwin/arm64": true, "windows/amd64": true, "windows/arm64": true}
 	sha := regexp.MustCompile(`^[0-9a-f]{64}$`)
 	for _, pl := range p.Spec.Platforms {
 		os, arch := pl.Selector.MatchLabels["os"], pl.Selector.MatchLabels["arch"]
