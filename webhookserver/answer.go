@@ -10,7 +10,7 @@ import (
 
 // ErrorCode is the ErrorCode of an answer. 0 means OK; the others are the
 // HTTP status followed by a two-digit number, so the code alone says what
-// went wrong. They are documented in the README.
+// went wrong. They are documented in docs/concepts.md ("Callback answers").
 type ErrorCode int
 
 // ErrorCodes of roomsync's answers.

@@ -38,7 +38,7 @@ const (
 var now = time.Unix(1700000000, 0)
 
 // seed is the sample of Tencent's "after a room is updated" page, with the
-// string "false" it really sends, as README tells users to send it.
+// string "false" it really sends, as docs/development.md tells users to send it.
 var seed = func() string {
 	b, err := os.ReadFile(filepath.Join("..", "config", "samples", "callback-update-room-info.json"))
 	if err != nil {

@@ -378,7 +378,7 @@ type TokenSecretReference struct {
 
 	// previousKey is a second key of the same Secret whose token is also
 	// accepted while it exists and is not empty: for rotating the token
-	// without refusing callbacks (see the README, Rotating the callback
+	// without refusing callbacks (see docs/concepts.md, Rotating the callback
 	// token).
 	// +optional
 	// +kubebuilder:validation:MinLength=1

@@ -30,13 +30,13 @@ const (
 	declaredToken     = "declared-token"
 )
 
-// TestDeclaredRooms applies the README's example (config/samples/
-// declared-room.yaml) against a fake Tencent that checks every request as
-// documented and sends signed callbacks to the URL registered with it: the
-// built operator registers its own callback URL, creates the declared room,
-// hears of it back by callback, reverts a change made in the app, refuses a
-// room it did not create, reports Tencent's refusals, and destroys, or
-// leaves, rooms as their policies say.
+// TestDeclaredRooms applies the example of docs/declared-rooms.md
+// (config/samples/declared-room.yaml) against a fake Tencent that checks
+// every request as documented and sends signed callbacks to the URL
+// registered with it: the built operator registers its own callback URL,
+// creates the declared room, hears of it back by callback, reverts a change
+// made in the app, refuses a room it did not create, reports Tencent's
+// refusals, and destroys, or leaves, rooms as their policies say.
 func TestDeclaredRooms(t *testing.T) {
 	ctx := context.Background()
 	fake := tencenttest.NewServer(t, declaredAppID, "administrator", declaredKey)

@@ -271,7 +271,7 @@ func waitForRoom(t *testing.T, name, what string, check func(*chatv1alpha1.Room)
 }
 
 // seed reads Tencent's sample, with the string "false" it really sends, from
-// the file README tells users to send.
+// the file docs/development.md tells users to send.
 func seed(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "samples", "callback-update-room-info.json"))

@@ -190,9 +190,9 @@ func postSigned(t *testing.T, sdkAppID int64, token, body string) int {
 	return resp.StatusCode
 }
 
-// TestPrometheusComponent: config/prometheus, added to an install as the
-// README shows, gives a ServiceMonitor that selects the metrics Service's
-// port and the PrometheusRule, and the API server accepts both.
+// TestPrometheusComponent: config/prometheus, added to an install as
+// docs/operations.md shows, gives a ServiceMonitor that selects the metrics
+// Service's port and the PrometheusRule, and the API server accepts both.
 func TestPrometheusComponent(t *testing.T) {
 	kubectl(t, "apply", "-f", filepath.Join("testdata", "crds", "standins.yaml"))
 	kubectl(t, "wait", "--for=condition=Established", "crd/servicemonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com")

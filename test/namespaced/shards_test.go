@@ -18,11 +18,11 @@ import (
 )
 
 // TestInstallsShardByNamespace runs a second install beside the first, as
-// the README's "Beyond one operator" describes: its own namespace, its own
-// --watch-namespaces and its own callback URL. The same sdkAppID has a
-// ChatApp in each shard's namespace. Each install leads its own shard, and
-// a callback goes into the Rooms of the shard whose URL it was sent to, and
-// only there.
+// "Several installs in one cluster" in docs/install.md describes: its own
+// namespace, its own --watch-namespaces and its own callback URL. The same
+// sdkAppID has a ChatApp in each shard's namespace. Each install leads its
+// own shard, and a callback goes into the Rooms of the shard whose URL it
+// was sent to, and only there.
 func TestInstallsShardByNamespace(t *testing.T) {
 	const (
 		shardSystem = "roomsync-shard-b"

@@ -5,7 +5,7 @@
 # API reference
 
 The fields of roomsync's custom resources, generated from the Go types in
-[`api/`](../api) and their comments. The [README](../README.md) explains how
+[`api/`](../api) and their comments. The [documentation](README.md) explains how
 roomsync behaves; this page lists what each field is and what the API server
 accepts in it: defaults, bounds, enums, and the CEL rules by their messages.
 {{ range $groupVersions }}

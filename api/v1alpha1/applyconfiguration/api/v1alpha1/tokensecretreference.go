@@ -30,7 +30,7 @@ type TokenSecretReferenceApplyConfiguration struct {
 	Key *string `json:"key,omitempty"`
 	// previousKey is a second key of the same Secret whose token is also
 	// accepted while it exists and is not empty: for rotating the token
-	// without refusing callbacks (see the README, Rotating the callback
+	// without refusing callbacks (see docs/concepts.md, Rotating the callback
 	// token).
 	PreviousKey *string `json:"previousKey,omitempty"`
 }
