@@ -511,7 +511,7 @@ func TestMakeScan(t *testing.T) {
 		"go install ./...   # or make build":        nil, // a comment is prose
 		"remake it":                                 nil,
 	} {
-		if got := makeCommandTargets(stripComment(text)); !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+		if got := makeCommandTargets(stripComment(text)); !slices.Equal(got, want) && (len(got) != 0 || len(want) != 0) {
 			t.Errorf("makeCommandTargets(%q) = %q, want %q", text, got, want)
 		}
 	}
