@@ -513,7 +513,7 @@ func (r *scaleResults) print(out io.Writer) {
 		if cu.Healed > 0 {
 			healed = sec(cu.Healed)
 		}
-		fmt.Fprintf(out, "Catch-up: %d rooms renamed while both replicas were down %s; leader serving %s after its start; all healed %s after that (%d REST requests)\n",
+		fmt.Fprintf(out, "Catch-up: %d rooms renamed while both replicas were down %s; leader elected and receiver serving %s after the leader's start; all healed %s after that (%d REST requests)\n",
 			cu.Rooms, outageDown, sec(cu.Ready), healed, cu.Requests)
 	}
 }

@@ -35,10 +35,11 @@ const (
 
 type catchUpResult struct {
 	Rooms int `json:"rooms"`
-	// Healed is the time from the leader serving again until every renamed
-	// Room has its new name (0: not within the bench's 5 minutes).
+	// Healed is the time from Ready's end until every renamed Room has its
+	// new name (0: not within the bench's 5 minutes).
 	Healed time.Duration `json:"healedNanos"`
-	// Ready is the time from the start of the leader until it served.
+	// Ready is the time from the leader's start until it leads and the
+	// receiver-only replica, started then, serves callbacks (scaleBench.start).
 	Ready time.Duration `json:"readyNanos"`
 	// Requests are the REST requests the fake answered from the return
 	// until healed.
