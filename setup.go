@@ -101,18 +101,25 @@ func openSpool(dir string, maxBytes int64, callbackTimeout time.Duration, store 
 		log.Error(recovery.Cause, "The spool file was unreadable; it was moved aside and a new spool started", "movedTo", recovery.MovedAside)
 	}
 	log.Info("Spool open", "dir", dir, "maxBytes", maxBytes, "events", recovery.Entries, "deadLetters", recovery.DeadLetters)
+	// The Spooler's own Events name their writer as the Recorder's do.
+	host, _ := os.Hostname()
 	return &roomstore.Spooler{
 		Store: store,
 		Spool: s,
 		// The rest of the callback's time is for the fsync of the spool.
 		WriteTimeout:    callbackTimeout * 2 / 3,
 		Apps:            mgr.GetClient(),
-		Recorder:        mgr.GetEventRecorder("roomsync-spool"),
+		Recorder:        mgr.GetEventRecorder(spoolRecorder),
+		Events:          mgr.GetClient(),
+		Reporter:        roomstore.EventReporter{Controller: spoolRecorder, Instance: spoolRecorder + "-" + host},
 		ReceiverStopped: receiverStopped,
 		DrainTimeout:    15 * time.Second,
 		Log:             log,
 	}, nil
 }
+
+// spoolRecorder is the reportingController of the spool's Events.
+const spoolRecorder = "roomsync-spool"
 
 // instanceName identifies this roomsync among others in the cluster, on the
 // Rooms it puts its destroy-room finalizer on: the namespace it runs in (its

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -64,7 +66,7 @@ func (s *Spooler) Start(ctx context.Context) error {
 			sleep(ctx, pause, nil)
 		case s.Spool.Stats().Entries == 0:
 			backoff = replayBackoff()
-			s.finishEpisode(ctx)
+			s.finishEpisode(ctx, false)
 			s.down.Store(false) // nothing left to keep in order: let writes try again
 			sleep(ctx, replayIdle, s.wake)
 		default:
@@ -104,7 +106,7 @@ func (s *Spooler) drain() {
 			break
 		}
 	}
-	s.finishEpisode(ctx)
+	s.finishEpisode(ctx, true)
 	if st := s.Spool.Stats(); st.Entries > 0 {
 		s.Log.Info("Stopping with events in the spool: the API server did not take them. They are replayed when roomsync "+
 			"starts again with the same --spool-dir; a pod that is deleted takes its emptyDir, and them, with it",
@@ -282,8 +284,10 @@ func (s *Spooler) countsOf(ref appRef) *replayCounts {
 }
 
 // finishEpisode records, once the spool is empty, an Event on every ChatApp
-// whose events were replayed since it last was.
-func (s *Spooler) finishEpisode(ctx context.Context) {
+// whose events were replayed since it last was. On shutdown (stopping), with
+// Events set, it writes them itself before it returns, retrying until ctx
+// ends.
+func (s *Spooler) finishEpisode(ctx context.Context, stopping bool) {
 	s.mu.Lock()
 	episode := s.episode
 	s.episode = map[types.UID]*replayCounts{}
@@ -298,9 +302,47 @@ func (s *Spooler) finishEpisode(ctx context.Context) {
 		if c.buried > 0 {
 			kind = corev1.EventTypeWarning
 		}
-		s.Recorder.Eventf(app, nil, kind, "SpoolReplayed", "Replay",
-			"Replayed %d spooled callback(s) after the API server did not take them in time: %d written, %d stale, %d for no Room, %d dead-lettered; they waited up to %s",
+		note := fmt.Sprintf("Replayed %d spooled callback(s) after the API server did not take them in time: %d written, %d stale, %d for no Room, %d dead-lettered; they waited up to %s",
 			total, c.applied, c.stale, c.ignored, c.buried, c.longestWait.Round(time.Millisecond))
+		if stopping && s.Events != nil {
+			s.writeEvent(ctx, app, kind, note)
+			continue
+		}
+		s.Recorder.Eventf(app, nil, kind, spoolReplayedReason, replayAction, "%s", note)
+	}
+}
+
+const (
+	spoolReplayedReason = "SpoolReplayed"
+	replayAction        = "Replay"
+)
+
+// writeEvent writes a SpoolReplayed Event on app through Events, trying
+// again until ctx ends: the API server may be just back from the outage
+// that filled the spool.
+func (s *Spooler) writeEvent(ctx context.Context, app *chatv1alpha1.ChatApp, kind, note string) {
+	now := time.Now()
+	ev := &eventsv1.Event{
+		ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: fmt.Sprintf("%s.%x", app.Name, now.UnixNano())},
+		EventTime:  metav1.NewMicroTime(now),
+		Regarding: corev1.ObjectReference{
+			APIVersion: chatv1alpha1.GroupVersion.String(), Kind: "ChatApp",
+			Namespace: app.Namespace, Name: app.Name, UID: app.UID, ResourceVersion: app.ResourceVersion,
+		},
+		Type: kind, Reason: spoolReplayedReason, Action: replayAction, Note: note,
+		ReportingController: s.Reporter.Controller, ReportingInstance: s.Reporter.Instance,
+	}
+	err := wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		switch err := s.Events.Create(ctx, ev.DeepCopy()); {
+		case err == nil || apierrors.IsAlreadyExists(err):
+			return true, nil
+		case apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+			return false, err // no retry mends these
+		}
+		return false, nil
+	})
+	if err != nil {
+		s.Log.Info("The SpoolReplayed Event could not be written before the drain's end", "chatApp", app.Namespace+"/"+app.Name, "error", err.Error())
 	}
 }
 

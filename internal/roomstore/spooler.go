@@ -57,6 +57,15 @@ type Spooler struct {
 	Apps client.Reader
 	// Recorder records an Event on each ChatApp whose events a replay wrote.
 	Recorder recorder.EventRecorder
+	// Events, when set, writes those Events itself in the drain on
+	// shutdown: the Recorder sends its Events in the background, and the
+	// manager stops it right after the drain, dropping what it has not
+	// sent yet (retries against an API server that has just come back
+	// included).
+	Events client.Writer
+	// Reporter names the writer of Events written through Events: its
+	// controller (as Recorder's name) and instance (the Pod).
+	Reporter EventReporter
 	// ReceiverStopped, when set, is closed once no callback can arrive any
 	// more; on shutdown the replayer drains the spool after it.
 	ReceiverStopped <-chan struct{}
@@ -78,6 +87,10 @@ type Spooler struct {
 	mu      sync.Mutex
 	episode map[types.UID]*replayCounts // since the spool was last empty
 }
+
+// EventReporter is the reportingController and reportingInstance of an
+// events.k8s.io/v1 Event.
+type EventReporter struct{ Controller, Instance string }
 
 func (s *Spooler) init() {
 	s.once.Do(func() {
