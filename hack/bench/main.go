@@ -287,30 +287,17 @@ func (b *bench) distinctRooms(ctx context.Context, o options) ([]distinctResult,
 		d := distinctResult{Concurrency: c}
 		var recvLat, rawLat []time.Duration
 		for round := range o.rounds {
-			var r, w load
 			if c == 8 && round == 0 && o.cpuProfile != "" {
 				go b.profile(o.cpuProfile, o.round)
-			}
-			// Each round starts once the controllers have caught up with the
-			// last one, so neither side pays for the other's writes.
-			measure := func(op func(int64) error, cpu *cpuShare) load {
-				time.Sleep(settle)
-				before, err := b.cpuTimes()
-				l := drive(c, o.round, op)
-				if after, cerr := b.cpuTimes(); err == nil && cerr == nil {
-					cpu.add(before, after, l.Stored)
-				}
-				return l
 			}
 			conflictsBefore := b.receiverConflicts()
 			spoolBefore, err := b.spoolCounts()
 			if err != nil {
 				return nil, err
 			}
-			if round%2 == 0 {
-				r, w = measure(receiver, &d.ReceiverCPU), measure(raw, &d.RawCPU)
-			} else {
-				w, r = measure(raw, &d.RawCPU), measure(receiver, &d.ReceiverCPU)
+			r, w, err := b.alternate(round, c, o.round, receiver, raw, &d.ReceiverCPU, &d.RawCPU)
+			if err != nil {
+				return nil, err
 			}
 			d.ReceiverConflicts += int(b.receiverConflicts() - conflictsBefore)
 			spoolAfter, err := b.spoolCounts()
@@ -341,6 +328,39 @@ func (b *bench) distinctRooms(ctx context.Context, o options) ([]distinctResult,
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// measure drives op at concurrency c for d, once the controllers have
+// caught up with the last round (so that neither side pays for the other's
+// writes), and adds the CPU each process spent to cpu.
+func (b *bench) measure(c int, d time.Duration, op func(int64) error, cpu *cpuShare) (load, error) {
+	time.Sleep(settle)
+	before, err := b.cpuTimes()
+	if err != nil {
+		return load{}, err
+	}
+	l := drive(c, d, op)
+	after, err := b.cpuTimes()
+	if err != nil {
+		return load{}, err
+	}
+	cpu.add(before, after, l.Stored)
+	return l, nil
+}
+
+// alternate measures a receiver round and a raw round, the receiver first
+// in even rounds, so that neither side always runs on a fresher API server.
+func (b *bench) alternate(round, c int, d time.Duration, receiver, raw func(int64) error, receiverCPU, rawCPU *cpuShare) (r, w load, err error) {
+	if round%2 == 0 {
+		if r, err = b.measure(c, d, receiver, receiverCPU); err == nil {
+			w, err = b.measure(c, d, raw, rawCPU)
+		}
+		return r, w, err
+	}
+	if w, err = b.measure(c, d, raw, rawCPU); err == nil {
+		r, err = b.measure(c, d, receiver, receiverCPU)
+	}
+	return r, w, err
 }
 
 // cpuTimes reads the CPU time each process has used so far.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -349,43 +350,16 @@ func (s *scaleBench) receiverLoad(ctx context.Context, rooms []string, d time.Du
 		stored, rawStored int
 		spent, rawSpent   time.Duration
 	)
-	measure := func(op func(int64) error, cpu *cpuShare) (load, error) {
-		time.Sleep(settle)
-		before, err := s.cpuTimes()
-		if err != nil {
-			return load{}, err
-		}
-		l := drive(8, d, op)
-		after, err := s.cpuTimes()
-		if err != nil {
-			return load{}, err
-		}
-		cpu.add(before, after, l.Stored)
-		if l.Failed > 0 {
-			return l, fmt.Errorf("%d writes failed: %w", l.Failed, l.firstErr)
-		}
-		return l, nil
-	}
 	for round := range rounds {
-		order := []bool{true, false} // receiver first in even rounds
-		if round%2 == 1 {
-			order = []bool{false, true}
+		r, w, err := s.alternate(round, 8, d, receiver, raw, &res.CPU, &res.RawCPU)
+		if err != nil {
+			return res, err
 		}
-		for _, isReceiver := range order {
-			if isReceiver {
-				l, err := measure(receiver, &res.CPU)
-				if err != nil {
-					return res, fmt.Errorf("receiver: %w", err)
-				}
-				lat, stored, spent = append(lat, l.latencies...), stored+l.Stored, spent+l.Elapsed
-				continue
-			}
-			l, err := measure(raw, &res.RawCPU)
-			if err != nil {
-				return res, fmt.Errorf("raw: %w", err)
-			}
-			rawLat, rawStored, rawSpent = append(rawLat, l.latencies...), rawStored+l.Stored, rawSpent+l.Elapsed
+		if r.Failed > 0 || w.Failed > 0 {
+			return res, fmt.Errorf("%d receiver and %d raw writes failed: %w", r.Failed, w.Failed, errors.Join(r.firstErr, w.firstErr))
 		}
+		lat, stored, spent = append(lat, r.latencies...), stored+r.Stored, spent+r.Elapsed
+		rawLat, rawStored, rawSpent = append(rawLat, w.latencies...), rawStored+w.Stored, rawSpent+w.Elapsed
 	}
 	res.CPU.finish()
 	res.RawCPU.finish()
