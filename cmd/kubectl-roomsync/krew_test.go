@@ -14,31 +14,6 @@ import (
 
 const krewTemplate = "../../plugins/krew/roomsync.yaml"
 
-// krewPlugin is the part of Krew's Plugin kind
-// (krew.googlecontainertools.github.com/v1alpha2) that the index checks.
-type krewPlugin struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Metadata   struct {
-		Name string `json:"name"`
-	} `json:"metadata"`
-	Spec struct {
-		Version          string `json:"version"`
-		Homepage         string `json:"homepage"`
-		ShortDescription string `json:"shortDescription"`
-		Description      string `json:"description"`
-		Caveats          string `json:"caveats"`
-		Platforms        []struct {
-			Selector struct {
-				MatchLabels map[string]string `json:"matchLabels"`
-			} `json:"selector"`
-			URI    string `json:"uri"`
-			SHA256 string `json:"sha256"`
-			Bin    string `json:"bin"`
-		} `json:"platforms"`
-	} `json:"spec"`
-}
-
 // renderKrew renders the template as krew-release-bot does for tag, with a
 // made-up sha256 for every archive (nothing is downloaded).
 func renderKrew(t *testing.T, tag string) []byte {
@@ -57,7 +32,7 @@ func renderKrew(t *testing.T, tag string) []byte {
 func TestKrewManifest(t *testing.T) {
 	const tag = "v0.3.1"
 	rendered := renderKrew(t, tag)
-	var p krewPlugin
+	var p krew.Plugin
 	if err := yaml.UnmarshalStrict(rendered, &p); err != nil {
 		t.Fatalf("the rendered manifest is not a Krew Plugin: %v\n%s", err, rendered)
 	}

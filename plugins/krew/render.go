@@ -1,5 +1,6 @@
 // Package krew renders roomsync.yaml, the Krew manifest template of
-// kubectl-roomsync, as krew-release-bot renders it on a release.
+// kubectl-roomsync, as krew-release-bot renders it on a release, and
+// describes what a rendered manifest holds (Plugin).
 package krew
 
 import (
@@ -31,4 +32,30 @@ func Render(src []byte, tag string, sha func(archive string) (string, error)) ([
 		return nil, fmt.Errorf("rendering the Krew manifest template: %w", err)
 	}
 	return out.Bytes(), nil
+}
+
+// Plugin is the part of Krew's Plugin kind
+// (krew.googlecontainertools.github.com/v1alpha2) that the index checks:
+// what the tests read of a rendered manifest.
+type Plugin struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Spec struct {
+		Version          string `json:"version"`
+		Homepage         string `json:"homepage"`
+		ShortDescription string `json:"shortDescription"`
+		Description      string `json:"description"`
+		Caveats          string `json:"caveats"`
+		Platforms        []struct {
+			Selector struct {
+				MatchLabels map[string]string `json:"matchLabels"`
+			} `json:"selector"`
+			URI    string `json:"uri"`
+			SHA256 string `json:"sha256"`
+			Bin    string `json:"bin"`
+		} `json:"platforms"`
+	} `json:"spec"`
 }
