@@ -42,6 +42,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/roomsync/roomsync/internal/testenv"
+	"github.com/roomsync/roomsync/plugins/krew"
 )
 
 var (
@@ -130,14 +131,25 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-// files reads the flattened filesystem of img: each regular file's content
-// (up to 64 MiB) by path, and every other entry with a nil content.
+// files reads the flattened filesystem of img by absolute path.
 func files(t *testing.T, img v1.Image) map[string][]byte {
 	t.Helper()
 	rc := mutate.Extract(img)
 	defer func() { _ = rc.Close() }()
 	out := map[string][]byte{}
-	tr := tar.NewReader(rc)
+	for name, data := range readTar(t, rc) {
+		out["/"+strings.TrimPrefix(filepath.Clean("/"+name), "/")] = data
+	}
+	return out
+}
+
+// readTar reads a tar stream: each regular file's content by its name in
+// the tar, and every other entry with a nil content. A file over 256 MiB
+// fails the test rather than fill the memory.
+func readTar(t *testing.T, r io.Reader) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -146,16 +158,18 @@ func files(t *testing.T, img v1.Image) map[string][]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		name := "/" + strings.TrimPrefix(filepath.Clean("/"+h.Name), "/")
 		if h.Typeflag != tar.TypeReg {
-			out[name] = nil
+			out[h.Name] = nil
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(tr, 64<<20))
+		if h.Size > 256<<20 {
+			t.Fatalf("%s is %d bytes", h.Name, h.Size)
+		}
+		data, err := io.ReadAll(tr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[name] = data
+		out[h.Name] = data
 	}
 }
 
@@ -414,7 +428,8 @@ func TestPluginArchives(t *testing.T) {
 	}
 }
 
-// readArchive returns the regular files of a .tar.gz or .zip by name.
+// readArchive returns the files of a .tar.gz or .zip by name (a tar's
+// other entries with a nil content).
 func readArchive(t *testing.T, path string) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
@@ -447,23 +462,7 @@ func readArchive(t *testing.T, path string) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := tar.NewReader(gz)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			data, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[h.Name] = data
-		}
-	}
+	return readTar(t, gz)
 }
 
 // checkPlatform fails unless binary is an executable for goos/arch.
@@ -563,18 +562,7 @@ func TestKrewManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p struct {
-		Spec struct {
-			Version   string `json:"version"`
-			Platforms []struct {
-				Selector struct {
-					MatchLabels map[string]string `json:"matchLabels"`
-				} `json:"selector"`
-				URI    string `json:"uri"`
-				SHA256 string `json:"sha256"`
-			} `json:"platforms"`
-		} `json:"spec"`
-	}
+	var p krew.Plugin
 	if err := yaml.Unmarshal(data, &p); err != nil {
 		t.Fatalf("roomsync.yaml: %v", err)
 	}
