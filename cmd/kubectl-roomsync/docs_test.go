@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -94,95 +93,25 @@ func TestCommandScan(t *testing.T) {
 	}
 }
 
-var pluginRE = regexp.MustCompile(`(^|[\s(` + "`" + `$;|&])kubectl roomsync(\s|$)`)
-
 // pluginCommands returns the arguments of each `kubectl roomsync` command
-// in text, a line of shell or an inline code span: its words up to a shell
-// operator, a comment or an ellipsis, quotes removed.
+// in text, a line of shell or an inline code span: its words
+// (docscan.Commands) up to an ellipsis.
 func pluginCommands(text string) [][]string {
 	var out [][]string
-	for _, m := range pluginRE.FindAllStringSubmatchIndex(text, -1) {
-		words := shellWords(text[m[3]:])
-		if i := slices.IndexFunc(words, func(w string) bool { return w == "…" || w == "..." }); i >= 0 {
-			words = words[:i]
+	for _, words := range docscan.Commands(text) {
+		for i := 0; i+1 < len(words); i++ {
+			if words[i] != "kubectl" || words[i+1] != "roomsync" {
+				continue
+			}
+			args := words[i+2:]
+			if j := slices.IndexFunc(args, func(w string) bool { return w == "…" || w == "..." }); j >= 0 {
+				args = args[:j]
+			}
+			out = append(out, args)
+			break
 		}
-		out = append(out, words[2:])
 	}
 	return out
-}
-
-// shellWords splits s into words as a shell would, up to the end of the
-// simple command: |, ;, &, >, ), a backtick or a comment. A <placeholder>
-// is one word, spaces and all; so is $(a command substitution).
-func shellWords(s string) []string {
-	var words []string
-	var w strings.Builder
-	inWord := false
-	endWord := func() {
-		if inWord {
-			words = append(words, w.String())
-		}
-		w.Reset()
-		inWord = false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n':
-			endWord()
-		case c == '\'' || c == '"':
-			j := strings.IndexByte(s[i+1:], c)
-			if j < 0 {
-				j = len(s) - i - 1 // unterminated: the rest of the line
-			}
-			w.WriteString(s[i+1 : i+1+j])
-			inWord = true
-			i += j + 1
-		case c == '<' && !inWord:
-			j := strings.IndexByte(s[i:], '>')
-			if j < 0 {
-				endWord() // an input redirection
-				return words
-			}
-			w.WriteString(s[i : i+j+1])
-			inWord = true
-			i += j
-		case c == '$' && strings.HasPrefix(s[i:], "$("):
-			j := matchingParen(s, i+1)
-			w.WriteString(s[i : j+1])
-			inWord = true
-			i = j
-		case c == '#' && !inWord, strings.IndexByte("|;&>)`", c) >= 0:
-			if c == '>' && inWord && strings.Trim(w.String(), "0123456789") == "" {
-				w.Reset() // 2>file: the 2 is no argument
-				inWord = false
-			}
-			endWord()
-			return words
-		default:
-			w.WriteByte(c)
-			inWord = true
-		}
-	}
-	endWord()
-	return words
-}
-
-// matchingParen returns the index of the ) that closes the ( at s[open],
-// or the last index of s.
-func matchingParen(s string, open int) int {
-	depth := 0
-	for i := open; i < len(s); i++ {
-		switch s[i] {
-		case '(':
-			depth++
-		case ')':
-			if depth--; depth == 0 {
-				return i
-			}
-		}
-	}
-	return len(s) - 1
 }
 
 // checkCommand checks that `kubectl roomsync args...` names a command and

@@ -417,3 +417,105 @@ var placeholderRE = regexp.MustCompile(`^(<.*>|[A-Z][A-Z0-9_]*|.*…|\.\.\.)$`)
 func IsPlaceholder(word string) bool {
 	return placeholderRE.MatchString(word)
 }
+
+// Commands splits text, a line of shell or an inline code span, into its
+// simple commands, each the words the shell would pass: quotes removed, a
+// <placeholder> one word, spaces and all, and a $(command substitution) one
+// word, whose own commands follow it in the list. A command ends at |, &,
+// ;, (, ), a backtick or the end; a redirection (>, 2>, <) and its file are
+// no words; a comment ends the line.
+func Commands(text string) [][]string {
+	var (
+		cmds     [][]string
+		words    []string
+		w        strings.Builder
+		inWord   bool
+		redirect bool // the next word is a redirection's file
+		inner    [][]string
+	)
+	endWord := func() {
+		if inWord && !redirect {
+			words = append(words, w.String())
+		}
+		if inWord {
+			redirect = false
+		}
+		w.Reset()
+		inWord = false
+	}
+	endCommand := func() {
+		endWord()
+		redirect = false
+		if len(words) > 0 {
+			cmds = append(cmds, words)
+		}
+		cmds, words, inner = append(cmds, inner...), nil, nil
+	}
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n':
+			endWord()
+		case c == '\'' || c == '"':
+			j := strings.IndexByte(text[i+1:], c)
+			if j < 0 {
+				j = len(text) - i - 1 // unterminated: the rest of the line
+			}
+			w.WriteString(text[i+1 : i+1+j])
+			inWord = true
+			i += j + 1
+		case c == '<' && !inWord:
+			j := strings.IndexByte(text[i:], '>')
+			if j < 0 {
+				redirect = true // an input redirection
+				continue
+			}
+			w.WriteString(text[i : i+j+1])
+			inWord = true
+			i += j
+		case c == '$' && strings.HasPrefix(text[i:], "$("):
+			j := matchingParen(text, i+1)
+			w.WriteString(text[i : j+1])
+			inWord = true
+			inner = append(inner, Commands(text[i+2:j])...)
+			i = j
+		case c == '#' && !inWord:
+			endCommand()
+			return cmds
+		case c == '>':
+			if inWord && strings.Trim(w.String(), "0123456789") == "" {
+				w.Reset() // 2>file: the 2 is no argument
+				inWord = false
+			}
+			endWord()
+			if i+1 < len(text) && (text[i+1] == '>' || text[i+1] == '&') {
+				i++ // >> file, >&2
+			}
+			redirect = true
+		case strings.IndexByte("|;&()`", c) >= 0:
+			endCommand()
+		default:
+			w.WriteByte(c)
+			inWord = true
+		}
+	}
+	endCommand()
+	return cmds
+}
+
+// matchingParen returns the index of the ) that closes the ( at s[open],
+// or the last index of s.
+func matchingParen(s string, open int) int {
+	depth := 0
+	for i := open; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return len(s) - 1
+}

@@ -2,6 +2,7 @@ package docscan
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -101,6 +102,20 @@ func TestResolve(t *testing.T) {
 	} {
 		if got := IsAbsolute(target); got != want {
 			t.Errorf("IsAbsolute(%q) = %v", target, got)
+		}
+	}
+}
+
+func TestCommands(t *testing.T) {
+	for text, want := range map[string][][]string{
+		"make dev && make test":                            {{"make", "dev"}, {"make", "test"}},
+		"(cd x; make y) 2>&1 | tee log # done":             {{"cd", "x"}, {"make", "y"}, {"tee", "log"}},
+		"echo $(make z) >> out < in":                       {{"echo", "$(make z)"}, {"make", "z"}},
+		`kubectl roomsync describe <the room> --url "a b"`: {{"kubectl", "roomsync", "describe", "<the room>", "--url", "a b"}},
+		"# a comment": nil,
+	} {
+		if got := Commands(text); !slices.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("Commands(%q) = %q, want %q", text, got, want)
 		}
 	}
 }

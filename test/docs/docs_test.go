@@ -371,7 +371,7 @@ func TestMakeTargets(t *testing.T) {
 		}
 		for _, b := range d.Blocks {
 			for _, l := range b.ShellLines() {
-				check(l.Line, stripComment(l.Text))
+				check(l.Line, l.Text)
 			}
 		}
 		for _, s := range d.Spans {
@@ -429,31 +429,19 @@ func makeTargets(path string) (map[string]bool, error) {
 	return targets, nil
 }
 
-// stripComment removes a shell comment: a # at the start of a word.
-func stripComment(line string) string {
-	for i := range len(line) {
-		if line[i] == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t') {
-			return line[:i]
-		}
-	}
-	return line
-}
-
 var (
-	shellSeparatorRE = regexp.MustCompile(`&&|\|\||[;|()]|\$\(`)
-	envAssignRE      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
-	digitsRE         = regexp.MustCompile(`^[0-9]+$`) // make -j 4
+	envAssignRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
+	digitsRE    = regexp.MustCompile(`^[0-9]+$`) // make -j 4
 )
 
 // makeCommandTargets returns the targets of the make commands in text, a
-// line of shell: `make dev`, `SCALE_ROOMS=30000 make bench-scale`, `make
+// line of shell (docscan.Commands): `make dev`, `SCALE_ROOMS=30000 make bench-scale`, `make
 // bench-scale SCALE_ROOMS=30000 && make test`. Flags and variable
 // assignments are no targets; placeholders (<target>, …) and numbers are
 // skipped, and so are commands that name another Makefile (-C, -f).
 func makeCommandTargets(text string) []string {
 	var targets []string
-	for _, cmd := range shellSeparatorRE.Split(text, -1) {
-		words := strings.Fields(cmd)
+	for _, words := range docscan.Commands(text) {
 		for len(words) > 0 && (words[0] == "$" || envAssignRE.MatchString(words[0])) {
 			words = words[1:] // a prompt, FOO=bar before the command
 		}
@@ -511,7 +499,7 @@ func TestMakeScan(t *testing.T) {
 		"go install ./...   # or make build":        nil, // a comment is prose
 		"remake it":                                 nil,
 	} {
-		if got := makeCommandTargets(stripComment(text)); !slices.Equal(got, want) && (len(got) != 0 || len(want) != 0) {
+		if got := makeCommandTargets(text); !slices.Equal(got, want) && (len(got) != 0 || len(want) != 0) {
 			t.Errorf("makeCommandTargets(%q) = %q, want %q", text, got, want)
 		}
 	}
