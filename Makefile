@@ -29,11 +29,11 @@ PROMETHEUS_VERSION ?= v0.316.0
 # (which pin every version in it), the others by name and version.
 # `make tools-clean` drops the cache.
 TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/roomsync/tools
-SHA256 := { sha256sum 2>/dev/null || shasum -a 256; }
-TOOLS_KEY := $(shell cat $(TOOLS_MOD) | $(SHA256) | cut -c1-12)
-TOOLS_BUILT := $(TOOLS_CACHE)/hack-tools-$(KUBERNETES_VERSION)-$(TOOLS_KEY)
+# modules-key is the first 12 hex digits of the sha256 of the files $(1).
+modules-key = $(shell cat $(1) | { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-12)
+TOOLS_BUILT := $(TOOLS_CACHE)/hack-tools-$(KUBERNETES_VERSION)-$(call modules-key,$(TOOLS_MOD))
 RELEASE_TOOLS_MOD := hack/tools/release/go.mod hack/tools/release/go.sum
-RELEASE_TOOLS_BUILT := $(TOOLS_CACHE)/release-tools-$(shell cat $(RELEASE_TOOLS_MOD) | $(SHA256) | cut -c1-12)
+RELEASE_TOOLS_BUILT := $(TOOLS_CACHE)/release-tools-$(call modules-key,$(RELEASE_TOOLS_MOD))
 
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs
