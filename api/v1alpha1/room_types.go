@@ -664,6 +664,7 @@ type RoomStatus struct {
 // +kubebuilder:printcolumn:name="Room Name",type=string,JSONPath=`.status.roomName`,priority=1
 // +kubebuilder:printcolumn:name="Seats Taken",type=integer,JSONPath=`.status.seats.taken`,priority=1
 // +kubebuilder:printcolumn:name="Recording Job",type=string,JSONPath=`.status.recording.jobName`,priority=1
+// +kubebuilder:printcolumn:name="Recording Status",type=string,JSONPath=`.status.conditions[?(@.type=="Recording")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Last Event",type=string,JSONPath=`.status.lastCallbackCommand`,priority=1
 // +kubebuilder:printcolumn:name="Last Resync",type=date,JSONPath=`.status.resync.time`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`

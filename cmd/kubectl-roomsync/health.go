@@ -172,6 +172,23 @@ func (e *evaluation) addRoom(room *chatv1alpha1.Room) {
 	}
 }
 
+// addSettled counts a Room its table row shows settled (roomRow): it
+// holds nothing to report.
+func (e *evaluation) addSettled(ns string, row roomRow) {
+	j, ok := e.owner[appKey{ns, row.sdkAppID}]
+	if !ok {
+		return
+	}
+	a := &e.apps[j]
+	a.rooms++
+	switch row.phase {
+	case chatv1alpha1.RoomPhaseActive:
+		a.active++
+	case chatv1alpha1.RoomPhaseDestroyed:
+		a.destroyed++
+	}
+}
+
 type appKey struct {
 	namespace string
 	sdkAppID  int64

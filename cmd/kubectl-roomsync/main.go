@@ -27,9 +27,11 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -91,33 +93,61 @@ type plugin struct {
 	cluster client.Client
 }
 
-// client returns a client for the cluster and namespace the flags name.
 // clientQPS and clientBurst limit the plugin's requests, as kubectl limits
-// its discovery requests.
+// its discovery requests. client-go's default limit (5 requests a second,
+// bursts of 10) would make status, when it reads 100,000 Rooms whole in 200
+// pages one after another, wait 38 s on itself. The plugin never has more
+// than one request in flight: it is allowed what kubectl allows its
+// discovery, and the API server's priority and fairness does the rest.
 const (
 	clientQPS   = 50
 	clientBurst = 300
 )
 
+// client returns a client for the cluster the flags name.
 func (p *plugin) client() (client.Client, error) {
 	if p.cluster != nil {
 		return p.cluster, nil
 	}
-	cfg, err := p.flags.ToRESTConfig()
+	cfg, err := p.restConfig()
 	if err != nil {
-		return nil, fmt.Errorf("reading the kubeconfig: %w", err)
+		return nil, err
 	}
-	// client-go's default limit (5 requests a second, bursts of 10) would
-	// make status, which reads 100,000 Rooms in 200 pages one after
-	// another, wait 38 s on itself. The plugin never has more than one
-	// request in flight: it is allowed what kubectl allows its discovery,
-	// and the API server's priority and fairness does the rest.
-	cfg.QPS, cfg.Burst = clientQPS, clientBurst
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the API server: %w", err)
 	}
 	return c, nil
+}
+
+// restConfig returns the flags' REST config, with the plugin's limits.
+func (p *plugin) restConfig() (*rest.Config, error) {
+	cfg, err := p.flags.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("reading the kubeconfig: %w", err)
+	}
+	cfg.QPS, cfg.Burst = clientQPS, clientBurst
+	return cfg, nil
+}
+
+// roomReader returns how status reads Rooms: through the server-side
+// table where it can, or, with the client tests give, whole only.
+func (p *plugin) roomReader() (roomReader, error) {
+	c, err := p.client()
+	if err != nil || p.cluster != nil {
+		return roomReader{c: c}, err
+	}
+	cfg, err := p.restConfig()
+	if err != nil {
+		return roomReader{}, err
+	}
+	cfg.APIPath, cfg.GroupVersion = "/apis", &chatv1alpha1.GroupVersion
+	cfg.NegotiatedSerializer = serializer.NewCodecFactory(scheme).WithoutConversion()
+	table, err := rest.RESTClientFor(cfg)
+	if err != nil {
+		return roomReader{}, fmt.Errorf("connecting to the API server: %w", err)
+	}
+	return roomReader{c: c, table: table}, nil
 }
 
 // namespace returns the namespace of -n, or the kubeconfig context's.

@@ -31,7 +31,7 @@ func newStatusCommand(p *plugin) *cobra.Command {
 		Args:    exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p.started()
-			c, err := p.client()
+			rooms, err := p.roomReader()
 			if err != nil {
 				return err
 			}
@@ -41,7 +41,7 @@ func newStatusCommand(p *plugin) *cobra.Command {
 					return err
 				}
 			}
-			r, err := gather(cmd.Context(), c, ns, p.now())
+			r, err := gather(cmd.Context(), rooms, ns, p.now())
 			if err != nil {
 				return err
 			}
@@ -56,19 +56,16 @@ func newStatusCommand(p *plugin) *cobra.Command {
 	return cmd
 }
 
-// roomsPage is how many Rooms status reads at a time: with 100,000 Rooms
-// it holds one page, not all of them.
-const roomsPage = 500
-
 // gather reads what status needs in ns ("" for every namespace) and makes
-// the report at now. Rooms are read a page at a time and counted as they
-// come, in the order the API server lists them (namespace, then name), the
-// order evaluate sorts them in.
-func gather(ctx context.Context, c client.Client, ns string, now time.Time) (report, error) {
+// the report at now. Rooms are read as roomReader.read says, in the order
+// the API server lists them (namespace, then name), the order evaluate
+// sorts them in.
+func gather(ctx context.Context, rooms roomReader, ns string, now time.Time) (report, error) {
 	var (
 		apps chatv1alpha1.ChatAppList
 		evs  corev1.EventList
 	)
+	c := rooms.c
 	if err := c.List(ctx, &apps, client.InNamespace(ns)); err != nil {
 		return report{}, fmt.Errorf("listing ChatApps: %w", err)
 	}
@@ -78,18 +75,10 @@ func gather(ctx context.Context, c client.Client, ns string, now time.Time) (rep
 		return report{}, fmt.Errorf("listing the ChatApps' %s Events: %w", spoolReplayedEvent, err)
 	}
 	e := newEvaluation(apps.Items, evs.Items, now)
-	for next := ""; ; {
-		var rooms chatv1alpha1.RoomList
-		if err := c.List(ctx, &rooms, client.InNamespace(ns), client.Limit(roomsPage), client.Continue(next)); err != nil {
-			return report{}, fmt.Errorf("listing Rooms: %w", err)
-		}
-		for i := range rooms.Items {
-			e.addRoom(&rooms.Items[i])
-		}
-		if next = rooms.Continue; next == "" {
-			return e.report, nil
-		}
+	if err := rooms.read(ctx, ns, e.addRoom, e.addSettled); err != nil {
+		return report{}, err
 	}
+	return e.report, nil
 }
 
 // writeReport writes r as a person reads it. ns is the namespace looked in
