@@ -487,7 +487,7 @@ func (r *scaleResults) print(out io.Writer) {
 		if cu.Healed > 0 {
 			healed = sec(cu.Healed)
 		}
-		fmt.Fprintf(out, "Catch-up: %d rooms renamed while both replicas were down %s; leader elected and receiver serving %s after the leader's start; all healed %s after that (%d REST requests)\n",
-			cu.Rooms, outageDown, sec(cu.Ready), healed, cu.Requests)
+		fmt.Fprintf(out, "Catch-up: %d rooms renamed while both replicas were down %s; leader elected and receiver serving %s after the leader's start; all healed %s after that (%d REST requests; the first about a renamed room %s after, the last %s after)\n",
+			cu.Rooms, outageDown, sec(cu.Ready), healed, cu.Requests, sec(cu.FirstRead), sec(cu.LastRead))
 	}
 }

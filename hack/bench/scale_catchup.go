@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -44,6 +45,12 @@ type catchUpResult struct {
 	// Requests are the REST requests the fake answered from the return
 	// until healed.
 	Requests int `json:"requests"`
+	// FirstRead is the time from Ready's end until the first REST request
+	// about a renamed room (the leader's start, up to its catch-up), and
+	// LastRead until the last one before every renamed Room was healed:
+	// where Healed goes.
+	FirstRead time.Duration `json:"firstReadNanos"`
+	LastRead  time.Duration `json:"lastReadNanos"`
 }
 
 // benchTB is the testing.TB the fake Tencent wants, outside a test: it
@@ -150,7 +157,16 @@ func (s *scaleBench) catchUp(ctx context.Context, hot []string) (catchUpResult, 
 	if len(pending) == 0 {
 		res.Healed = time.Since(back)
 	}
-	res.Requests = len(fake.Requests("")) - before
+	after := fake.Requests("")[before:]
+	res.Requests = len(after)
+	for _, r := range after {
+		if slices.Contains(active, r.RoomID) {
+			if res.FirstRead == 0 {
+				res.FirstRead = r.At.Sub(back)
+			}
+			res.LastRead = r.At.Sub(back)
+		}
+	}
 	return res, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -284,6 +286,17 @@ func TestKubectlPlugin(t *testing.T) {
 		}
 		mustContain(t, "status -A", stdout, "ChatApp e2e-plugin/chat ", "ChatApp e2e-plugin-broken/broken ")
 
+		// Someone who may list Rooms everywhere but not namespaces gets the
+		// same report: status reads the Rooms whole instead of the table.
+		reader := statusReaderKubeconfig(t)
+		stdoutReader, stderrReader, codeReader := plugin(t, "", "--kubeconfig", reader, "status", "-A")
+		if codeReader != code {
+			t.Errorf("status -A without the right to list namespaces: exit code %d, want %d; stderr %q", codeReader, code, stderrReader)
+		}
+		if got, want := roomsLines(stdoutReader), roomsLines(stdout); !slices.Equal(got, want) || len(want) < 2 {
+			t.Errorf("status -A without the right to list namespaces says %q of the Rooms, with it %q", got, want)
+		}
+
 		// resync --all of a ChatApp without restAPI fails at once.
 		if _, stderr, code := plugin(t, "", "-n", brokenNamespace, "resync", "--all", "broken"); code != 1 || !strings.Contains(stderr, "has no spec.restAPI") {
 			t.Errorf("resync --all without restAPI: exit code %d, stderr %q", code, stderr)
@@ -306,4 +319,51 @@ func waitForRoomIn(t *testing.T, ns, name string) *chatv1alpha1.Room {
 	room := &chatv1alpha1.Room{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	waitFor(t, room, "Room "+ns+"/"+name+" exists", func() bool { return true })
 	return room
+}
+
+// roomsLines returns the ChatApp and Rooms lines of a status report.
+func roomsLines(report string) []string {
+	var out []string
+	for _, l := range strings.Split(report, "\n") {
+		if strings.HasPrefix(l, "ChatApp ") || strings.HasPrefix(l, "  Rooms:") || strings.HasPrefix(l, "    Room ") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// statusReaderKubeconfig returns a kubeconfig for a ServiceAccount that
+// may read ChatApps, Rooms and Events in every namespace, and nothing else
+// (not the list of namespaces).
+func statusReaderKubeconfig(t *testing.T) string {
+	t.Helper()
+	ctx := t.Context()
+	const name = "e2e-status-reader"
+	role := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{chatv1alpha1.GroupVersion.Group}, Resources: []string{"chatapps", "rooms"}, Verbs: []string{"get", "list"}},
+			{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"list"}},
+		},
+	}
+	objs := []client.Object{
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: pluginNamespace, Name: name}},
+		role,
+		&rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: pluginNamespace, Name: name}},
+		},
+	}
+	for _, obj := range objs {
+		if err := env.Client.Create(ctx, obj); err != nil {
+			t.Fatalf("creating %T %s: %v", obj, obj.GetName(), err)
+		}
+		t.Cleanup(func() { _ = env.Client.Delete(context.Background(), obj) })
+	}
+	path := filepath.Join(t.TempDir(), "status-reader-kubeconfig")
+	if err := env.WriteKubeconfigAs(pluginNamespace, name, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
