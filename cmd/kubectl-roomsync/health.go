@@ -172,20 +172,20 @@ func (e *evaluation) addRoom(room *chatv1alpha1.Room) {
 	}
 }
 
-// addSettled counts a Room its table row shows settled (roomRow): it
-// holds nothing to report.
-func (e *evaluation) addSettled(ns string, row roomRow) {
-	j, ok := e.owner[appKey{ns, row.sdkAppID}]
+// addSettled counts n Rooms of ns with sdkAppID in phase that their table
+// rows show settled (roomRow): they hold nothing to report.
+func (e *evaluation) addSettled(ns string, sdkAppID int64, phase chatv1alpha1.RoomPhase, n int) {
+	j, ok := e.owner[appKey{ns, sdkAppID}]
 	if !ok {
 		return
 	}
 	a := &e.apps[j]
-	a.rooms++
-	switch row.phase {
+	a.rooms += n
+	switch phase {
 	case chatv1alpha1.RoomPhaseActive:
-		a.active++
+		a.active += n
 	case chatv1alpha1.RoomPhaseDestroyed:
-		a.destroyed++
+		a.destroyed += n
 	}
 }
 

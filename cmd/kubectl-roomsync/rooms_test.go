@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -118,37 +120,36 @@ func TestStatusTableAgreesWithWholeRooms(t *testing.T) {
 
 	whole := evaluate(view{apps: apps, rooms: rooms}, now)
 
-	rows, err := decodeTable(bytes.NewReader(roomTable(t, rooms)))
+	table, err := decodeTable(bytes.NewReader(roomTable(t, rooms)), len(rooms))
 	if err != nil {
 		t.Fatal(err)
-	}
-	if len(rows) != len(rooms) {
-		t.Fatalf("%d rows for %d Rooms", len(rows), len(rooms))
 	}
 	byName := map[string]*chatv1alpha1.Room{}
 	for i := range rooms {
 		byName[rooms[i].Name] = &rooms[i]
 	}
 	e := newEvaluation(apps, nil, now)
-	var settled []string
-	for _, row := range rows {
-		r := byName[row.name]
-		if r == nil || row.sdkAppID != r.Spec.SDKAppID || row.phase != r.Status.Phase {
-			t.Fatalf("row %+v is not what the Room holds", row)
-		}
-		if row.settled {
-			settled = append(settled, row.name)
-			e.addSettled("chat", row)
-			continue
-		}
-		e.addRoom(r)
+	for k, n := range table.settled {
+		e.addSettled("chat", k.sdkAppID, k.phase, n)
 	}
-	want := []string{"a-well", "h-rec-stopped", "i-rec-started", "j-synced", "n-destroyed"}
-	for _, name := range append([]string{}, want...) {
-		want = append(want, "stray-"+name)
+	for _, name := range table.unsettled {
+		e.addRoom(byName[name])
 	}
-	if !slices.Equal(slices.Sorted(slices.Values(settled)), slices.Sorted(slices.Values(want))) {
-		t.Errorf("settled from the table: %v, want %v", slices.Sorted(slices.Values(settled)), slices.Sorted(slices.Values(want)))
+	settledNames := []string{"a-well", "h-rec-stopped", "i-rec-started", "j-synced", "n-destroyed"}
+	wantSettled := map[settledKey]int{}
+	var wantUnsettled []string
+	for _, r := range rooms {
+		if slices.Contains(settledNames, strings.TrimPrefix(r.Name, "stray-")) {
+			wantSettled[settledKey{r.Spec.SDKAppID, r.Status.Phase}]++
+		} else {
+			wantUnsettled = append(wantUnsettled, r.Name)
+		}
+	}
+	if !maps.Equal(table.settled, wantSettled) {
+		t.Errorf("settled from the table: %v, want %v", table.settled, wantSettled)
+	}
+	if !slices.Equal(table.unsettled, wantUnsettled) {
+		t.Errorf("unsettled from the table: %v, want %v", table.unsettled, wantUnsettled)
 	}
 	var got, wantOut bytes.Buffer
 	writeReport(&got, e.report, "chat")
@@ -165,7 +166,23 @@ func TestStatusTableAgreesWithWholeRooms(t *testing.T) {
 // status reads is refused, so that status reads the Rooms whole.
 func TestStatusTableWithoutItsColumns(t *testing.T) {
 	table := `{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{},"columnDefinitions":[{"name":"Name","type":"string"},{"name":"Ready","type":"string"}],"rows":[{"cells":["r","True"]}]}`
-	if _, err := decodeTable(strings.NewReader(table)); err == nil || !strings.Contains(err.Error(), "lacks a column") {
+	if _, err := decodeTable(strings.NewReader(table), 10); !errors.Is(err, errNoTable) {
 		t.Errorf("decodeTable = %v, want errNoTable", err)
+	}
+}
+
+// TestStatusTableWithTooManyUnsettled: past maxUnsettled unsettled Rooms,
+// the table is given up for a read of every Room whole.
+func TestStatusTableWithTooManyUnsettled(t *testing.T) {
+	var rooms []chatv1alpha1.Room
+	for _, name := range []string{"a", "b", "c"} {
+		rooms = append(rooms, room("chat", name, 1, func(r *chatv1alpha1.Room) { r.Status.Conditions = nil }))
+	}
+	table := roomTable(t, rooms)
+	if _, err := decodeTable(bytes.NewReader(table), 2); !errors.Is(err, errTooUnsettled) {
+		t.Errorf("3 unsettled Rooms, at most 2: decodeTable = %v, want errTooUnsettled", err)
+	}
+	if got, err := decodeTable(bytes.NewReader(table), 3); err != nil || len(got.unsettled) != 3 {
+		t.Errorf("3 unsettled Rooms, at most 3: decodeTable = %+v, %v", got, err)
 	}
 }
