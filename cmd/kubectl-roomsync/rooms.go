@@ -300,7 +300,7 @@ func rowOf(cells []any, column map[string]int) (roomRow, error) {
 	if id := cell("SDKAppID"); id != "" {
 		n, err := strconv.ParseInt(id, 10, 64)
 		if err != nil {
-			return roomRow{}, fmt.Errorf("Room %s: sdkAppID %q: %w", row.name, id, err)
+			return roomRow{}, fmt.Errorf("the sdkAppID %q of Room %s: %w", id, row.name, err)
 		}
 		row.sdkAppID = n
 	}
