@@ -8,7 +8,6 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -305,9 +304,13 @@ func rowOf(cells []any, column map[string]int) (roomRow, error) {
 		row.sdkAppID = n
 	}
 	synced := cell("Synced")
-	manages := strings.ContainsAny(cell("Policies"), "*") ||
-		slices.ContainsFunc([]chatv1alpha1.ManagementPolicy{chatv1alpha1.ManagementCreate, chatv1alpha1.ManagementUpdate, chatv1alpha1.ManagementDelete},
-			func(p chatv1alpha1.ManagementPolicy) bool { return strings.Contains(cell("Policies"), string(p)) })
+	// The column holds spec.managementPolicies as JSON; one that does not
+	// parse is taken to manage, which leaves the Room to a whole read.
+	var spec chatv1alpha1.RoomSpec
+	manages := true
+	if policies := cell("Policies"); policies == "" || json.Unmarshal([]byte(policies), &spec.ManagementPolicies) == nil {
+		manages = spec.Manages()
+	}
 	row.settled = cell("Ready") == string(metav1.ConditionTrue) &&
 		cell("Recording Status") != chatv1alpha1.RecordingFailedReason &&
 		(synced == string(metav1.ConditionTrue) || synced == "" && !manages)
