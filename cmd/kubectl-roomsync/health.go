@@ -157,13 +157,7 @@ func (e *evaluation) addRoom(room *chatv1alpha1.Room) {
 		return
 	}
 	a := &e.apps[j]
-	a.rooms++
-	switch room.Status.Phase {
-	case chatv1alpha1.RoomPhaseActive:
-		a.active++
-	case chatv1alpha1.RoomPhaseDestroyed:
-		a.destroyed++
-	}
+	a.count(room.Status.Phase, 1)
 	if f := roomFinding(room); f.health != healthy {
 		a.findings = append(a.findings, f)
 	}
@@ -179,7 +173,11 @@ func (e *evaluation) addSettled(ns string, sdkAppID int64, phase chatv1alpha1.Ro
 	if !ok {
 		return
 	}
-	a := &e.apps[j]
+	e.apps[j].count(phase, n)
+}
+
+// count adds n Rooms in phase to a's counts.
+func (a *appReport) count(phase chatv1alpha1.RoomPhase, n int) {
 	a.rooms += n
 	switch phase {
 	case chatv1alpha1.RoomPhaseActive:
