@@ -41,3 +41,18 @@ go_memstats_heap_inuse_bytes 1.048576e+06
 		t.Error("containsMetric matches prefixes or misses names")
 	}
 }
+
+func TestIndexSyncTime(t *testing.T) {
+	log := `{"level":"info","ts":"2026-12-03T08:09:39Z","msg":"Starting EventSource"}
+{"level":"info","ts":"2026-12-03T08:09:51Z","logger":"room-index","msg":"Room index synced","rooms":100000,"took":12.345}
+`
+	if got, want := indexSyncTime(log), 12345*time.Millisecond; got != want {
+		t.Errorf("indexSyncTime = %s, want %s", got, want)
+	}
+	if got := indexSyncTime(`{"msg":"Room index synced","took":"1.5s"}`); got != 1500*time.Millisecond {
+		t.Errorf("indexSyncTime of a duration string = %s, want 1.5s", got)
+	}
+	if got := indexSyncTime(`{"msg":"Starting"}`); got != 0 {
+		t.Errorf("indexSyncTime of a log without the line = %s, want 0", got)
+	}
+}

@@ -142,19 +142,24 @@ func runScale(ctx context.Context, o options) (*scaleResults, error) {
 	for i := range hot {
 		hot[i] = fmt.Sprintf("hot-room-%03d", i)
 	}
-	fmt.Printf("Receiver: %d Rooms, concurrency 8...\n", len(hot))
 	if err := parallel(len(hot), 16, func(i int) error { return s.sender.storedUpdate(hot[i], s.clock.Add(1)) }); err != nil {
 		return nil, fmt.Errorf("creating the Rooms: %w", err)
 	}
 	s.rooms = len(hot)
-	load, err := s.receiverLoad(ctx, hot, o.round, o.rounds)
-	if err != nil {
-		return res, err
+	sizes := []int{1000, 10000, o.scale}
+	if o.catchUpOnly {
+		sizes = []int{o.scale}
+	} else {
+		fmt.Printf("Receiver: %d Rooms, concurrency 8...\n", len(hot))
+		load, err := s.receiverLoad(ctx, hot, o.round, o.rounds)
+		if err != nil {
+			return res, err
+		}
+		res.Receiver = append(res.Receiver, load)
 	}
-	res.Receiver = append(res.Receiver, load)
 
 	seeding := time.Duration(0)
-	for _, n := range []int{1000, 10000, o.scale} {
+	for _, n := range sizes {
 		if n > o.scale || n <= s.rooms {
 			continue
 		}
@@ -168,6 +173,9 @@ func runScale(ctx context.Context, o options) (*scaleResults, error) {
 		if err := s.waitReconciled(ctx, s.leader); err != nil {
 			return res, err
 		}
+		if o.catchUpOnly {
+			continue
+		}
 		fmt.Printf("Restarting both replicas with %d Rooms...\n", n)
 		step, err := s.restart(ctx)
 		if err != nil {
@@ -176,30 +184,10 @@ func runScale(ctx context.Context, o options) (*scaleResults, error) {
 		res.Steps = append(res.Steps, step)
 	}
 	res.SeedSeconds = seeding.Seconds()
-
-	fmt.Printf("Receiver: %d Rooms of %d, concurrency 8...\n", len(hot), s.rooms)
-	if load, err = s.receiverLoad(ctx, hot, o.round, o.rounds); err != nil {
-		return res, err
-	}
-	res.Receiver = append(res.Receiver, load)
-
-	fmt.Println("Clients: kubectl get rooms -A, kubectl roomsync status -A...")
-	kubectl := filepath.Join(testenv.AssetsDir(), "kubectl")
-	if res.GetRooms, res.GetRoomsRSS, err = s.timeCommand(ctx, kubectl, "get", "rooms", "-A"); err != nil {
-		return res, err
-	}
-	if res.GetRoomsOnePage, res.GetRoomsOnePageRSS, err = s.timeCommand(ctx, kubectl, "get", "rooms", "-A", "--chunk-size=0"); err != nil {
-		return res, err
-	}
-	if res.RoomBytes, res.ManagedFieldsBytes, err = roomSize(ctx, s.dynamic); err != nil {
-		return res, err
-	}
-	plugin, err := filepath.Abs(filepath.Join(filepath.Dir(o.operator), "kubectl-roomsync"))
-	if err != nil {
-		return res, err
-	}
-	if res.Status, res.StatusRSS, err = s.timeCommand(ctx, plugin, "status", "-A"); err != nil {
-		return res, err
+	if !o.catchUpOnly {
+		if err := s.measureAtScale(ctx, o, hot, res); err != nil {
+			return res, err
+		}
 	}
 	if o.outage > 0 {
 		fmt.Printf("Catch-up: %d active rooms changed while both replicas are down %s...\n", catchUpRooms, outageDown)
@@ -210,6 +198,37 @@ func runScale(ctx context.Context, o options) (*scaleResults, error) {
 		}
 	}
 	return res, nil
+}
+
+// measureAtScale measures the receiver and the clients with every Room
+// seeded.
+func (s *scaleBench) measureAtScale(ctx context.Context, o options, hot []string, res *scaleResults) error {
+	fmt.Printf("Receiver: %d Rooms of %d, concurrency 8...\n", len(hot), s.rooms)
+	load, err := s.receiverLoad(ctx, hot, o.round, o.rounds)
+	if err != nil {
+		return err
+	}
+	res.Receiver = append(res.Receiver, load)
+
+	fmt.Println("Clients: kubectl get rooms -A, kubectl roomsync status -A...")
+	kubectl := filepath.Join(testenv.AssetsDir(), "kubectl")
+	if res.GetRooms, res.GetRoomsRSS, err = s.timeCommand(ctx, kubectl, "get", "rooms", "-A"); err != nil {
+		return err
+	}
+	if res.GetRoomsOnePage, res.GetRoomsOnePageRSS, err = s.timeCommand(ctx, kubectl, "get", "rooms", "-A", "--chunk-size=0"); err != nil {
+		return err
+	}
+	if res.RoomBytes, res.ManagedFieldsBytes, err = roomSize(ctx, s.dynamic); err != nil {
+		return err
+	}
+	plugin, err := filepath.Abs(filepath.Join(filepath.Dir(o.operator), "kubectl-roomsync"))
+	if err != nil {
+		return err
+	}
+	if res.Status, res.StatusRSS, err = s.timeCommand(ctx, plugin, "status", "-A"); err != nil {
+		return err
+	}
+	return nil
 }
 
 // start starts the leader, waits until it leads, and then starts the
@@ -487,7 +506,7 @@ func (r *scaleResults) print(out io.Writer) {
 		if cu.Healed > 0 {
 			healed = sec(cu.Healed)
 		}
-		fmt.Fprintf(out, "Catch-up: %d rooms renamed while both replicas were down %s; leader elected and receiver serving %s after the leader's start; all healed %s after that (%d REST requests; the first about a renamed room %s after, the last %s after)\n",
-			cu.Rooms, outageDown, sec(cu.Ready), healed, cu.Requests, sec(cu.FirstRead), sec(cu.LastRead))
+		fmt.Fprintf(out, "Catch-up: %d rooms renamed while both replicas were down %s; leader elected and receiver serving %s after the leader's start; all healed %s after that (%d REST requests; the first about a renamed room %s after, the last %s after); the leader's Room index synced %s after its start\n",
+			cu.Rooms, outageDown, sec(cu.Ready), healed, cu.Requests, sec(cu.FirstRead), sec(cu.LastRead), sec(cu.LeaderIndexSynced))
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -51,6 +53,10 @@ type catchUpResult struct {
 	// where Healed goes.
 	FirstRead time.Duration `json:"firstReadNanos"`
 	LastRead  time.Duration `json:"lastReadNanos"`
+	// LeaderIndexSynced is the time from the leader's start until its Room
+	// index (lookup.RoomIndex), which the catch-up plans from, had every
+	// Room, as its log says (0: not found in the log).
+	LeaderIndexSynced time.Duration `json:"leaderIndexSyncedNanos"`
 }
 
 // benchTB is the testing.TB the fake Tencent wants, outside a test: it
@@ -157,6 +163,7 @@ func (s *scaleBench) catchUp(ctx context.Context, hot []string) (catchUpResult, 
 	if len(pending) == 0 {
 		res.Healed = time.Since(back)
 	}
+	res.LeaderIndexSynced = indexSyncTime(s.leader.Log.String())
 	after := fake.Requests("")[before:]
 	res.Requests = len(after)
 	for _, r := range after {
@@ -183,4 +190,24 @@ func waitFor(ctx context.Context, timeout time.Duration, check func() bool) erro
 		}
 	}
 	return nil
+}
+
+// indexSynced finds the time the Room index took to sync in an operator's
+// log (its "Room index synced" line; JSON, as the operator logs by default).
+var indexSynced = regexp.MustCompile(`"msg":"Room index synced".*"took":"?([0-9.a-zµ]+)"?`)
+
+// indexSyncTime returns the time an operator's Room index took to sync,
+// from its log (0 when the log does not say).
+func indexSyncTime(log string) time.Duration {
+	m := indexSynced.FindStringSubmatch(log)
+	if m == nil {
+		return 0
+	}
+	if d, err := time.ParseDuration(m[1]); err == nil {
+		return d
+	}
+	if secs, err := strconv.ParseFloat(m[1], 64); err == nil {
+		return time.Duration(secs * float64(time.Second))
+	}
+	return 0
 }
