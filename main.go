@@ -20,6 +20,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -134,6 +135,10 @@ func main() {
 		// Whole Rooms are cached only once something reads them: the
 		// controllers, on the elected replica.
 		NewCache: controllers.NewCache,
+		// Streaming 100,000 Rooms into the elected replica's cache can take
+		// over a minute on a busy API server; controller-runtime's default
+		// of 2 minutes would end the process and start the stream anew.
+		Controller: config.Controller{CacheSyncTimeout: 10 * time.Minute},
 		Cache: cache.Options{
 			// Nothing reads managedFields from the cache; not keeping them
 			// roughly halves the memory a cached Room takes.
@@ -195,6 +200,10 @@ func main() {
 		log.Error(err, "Adding the Room index")
 		os.Exit(1)
 	}
+	// The elected replica streams whole Rooms into its cache once its index
+	// has them all: one stream at a time is the faster way to an index a
+	// catch-up can plan from.
+	controllers.RoomsAfter(mgr.GetCache(), rooms.WaitForSync)
 
 	// One Store for callbacks and resyncs: events for a room take turns in
 	// it, whichever way they came.
@@ -204,12 +213,14 @@ func main() {
 	// every controller that calls Tencent.
 	apis := &controllers.RESTAPIs{Secrets: secrets, HTTP: &http.Client{Timeout: 5 * time.Second}}
 	if err := (&controllers.ResyncReconciler{
-		Client:   mgr.GetClient(),
-		Store:    store,
-		Secrets:  secrets,
-		APIs:     apis,
-		Recorder: mgr.GetEventRecorder("roomsync-resync"),
-		Context:  ctx,
+		Client:    mgr.GetClient(),
+		Store:     store,
+		Secrets:   secrets,
+		APIs:      apis,
+		Index:     rooms,
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("roomsync-resync"),
+		Context:   ctx,
 	}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "Setting up the resync controller")
 		os.Exit(1)
@@ -259,8 +270,9 @@ func main() {
 	}
 
 	// ChatApps and Rooms by condition, and each ChatApp's resync, read from
-	// the cache at each scrape (by the leader).
-	ctrlmetrics.Registry.MustRegister(&controllers.StateMetrics{Reader: mgr.GetClient(), Elected: mgr.Elected()})
+	// the cache at each scrape (by the leader, once it has every Room).
+	ctrlmetrics.Registry.MustRegister(&controllers.StateMetrics{Reader: mgr.GetClient(), Elected: mgr.Elected(),
+		RoomsSynced: controllers.RoomsSynced(mgr.GetCache())})
 
 	// The rooms whose events were not stored get a catch-up.
 	lost := &controllers.LostEvents{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Log: ctrl.Log.WithName("lost-events")}

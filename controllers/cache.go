@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"unique"
 
@@ -99,6 +100,25 @@ type roomsOnDemand struct {
 	mu      sync.Mutex
 	made    bool
 	indexes []roomIndex
+	// before, when set, is waited on before the Room informer is made
+	// (RoomsAfter).
+	before func(context.Context) bool
+}
+
+// RoomsAfter makes the Room informer of c, a cache made by NewCache, wait
+// for before (until it returns true) before it starts streaming Rooms. The
+// elected replica waits so for its lookup.RoomIndex: just after a start
+// with 100,000 Rooms, two streams of every Room at once into one process
+// take about as long as the two one after the other, and the index, which
+// the receiver and a catch-up need, is then ready in half the time (the
+// controllers, which need the cache, have less to do in a hurry). It does
+// nothing on another cache.
+func RoomsAfter(c cache.Cache, before func(context.Context) bool) {
+	if c, ok := c.(*roomsOnDemand); ok {
+		c.mu.Lock()
+		c.before = before
+		c.mu.Unlock()
+	}
 }
 
 // roomIndex is a field index registered for Rooms before their informer
@@ -119,6 +139,16 @@ func (c *roomsOnDemand) isRoom(obj runtime.Object) bool {
 // makeRooms makes the Room informer, with the indexes registered so far.
 func (c *roomsOnDemand) makeRooms(ctx context.Context) error {
 	c.mu.Lock()
+	made, before := c.made, c.before
+	c.mu.Unlock()
+	if made {
+		return nil
+	}
+	// Not holding mu: each caller waits as long as its own context allows.
+	if before != nil && !before(ctx) {
+		return fmt.Errorf("waiting to stream Rooms into the cache: %w", context.Cause(ctx))
+	}
+	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.made {
 		return nil
@@ -130,6 +160,26 @@ func (c *roomsOnDemand) makeRooms(ctx context.Context) error {
 	}
 	c.made, c.indexes = true, nil
 	return nil
+}
+
+// RoomsSynced returns whether the Room informer of c, a cache made by
+// NewCache, has been made and has every Room, without waiting for it (a
+// function that always says true for another cache).
+func RoomsSynced(c cache.Cache) func() bool {
+	rc, ok := c.(*roomsOnDemand)
+	if !ok {
+		return func() bool { return true }
+	}
+	return func() bool {
+		rc.mu.Lock()
+		made := rc.made
+		rc.mu.Unlock()
+		if !made {
+			return false
+		}
+		inf, err := rc.Cache.GetInformer(context.Background(), &chatv1alpha1.Room{}, cache.BlockUntilSynced(false))
+		return err == nil && inf.HasSynced()
+	}
 }
 
 // IndexField implements client.FieldIndexer; for Rooms, before their

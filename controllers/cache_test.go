@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -69,6 +70,45 @@ func TestRoomsOnDemandMakesTheRoomInformerOnFirstUse(t *testing.T) {
 		"index Room spec.roomID", "index Room spec.sdkAppID", "list Room", "list Room", "index Room late"}
 	if !slices.Equal(under.calls, want) {
 		t.Errorf("after Rooms are read: %v, want %v", under.calls, want)
+	}
+}
+
+// With RoomsAfter, the Room informer waits for what it is told to wait for
+// (the Room index, in main.go); a read of another kind does not, and a read
+// whose context ends first fails without making the informer.
+func TestRoomsAfterHoldsTheRoomInformerBack(t *testing.T) {
+	under := &recordingCache{}
+	c := &roomsOnDemand{Cache: under}
+	synced := make(chan struct{})
+	RoomsAfter(c, func(ctx context.Context) bool {
+		select {
+		case <-synced:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	})
+	if err := c.List(context.Background(), &chatv1alpha1.ChatAppList{}); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.List(short, &chatv1alpha1.RoomList{}); err == nil {
+		t.Error("a Room read whose context ended before the wait did not fail")
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.List(context.Background(), &chatv1alpha1.RoomList{}) }()
+	select {
+	case err := <-done:
+		t.Fatalf("a Room read did not wait: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(synced)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"list ChatApp", "list Room"}; !slices.Equal(under.calls, want) {
+		t.Errorf("calls %v, want %v", under.calls, want)
 	}
 }
 

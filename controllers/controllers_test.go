@@ -96,12 +96,14 @@ func startManager(ctx context.Context) error {
 	store := roomstore.New(mgr.GetClient(), rooms, mgr.GetAPIReader())
 	apis := &controllers.RESTAPIs{Secrets: secrets, HTTP: &http.Client{Timeout: 5 * time.Second}}
 	if err := (&controllers.ResyncReconciler{
-		Client:   mgr.GetClient(),
-		Store:    store,
-		Secrets:  secrets,
-		APIs:     apis,
-		Recorder: mgr.GetEventRecorder("roomsync-resync"),
-		Context:  ctx,
+		Client:    mgr.GetClient(),
+		Store:     store,
+		Secrets:   secrets,
+		APIs:      apis,
+		Index:     rooms,
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("roomsync-resync"),
+		Context:   ctx,
 	}).SetupWithManager(mgr); err != nil {
 		cancel()
 		return err

@@ -99,6 +99,10 @@ type StateMetrics struct {
 	Reader client.Reader
 	// Elected is closed once this replica leads (the manager's Elected).
 	Elected <-chan struct{}
+	// RoomsSynced, when set, tells whether the cache has every Room yet
+	// (RoomsSynced of the manager's cache): until then a scrape has no
+	// state metrics.
+	RoomsSynced func() bool
 }
 
 var _ prometheus.Collector = &StateMetrics{}
@@ -117,6 +121,11 @@ func (m *StateMetrics) Collect(ch chan<- prometheus.Metric) {
 	select {
 	case <-m.Elected:
 	default:
+		return
+	}
+	if m.RoomsSynced != nil && !m.RoomsSynced() {
+		// Just after a start: no state yet, rather than a scrape that
+		// waits for 100,000 Rooms to be cached.
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -164,3 +164,26 @@ func recordingJobs(t *testing.T, app *chatv1alpha1.ChatApp) (created, failed flo
 	labels := fmt.Sprintf(`{chatapp=%q,chatapp_namespace=%q}`, app.Name, app.Namespace)
 	return got["roomsync_recording_jobs_created_total"+labels], got["roomsync_recording_jobs_failed_total"+labels]
 }
+
+// A newly elected leader whose cache does not hold every Room yet reports no
+// state metrics, without reading the cache (which would wait for the Rooms).
+func TestStateMetricsWaitForTheRooms(t *testing.T) {
+	elected := make(chan struct{})
+	close(elected)
+	synced := false
+	m := &controllers.StateMetrics{Reader: nil, Elected: elected, RoomsSynced: func() bool { return synced }}
+	ch := make(chan prometheus.Metric, 100)
+	m.Collect(ch)
+	if n := len(ch); n != 0 {
+		t.Errorf("%d state metrics before the Rooms are cached, want none", n)
+	}
+	synced = true
+	m.Reader = fake.NewClientBuilder().WithScheme(testenv.Scheme).Build()
+	m.Collect(ch)
+	close(ch)
+	for metric := range ch {
+		if !strings.Contains(metric.Desc().String(), "roomsync_") {
+			t.Errorf("unexpected metric %s", metric.Desc())
+		}
+	}
+}

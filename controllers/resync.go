@@ -87,8 +87,13 @@ type ResyncReconciler struct {
 	// Secrets reads the secret key Secrets (lookup.SecretReader).
 	Secrets client.Reader
 	// APIs gives the ChatApps' REST API clients.
-	APIs     *RESTAPIs
-	Recorder recorder.EventRecorder
+	APIs *RESTAPIs
+	// Index lists an app's Rooms by identity and last activity, and
+	// APIReader reads from the API server: a catch-up plans and reads with
+	// them, so that it starts before the cache of every Room has synced.
+	Index     AppRoomLister
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
 	// Context bounds the workers' lives: the manager's.
 	Context context.Context
 
@@ -100,6 +105,13 @@ type ResyncReconciler struct {
 	// seatErrors is the kind of the last get_seat_list failure a Room's
 	// Event told of (seatsErrorKind), until its seats are read again.
 	seatErrors sync.Map // types.UID → string
+}
+
+// AppRoomLister lists the Rooms of an app that are not being deleted, by
+// identity and last activity: lookup.RoomIndex, which every replica keeps
+// from its start.
+type AppRoomLister interface {
+	AppRooms(ctx context.Context, namespace string, sdkAppID int64) ([]*lookup.RoomRef, error)
 }
 
 // +kubebuilder:rbac:groups=chat.roomsync.io,resources=rooms,verbs=get;list;watch
@@ -376,8 +388,8 @@ var catchUpAsked = predicate.Funcs{
 // hands it the ChatApp's resync-requested-at annotation, the other acts on
 // the Rooms' resync-requested-at annotations.
 func (r *ResyncReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Context == nil || r.Store == nil || r.APIs == nil || r.Secrets == nil {
-		return errors.New("the resync controller needs a Context, a Store, Secrets and RESTAPIs")
+	if r.Context == nil || r.Store == nil || r.APIs == nil || r.Secrets == nil || r.Index == nil || r.APIReader == nil {
+		return errors.New("the resync controller needs a Context, a Store, Secrets, RESTAPIs, an Index and an APIReader")
 	}
 	if err := ctrl.NewControllerManagedBy(mgr).
 		Named("resync").
@@ -542,6 +554,19 @@ const (
 	catchUpPass
 )
 
+// passPlan is what a pass reads, and what it tells of the app's Rooms.
+type passPlan struct {
+	kind passKind
+	// due are the Rooms to read, in order.
+	due []client.ObjectKey
+	// next is when the first Room not read by the pass falls due (zero: an
+	// interval from now).
+	next time.Time
+	// live and period are status.resync's liveRooms and period.
+	live   int64
+	period *metav1.Duration
+}
+
 // pass makes one pass over the app's live Rooms, showing progress in the
 // ChatApp's status.resync, and returns when the next Room falls due (zero
 // for an interval from now). Rejected credentials and answers not as
@@ -551,31 +576,26 @@ func (w *resyncWorker) pass(ctx context.Context, full bool) (time.Time, error) {
 	if err := w.r.Get(ctx, w.app, app); err != nil {
 		return time.Time{}, client.IgnoreNotFound(err)
 	}
-	live, err := w.liveRooms(ctx, app)
+	now := time.Now()
+	prev := app.Status.Resync
+	var plan passPlan
+	var err error
+	if !full && prev != nil && prev.CatchUp != nil {
+		plan, err = w.planCatchUpPass(ctx, app, prev)
+	} else {
+		plan, err = w.planSweepPass(ctx, app, now, full)
+	}
 	if err != nil {
 		return time.Time{}, err
 	}
-	now := time.Now()
-	prev := app.Status.Resync
-	kind := sweepPass
-	var plan sweepPlan
-	switch {
-	case full:
-		kind, plan = fullPass, planSweep(live, now, w.cfg.interval, true)
-	case prev != nil && prev.CatchUp != nil:
-		kind, plan = catchUpPass, planCatchUp(live, now, prev.CatchUp, w.cfg.interval)
-	default:
-		plan = planSweep(live, now, w.cfg.interval, false)
-	}
-	if kind == sweepPass && len(plan.due) == 0 && prev != nil && prev.Period != nil && prev.LiveRooms == int64(len(live)) &&
+	if plan.kind == sweepPass && len(plan.due) == 0 && prev != nil && prev.Period != nil && prev.LiveRooms == plan.live &&
 		prev.CompletionTime != nil && !prev.CompletionTime.Before(prev.StartTime) {
 		// Nothing to read, and the status says so already: no write.
 		return plan.next, nil
 	}
 
 	start := metav1.NewTime(now)
-	st := &chatv1alpha1.ChatAppResync{StartTime: &start, Rooms: int64(len(plan.due)), LiveRooms: int64(len(live)),
-		Period: &metav1.Duration{Duration: plan.stalest.Round(time.Second)}}
+	st := &chatv1alpha1.ChatAppResync{StartTime: &start, Rooms: int64(len(plan.due)), LiveRooms: plan.live, Period: plan.period}
 	if prev != nil {
 		st.CompletionTime = prev.CompletionTime // the last pass's, until this one ends
 		st.Failure = prev.Failure               // until a read works
@@ -583,55 +603,164 @@ func (w *resyncWorker) pass(ctx context.Context, full bool) (time.Time, error) {
 	if err := w.r.writeAppResync(ctx, app, st); err != nil {
 		return time.Time{}, err
 	}
-	lastWrite := time.Now()
-	for _, room := range plan.due {
-		if kind == sweepPass && w.woken() {
-			// A catch-up or a full pass was asked for: it goes first. The
-			// sweep's next pass starts from the Rooms still unconfirmed.
-			return time.Now(), nil
-		}
-		drift, skipped, err := w.resyncDue(ctx, app, room, kind)
-		switch {
-		case failureReason(err) != "":
-			w.failed(ctx, failureReason(err), err)
-			return time.Time{}, err
-		case ctx.Err() != nil:
-			return time.Time{}, ctx.Err()
-		case apierrors.IsNotFound(err):
-			// The Room went meanwhile: nothing to heal.
-		case err != nil:
-			ctrl.Log.WithName("resync").Error(err, "Resyncing a Room", "room", client.ObjectKeyFromObject(room))
-		case !skipped:
-			st.Failure = nil
-		}
-		st.Checked++
-		if drift {
-			st.Drifted++
-		}
-		if time.Since(lastWrite) > 2*time.Second {
-			if err := w.r.writeAppResync(ctx, app, st); err != nil {
-				return time.Time{}, err
-			}
-			lastWrite = time.Now()
-		}
+	woken, err := w.readPass(ctx, app, plan, st)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if woken {
+		// A catch-up or a full pass was asked for: it goes first. The
+		// sweep's next pass starts from the Rooms still unconfirmed.
+		return time.Now(), nil
 	}
 	done := metav1.Now()
 	st.CompletionTime = &done
 	if err := w.r.writeAppResync(ctx, app, st); err != nil { // with the failure only if no read worked
 		return time.Time{}, err
 	}
-	if kind == catchUpPass {
+	if plan.kind == catchUpPass {
 		// The sweep goes on at once.
 		return time.Now(), w.caughtUp(ctx, prev.CatchUp)
 	}
 	return plan.next, nil
 }
 
+// passReaders is how many Rooms a pass reads at once, once a read has shown
+// that Tencent takes the credentials. Each request still waits for the
+// app's budget (a sweep's, for its share), so more readers never go over
+// it: they fill it while others wait on the API server, which with 100,000
+// Rooms, just after a start, can take 100 ms for one Room's writes.
+const passReaders = 8
+
+// readPass reads the Rooms of plan, in its order, counting in st what it
+// read and writing st to the ChatApp's status every 2 seconds. It reads one
+// Room at a time until Tencent has answered a read (rejected credentials
+// stop the pass at the first request), then passReaders at a time. A sweep
+// gives way to a pass asked for meanwhile: woken. The error is what ended
+// the pass: an error of the REST API that ends a resync (recorded as the
+// ChatApp's failure), the end of ctx, or a status write that failed.
+func (w *resyncWorker) readPass(ctx context.Context, app *chatv1alpha1.ChatApp, plan passPlan, st *chatv1alpha1.ChatAppResync) (woken bool, err error) {
+	readCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu        sync.Mutex // guards st and what follows
+		stopped   error
+		answered  bool
+		lastWrite = time.Now()
+	)
+	readOne := func(key client.ObjectKey) {
+		drift, skipped, err := w.resyncDue(readCtx, app, key, plan.kind)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case stopped != nil || readCtx.Err() != nil:
+			return
+		case failureReason(err) != "":
+			stopped = err
+			cancel()
+			return
+		case apierrors.IsNotFound(err):
+			// The Room went meanwhile: nothing to heal.
+		case err != nil:
+			ctrl.Log.WithName("resync").Error(err, "Resyncing a Room", "room", key)
+		case !skipped:
+			st.Failure = nil
+			answered = true
+		}
+		st.Checked++
+		if drift {
+			st.Drifted++
+		}
+		if time.Since(lastWrite) > 2*time.Second {
+			if err := w.r.writeAppResync(readCtx, app, st); err != nil {
+				stopped = err
+				cancel()
+				return
+			}
+			lastWrite = time.Now()
+		}
+	}
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, passReaders)
+	for _, key := range plan.due {
+		if plan.kind == sweepPass && w.woken() {
+			woken = true
+			break
+		}
+		mu.Lock()
+		alone, over := !answered, stopped != nil
+		mu.Unlock()
+		if over || readCtx.Err() != nil {
+			break
+		}
+		if alone {
+			wg.Wait()
+			readOne(key)
+			continue
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-readCtx.Done():
+		}
+		if readCtx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			readOne(key)
+		})
+	}
+	wg.Wait()
+	if stopped != nil {
+		if reason := failureReason(stopped); reason != "" {
+			w.failed(ctx, reason, stopped)
+		}
+		return false, stopped
+	}
+	return woken, ctx.Err()
+}
+
+// planSweepPass plans a sweep, or a full pass, over the app's live Rooms in the
+// cache (resync_plan.go's planSweep).
+func (w *resyncWorker) planSweepPass(ctx context.Context, app *chatv1alpha1.ChatApp, now time.Time, full bool) (passPlan, error) {
+	live, err := w.liveRooms(ctx, app)
+	if err != nil {
+		return passPlan{}, err
+	}
+	sweep := planSweep(live, now, w.cfg.interval, full)
+	plan := passPlan{kind: sweepPass, next: sweep.next, live: int64(len(live)),
+		period: &metav1.Duration{Duration: sweep.stalest.Round(time.Second)}}
+	if full {
+		plan.kind = fullPass
+	}
+	plan.due = make([]client.ObjectKey, len(sweep.due))
+	for i, room := range sweep.due {
+		plan.due[i] = client.ObjectKeyFromObject(room)
+	}
+	return plan, nil
+}
+
+// planCatchUpPass plans the catch-up the ChatApp's status asks for, from the
+// Room index (resync_plan.go's planCatchUp): it does not wait for the
+// cache of every Room, which takes a minute or more to fill with 100,000
+// of them just after a start, when a catch-up is wanted most. Its reads
+// tell which Rooms are live. status.resync's liveRooms and period stay
+// what the last sweep found.
+func (w *resyncWorker) planCatchUpPass(ctx context.Context, app *chatv1alpha1.ChatApp, prev *chatv1alpha1.ChatAppResync) (passPlan, error) {
+	refs, err := w.r.Index.AppRooms(ctx, app.Namespace, app.Spec.SDKAppID)
+	if err != nil {
+		return passPlan{}, err
+	}
+	due := planCatchUp(refs, prev.CatchUp, w.cfg.interval)
+	plan := passPlan{kind: catchUpPass, due: make([]client.ObjectKey, len(due)), live: prev.LiveRooms, period: prev.Period}
+	for i, ref := range due {
+		plan.due[i] = client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}
+	}
+	return plan, nil
+}
+
 // liveRooms lists the app's Rooms that exist in Tencent as far as roomsync
-// knows. A room the management controller is still to create is its
-// business: a read now would only find it missing. They are the cache's own
-// objects, not copies (a pass looks at every Room, and reads few): only to
-// be read; resyncDue copies the one it reads.
+// knows (isLive). They are the cache's own objects, not copies (a pass
+// looks at every Room, and reads few): only to be read.
 func (w *resyncWorker) liveRooms(ctx context.Context, app *chatv1alpha1.ChatApp) ([]*chatv1alpha1.Room, error) {
 	all, err := lookup.RoomsOfApp(ctx, w.r.Client, app.Namespace, app.Spec.SDKAppID, client.UnsafeDisableDeepCopy)
 	if err != nil {
@@ -639,11 +768,19 @@ func (w *resyncWorker) liveRooms(ctx context.Context, app *chatv1alpha1.ChatApp)
 	}
 	var rooms []*chatv1alpha1.Room
 	for i := range all {
-		if r := &all[i]; r.Status.Phase != chatv1alpha1.RoomPhaseDestroyed && r.DeletionTimestamp.IsZero() && !awaitsCreation(r) {
+		if r := &all[i]; isLive(r) {
 			rooms = append(rooms, r)
 		}
 	}
 	return rooms, nil
+}
+
+// isLive reports whether room's room exists in Tencent as far as roomsync
+// knows, and is for the resync to read: not destroyed, the Room not being
+// deleted, and not a room the management controller is still to create
+// (that is its business: a read now would only find it missing).
+func isLive(room *chatv1alpha1.Room) bool {
+	return room.Status.Phase != chatv1alpha1.RoomPhaseDestroyed && room.DeletionTimestamp.IsZero() && !awaitsCreation(room)
 }
 
 // caughtUp clears the ChatApp's status.resync.catchUp, unless a newer one
@@ -688,15 +825,16 @@ func (w *resyncWorker) failed(ctx context.Context, reason string, err error) {
 // resyncRoom reads room's room, applies it and records the read in the
 // Room's status.resync. It reports whether the Room had drifted.
 func (w *resyncWorker) resyncRoom(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room) (bool, error) {
-	drift, _, err := w.resyncDue(ctx, app, room, fullPass)
+	drift, _, err := w.resyncDue(ctx, app, client.ObjectKeyFromObject(room), fullPass)
 	return drift, err
 }
 
-// resyncDue is resyncRoom for a pass of kind: a sweep leaves a Room that a
-// callback confirmed since the pass was planned (skipped), and waits for
-// its own share of the budget before each request.
-func (w *resyncWorker) resyncDue(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room, kind passKind) (drift, skipped bool, err error) {
-	room = room.DeepCopy() // the cache's object (liveRooms); read refreshes it
+// resyncDue is resyncRoom of the Room key for a pass of kind: a sweep
+// leaves a Room that a callback confirmed since the pass was planned, and a
+// catch-up one that is not live (skipped); a sweep waits for its own share
+// of the budget before each request.
+func (w *resyncWorker) resyncDue(ctx context.Context, app *chatv1alpha1.ChatApp, key client.ObjectKey, kind passKind) (drift, skipped bool, err error) {
+	room := &chatv1alpha1.Room{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
 	var wait func(context.Context) error
 	if kind == sweepPass {
 		wait = w.sweep.Wait
@@ -714,20 +852,29 @@ func (w *resyncWorker) resyncDue(ctx context.Context, app *chatv1alpha1.ChatApp,
 // Seats that could not be read are no error: the rest of the read applies,
 // and seatsNotRead records why.
 //
-// A sweep reads only a Room still due (stillDue), and waits on wait (when
-// not nil) before each request; skipped reports a Room left alone.
+// A sweep reads only a Room still due (stillDue), and a catch-up only a
+// live one (isLive); skipped reports a Room left alone. wait, when not nil,
+// is waited on before each request.
 func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room, kind passKind, wait func(context.Context) error) (drift, skipped bool, err error) {
 	rest, err := w.r.APIs.For(ctx, app)
 	if err != nil {
 		return false, false, err
 	}
-	// A pass listed its Rooms minutes ago, maybe: judge drift against the
-	// Room as it is now.
-	if err := w.r.Get(ctx, client.ObjectKeyFromObject(room), room); err != nil {
+	// A pass planned its Rooms minutes ago, maybe: judge drift against the
+	// Room as it is now. A catch-up reads it from the API server, so as
+	// not to wait for the cache of every Room (planCatchUp).
+	reader := client.Reader(w.r.Client)
+	if kind == catchUpPass {
+		reader = w.r.APIReader
+	}
+	if err := reader.Get(ctx, client.ObjectKeyFromObject(room), room); err != nil {
 		return false, false, err // NotFound: the Room went meanwhile
 	}
-	if kind == sweepPass && !stillDue(room, time.Now(), w.cfg.interval, false) {
+	switch {
+	case kind == sweepPass && !stillDue(room, time.Now(), w.cfg.interval, false):
 		resyncsTotal.WithLabelValues("confirmed").Inc()
+		return false, true, nil
+	case kind == catchUpPass && !isLive(room):
 		return false, true, nil
 	}
 	read, err := readRoom(ctx, rest, app.Spec.RestAPI.Administrator, room.Spec.RoomID, wait)

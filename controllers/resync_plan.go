@@ -7,6 +7,7 @@ import (
 	"time"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/lookup"
 )
 
 // What a resync pass reads, and in which order, decided from the Rooms
@@ -61,20 +62,6 @@ func unconfirmedFor(room *chatv1alpha1.Room, at, now time.Time) time.Duration {
 	return max(now.Sub(at), 0)
 }
 
-// lastActiveAt is when room last changed as far as roomsync knows: its
-// newest event of any kind.
-func lastActiveAt(room *chatv1alpha1.Room) time.Time {
-	st := &room.Status
-	newest := st.LastEventTime
-	if st.Members != nil {
-		newest = max(newest, st.Members.EventTime, st.Members.LastChangeTime.UnixMilli())
-	}
-	if st.Seats != nil {
-		newest = max(newest, st.Seats.EventTime)
-	}
-	return time.UnixMilli(newest)
-}
-
 // hasSeats reports whether the room may have seats: all rooms but those
 // Tencent reports with IsSeatEnabled false.
 func hasSeats(room *chatv1alpha1.Room) bool {
@@ -114,24 +101,16 @@ func planSweep(rooms []*chatv1alpha1.Room, now time.Time, interval time.Duration
 	return plan
 }
 
-// ranked is a Room's place in a pass: the first ones go before the others,
-// then the lower rank, then the name.
+// ranked is a Room's place in a sweep: the lower rank first, then by name.
 type ranked struct {
-	room  *chatv1alpha1.Room
-	first bool
-	rank  int64
+	room *chatv1alpha1.Room
+	rank int64
 }
 
 // inOrder returns the Rooms of rs in their order.
 func inOrder(rs []ranked) []*chatv1alpha1.Room {
 	slices.SortFunc(rs, func(a, b ranked) int {
-		switch {
-		case a.first != b.first:
-			if a.first {
-				return -1
-			}
-			return 1
-		case a.rank != b.rank:
+		if a.rank != b.rank {
 			return cmp.Compare(a.rank, b.rank)
 		}
 		return strings.Compare(a.room.Name, b.room.Name)
@@ -150,27 +129,46 @@ func stillDue(room *chatv1alpha1.Room, now time.Time, interval time.Duration, fu
 	return full || now.Sub(confirmedAt(room)) >= interval
 }
 
-// planCatchUp plans a catch-up at now of what cu asks: the live Rooms it
-// names (rooms that lost events), then, when it has a since, the others
-// active since an interval before it (the ones likely to have changed
-// while callbacks were lost; the sweep reads the rest in their turn); most
-// recently active first within each.
-func planCatchUp(rooms []*chatv1alpha1.Room, now time.Time, cu *chatv1alpha1.ResyncCatchUp, interval time.Duration) sweepPlan {
-	var from time.Time
+// planCatchUp plans a catch-up of what cu asks: the Rooms it names (rooms
+// that lost events), then, when it has a since, the others active since an
+// interval before it (the ones likely to have changed while callbacks were
+// lost; the sweep reads the rest in their turn); most recently active first
+// within each. It plans from the Rooms' identities and last activity
+// (lookup.RoomIndex), not whole Rooms, so that it does not wait for the
+// elected replica's cache of every Room: the catch-up is wanted most just
+// after a start. Which of them are live is for the read to tell.
+func planCatchUp(rooms []*lookup.RoomRef, cu *chatv1alpha1.ResyncCatchUp, interval time.Duration) []*lookup.RoomRef {
+	var from int64
 	if cu.Since != nil {
-		from = cu.Since.Add(-interval)
+		from = cu.Since.Add(-interval).UnixMilli()
 	}
-	var plan sweepPlan
-	var due []ranked
-	for _, room := range rooms {
-		plan.stalest = max(plan.stalest, unconfirmedFor(room, confirmedAt(room), now))
-		named := slices.Contains(cu.Rooms, room.Spec.RoomID)
-		active := lastActiveAt(room)
-		if named || (cu.Since != nil && !active.Before(from)) {
-			// Most recently active first.
-			due = append(due, ranked{room: room, first: named, rank: -active.UnixMilli()})
+	type rankedRef struct {
+		ref   *lookup.RoomRef
+		first bool
+	}
+	var due []rankedRef
+	for _, ref := range rooms {
+		named := slices.Contains(cu.Rooms, ref.RoomID)
+		if named || (cu.Since != nil && ref.LastActive >= from) {
+			due = append(due, rankedRef{ref: ref, first: named})
 		}
 	}
-	plan.due = inOrder(due)
-	return plan
+	// Named first, then most recently active, then by name.
+	slices.SortFunc(due, func(a, b rankedRef) int {
+		switch {
+		case a.first != b.first:
+			if a.first {
+				return -1
+			}
+			return 1
+		case a.ref.LastActive != b.ref.LastActive:
+			return cmp.Compare(b.ref.LastActive, a.ref.LastActive)
+		}
+		return strings.Compare(a.ref.Name, b.ref.Name)
+	})
+	out := make([]*lookup.RoomRef, len(due))
+	for i, r := range due {
+		out[i] = r.ref
+	}
+	return out
 }

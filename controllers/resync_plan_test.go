@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/internal/lookup"
 )
 
 // planRoom is a Room created at created whose kinds were last confirmed at
@@ -144,9 +145,15 @@ func TestPlanCatchUp(t *testing.T) {
 	members.Status.Members.EventTime = since.Add(-2 * time.Second).UnixMilli()
 	rooms = append(rooms, members)
 
+	refs := func() []*lookup.RoomRef {
+		out := make([]*lookup.RoomRef, len(rooms))
+		for i, r := range rooms {
+			out[i] = lookup.RefOf(r)
+		}
+		return out
+	}
 	gap := &chatv1alpha1.ResyncCatchUp{Since: &metav1.Time{Time: since}, Reason: chatv1alpha1.NoReplicaServingReason}
-	plan := planCatchUp(rooms, now, gap, interval)
-	if got, want := names(plan.due), []string{"after-return", "just-before", "members", "before-gap", "edge"}; !slices.Equal(got, want) {
+	if got, want := refNames(planCatchUp(refs(), gap, interval)), []string{"after-return", "just-before", "members", "before-gap", "edge"}; !slices.Equal(got, want) {
 		t.Errorf("catch-up reads %v, want %v (most recently active first, none quiet before the gap)", got, want)
 	}
 
@@ -156,13 +163,21 @@ func TestPlanCatchUp(t *testing.T) {
 		r.Spec.RoomID = r.Name
 	}
 	lost := &chatv1alpha1.ResyncCatchUp{Rooms: []string{"hour-ago", "edge", "not-a-room"}, Reason: chatv1alpha1.EventsNotStoredReason}
-	if got, want := names(planCatchUp(rooms, now, lost, interval).due), []string{"edge", "hour-ago"}; !slices.Equal(got, want) {
+	if got, want := refNames(planCatchUp(refs(), lost, interval)), []string{"edge", "hour-ago"}; !slices.Equal(got, want) {
 		t.Errorf("catch-up of lost rooms reads %v, want %v", got, want)
 	}
 	lost.Since = gap.Since
-	if got, want := names(planCatchUp(rooms, now, lost, interval).due), []string{"edge", "hour-ago", "after-return", "just-before", "members", "before-gap"}; !slices.Equal(got, want) {
+	if got, want := refNames(planCatchUp(refs(), lost, interval)), []string{"edge", "hour-ago", "after-return", "just-before", "members", "before-gap"}; !slices.Equal(got, want) {
 		t.Errorf("catch-up of lost rooms and a gap reads %v, want %v", got, want)
 	}
+}
+
+func refNames(refs []*lookup.RoomRef) []string {
+	out := make([]string, len(refs))
+	for i, r := range refs {
+		out[i] = r.Name
+	}
+	return out
 }
 
 func names(rooms []*chatv1alpha1.Room) []string {

@@ -972,6 +972,47 @@ func TestResyncCatchesUpTheRoomsThatLostEvents(t *testing.T) {
 	}
 }
 
+// TestResyncCatchUpReadsOnlyLiveRooms: a catch-up plans from the Room
+// index, which knows nothing of phases, and tells from each Room it fetches
+// whether to read it: a Room whose room was destroyed costs no request.
+func TestResyncCatchUpReadsOnlyLiveRooms(t *testing.T) {
+	f, id := newFake(t)
+	for _, r := range []string{"live", "gone"} {
+		f.SetRoom(r, "as-created")
+	}
+	app := resyncApp(t, f, id, fakeKey, nil, "live", "gone")
+	eventually(t, app, "the first pass reads both Rooms", func() bool {
+		r := app.Status.Resync
+		return r != nil && r.CompletionTime != nil && r.Checked == 2
+	})
+	f.DeleteRoom("gone")
+	gone := roomOf(app, "gone")
+	requestResync(t, gone, "now")
+	eventually(t, gone, "the Room of the destroyed room is marked so", func() bool {
+		return gone.Status.Phase == chatv1alpha1.RoomPhaseDestroyed
+	})
+	before := readsOf(f, "live", "gone")
+	f.SetRoom("live", "renamed by the callback that was not stored")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	lost := &controllers.LostEvents{Client: env.Client, APIReader: env.Client, Flush: 100 * time.Millisecond}
+	go func() { _ = lost.Start(ctx) }()
+	lost.Lost(client.ObjectKeyFromObject(app), "gone", time.Now())
+	lost.Lost(client.ObjectKeyFromObject(app), "live", time.Now())
+
+	room := roomOf(app, "live")
+	eventually(t, room, "the live Room is read", func() bool {
+		return room.Status.RoomName == "renamed by the callback that was not stored"
+	})
+	eventually(t, app, "the catch-up is cleared", func() bool {
+		return app.Status.Resync != nil && app.Status.Resync.CatchUp == nil
+	})
+	if got := readsOf(f, "live", "gone"); got["gone"] != before["gone"] || got["live"] != before["live"]+1 {
+		t.Errorf("reads %v after %v: want one more of live, none of gone", got, before)
+	}
+}
+
 // TestResyncCatchUpGoesAheadOfASweepUnderWay: a sweep over many Rooms at a
 // slow share (here 30 Rooms at 1 request a second: a minute) gives way to a
 // catch-up asked meanwhile, which reads its Room within seconds; the sweep

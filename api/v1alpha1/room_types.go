@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -633,6 +635,19 @@ type RoomStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	LastOptPlatform string `json:"lastOptPlatform,omitempty"`
+}
+
+// LastActiveTime is when the room last changed as far as roomsync knows:
+// the time of its newest event of any kind (room info, members, seats).
+func (s *RoomStatus) LastActiveTime() time.Time {
+	newest := s.LastEventTime
+	if s.Members != nil {
+		newest = max(newest, s.Members.EventTime, s.Members.LastChangeTime.UnixMilli())
+	}
+	if s.Seats != nil {
+		newest = max(newest, s.Seats.EventTime)
+	}
+	return time.UnixMilli(newest)
 }
 
 // Room mirrors one Tencent Cloud Chat room. Callbacks, and reads of

@@ -30,6 +30,10 @@ type RoomRef struct {
 	metav1.ObjectMeta
 	SDKAppID int64
 	RoomID   string
+	// LastActive is when the room last changed as far as its Room says
+	// (RoomStatus.LastActiveTime), in Unix milliseconds: what a catch-up
+	// orders the Rooms by.
+	LastActive int64
 }
 
 // RefOf returns room's RoomRef.
@@ -44,8 +48,9 @@ func RefOf(room *chatv1alpha1.Room) *RoomRef {
 			CreationTimestamp: room.CreationTimestamp,
 			DeletionTimestamp: room.DeletionTimestamp,
 		},
-		SDKAppID: room.Spec.SDKAppID,
-		RoomID:   room.Spec.RoomID,
+		SDKAppID:   room.Spec.SDKAppID,
+		RoomID:     room.Spec.RoomID,
+		LastActive: room.Status.LastActiveTime().UnixMilli(),
 	}
 }
 
@@ -82,10 +87,11 @@ func (f ListFinder) Rooms(ctx context.Context, namespace string, sdkAppID int64,
 // roomIndexName is the RoomIndex's one index: namespace/roomID.
 const roomIndexName = "room"
 
-// RoomIndex is the callback receiver's index of Rooms: an informer that
-// keeps, of each Room, only its RoomRef (a few hundred bytes, where the
-// whole Room takes kilobytes). Every replica keeps one, so that any of them
-// can receive callbacks; only the elected replica's controllers hold whole
+// RoomIndex is the index of Rooms the callback receiver finds Rooms in, and
+// a catch-up plans from (AppRooms): an informer that keeps, of each Room,
+// only its RoomRef (a few hundred bytes, where the whole Room takes
+// kilobytes). Every replica keeps one, so that any of them can receive
+// callbacks; only the elected replica's controllers hold whole
 // Rooms. Until it has synced, Rooms are found by listing them from the API
 // server's watch cache (ListFinder, at resourceVersion 0: the Store reads
 // the Room itself and handles one created or deleted meanwhile), so a
@@ -230,4 +236,30 @@ func (x *RoomIndex) Rooms(ctx context.Context, namespace string, sdkAppID int64,
 	}
 	SortByAge(refs)
 	return slices.Clip(refs), nil
+}
+
+// AppRooms returns the Rooms in namespace that mirror rooms of sdkAppID and
+// are not being deleted, in no order, once the index has synced: it waits
+// for that (until ctx is done). It is for a pass over an app's Rooms that
+// should not wait for a cache of whole Rooms: a catch-up plans from it.
+func (x *RoomIndex) AppRooms(ctx context.Context, namespace string, sdkAppID int64) ([]*RoomRef, error) {
+	inf, ok := x.informers[namespace]
+	if !ok {
+		inf, ok = x.informers[metav1.NamespaceAll]
+	}
+	if !ok {
+		return nil, nil // not a watched namespace
+	}
+	if !toolscache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		return nil, fmt.Errorf("waiting for the Room index to sync: %w", context.Cause(ctx))
+	}
+	var refs []*RoomRef
+	for _, obj := range inf.GetStore().List() {
+		ref := obj.(*RoomRef)
+		if ref.Namespace == namespace && ref.SDKAppID == sdkAppID && ref.DeletionTimestamp.IsZero() {
+			c := *ref // the informer's stays as it is
+			refs = append(refs, &c)
+		}
+	}
+	return refs, nil
 }

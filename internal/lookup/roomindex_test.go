@@ -3,6 +3,7 @@ package lookup
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +93,64 @@ func TestRoomIndexFindsTheHolderFirst(t *testing.T) {
 	again, _ := x.Rooms(ctx, "a", 1, "r1")
 	if again[0].Name != "holder" {
 		t.Error("Rooms hands out the index's own refs")
+	}
+}
+
+// TestRoomIndexListsAnAppsRooms: AppRooms waits for the index to sync, then
+// gives the Rooms of one app in one namespace, none being deleted, each
+// with when it was last active (its newest event of any kind).
+func TestRoomIndexListsAnAppsRooms(t *testing.T) {
+	items := indexRooms()
+	items[1].Status.LastEventTime = 1_700_000_100_000
+	items[1].Status.Seats = &chatv1alpha1.RoomSeats{EventTime: 1_700_000_200_000}
+	lw := &toolscache.ListWatch{
+		ListWithContextFunc: func(context.Context, metav1.ListOptions) (runtime.Object, error) {
+			return &chatv1alpha1.RoomList{ListMeta: metav1.ListMeta{ResourceVersion: "7"}, Items: items}, nil
+		},
+		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (watch.Interface, error) { return watch.NewFake(), nil },
+	}
+	x, err := newRoomIndex(map[string]toolscache.ListerWatcher{"": listOnly{lw}}, ListFinder{Reader: fake.NewClientBuilder().Build()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Asked before the index runs: AppRooms waits for it.
+	type answer struct {
+		refs []*RoomRef
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		refs, err := x.AppRooms(ctx, "a", 1)
+		got <- answer{refs, err}
+	}()
+	go func() { _ = x.Start(ctx) }()
+	var a answer
+	select {
+	case a = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("AppRooms did not answer once the index synced")
+	}
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	slices.SortFunc(a.refs, func(p, q *RoomRef) int { return strings.Compare(p.Name, q.Name) })
+	if got, want := names(a.refs), []string{"a/another-room", "a/holder", "a/young-duplicate"}; !slices.Equal(got, want) {
+		t.Errorf("AppRooms: got %v, want %v (not another app's or namespace's, nor a deleting one)", got, want)
+	}
+	if active := a.refs[1].LastActive; active != 1_700_000_200_000 {
+		t.Errorf("the holder was last active at %d, want its newest event, the seats' 1700000200000", active)
+	}
+	// A context that ends before the index syncs ends the wait.
+	idle, err := newRoomIndex(map[string]toolscache.ListerWatcher{"": listOnly{lw}}, ListFinder{Reader: fake.NewClientBuilder().Build()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, stop := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer stop()
+	if refs, err := idle.AppRooms(short, "a", 1); err == nil {
+		t.Errorf("AppRooms of an index that never syncs: %v, no error", names(refs))
 	}
 }
 

@@ -37,10 +37,12 @@ type ChatAppResyncApplyConfiguration struct {
 	CompletionTime *v1.Time `json:"completionTime,omitempty"`
 	// rooms is how many live Rooms the current or last pass reads.
 	Rooms *int64 `json:"rooms,omitempty"`
-	// liveRooms is how many live Rooms the app had when it started.
+	// liveRooms is how many live Rooms the app had when the current or last
+	// sweep or full pass started (a catch-up leaves it, and period, as the
+	// sweep found them).
 	LiveRooms *int64 `json:"liveRooms,omitempty"`
 	// period is the longest any live Room had gone without confirmation
-	// when the current or last pass started: every live Room is read, or
+	// when the current or last sweep started: every live Room is read, or
 	// hears a callback, at least this often. It stays near resyncInterval
 	// while the sweep's budget (resyncRequestsPerSecond) keeps up with the
 	// quiet Rooms, and grows when it does not.
