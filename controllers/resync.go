@@ -692,8 +692,7 @@ func (w *resyncWorker) readPass(ctx context.Context, app *chatv1alpha1.ChatApp, 
 		if over || readCtx.Err() != nil {
 			break
 		}
-		if alone {
-			wg.Wait()
+		if alone { // no reader runs yet: none starts before a read is answered
 			readOne(key)
 			continue
 		}

@@ -937,6 +937,19 @@ func TestResyncSweepKeepsToItsShare(t *testing.T) {
 	}
 }
 
+// loseEvents tells a LostEvents, running until the test ends, that events
+// of app's rooms roomIDs were lost: it asks the ChatApp for a catch-up of them.
+func loseEvents(t *testing.T, app *chatv1alpha1.ChatApp, roomIDs ...string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	lost := &controllers.LostEvents{Client: env.Client, APIReader: env.Client, Flush: 100 * time.Millisecond}
+	go func() { _ = lost.Start(ctx) }()
+	for _, id := range roomIDs {
+		lost.Lost(client.ObjectKeyFromObject(app), id, time.Now())
+	}
+}
+
 // TestResyncCatchesUpTheRoomsThatLostEvents: a room whose callback was
 // answered with an error (or whose event was dead-lettered) is read at once,
 // ahead of a sweep that would not read it for an hour, and the catch-up is
@@ -954,11 +967,7 @@ func TestResyncCatchesUpTheRoomsThatLostEvents(t *testing.T) {
 	before := readsOf(f, "lost", "fine")
 	f.SetRoom("lost", "renamed by the callback that was not stored")
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	lost := &controllers.LostEvents{Client: env.Client, APIReader: env.Client, Flush: 100 * time.Millisecond}
-	go func() { _ = lost.Start(ctx) }()
-	lost.Lost(client.ObjectKeyFromObject(app), "lost", time.Now())
+	loseEvents(t, app, "lost")
 
 	room := roomOf(app, "lost")
 	eventually(t, room, "the Room that lost an event is read", func() bool {
@@ -994,12 +1003,7 @@ func TestResyncCatchUpReadsOnlyLiveRooms(t *testing.T) {
 	before := readsOf(f, "live", "gone")
 	f.SetRoom("live", "renamed by the callback that was not stored")
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	lost := &controllers.LostEvents{Client: env.Client, APIReader: env.Client, Flush: 100 * time.Millisecond}
-	go func() { _ = lost.Start(ctx) }()
-	lost.Lost(client.ObjectKeyFromObject(app), "gone", time.Now())
-	lost.Lost(client.ObjectKeyFromObject(app), "live", time.Now())
+	loseEvents(t, app, "gone", "live")
 
 	room := roomOf(app, "live")
 	eventually(t, room, "the live Room is read", func() bool {
@@ -1040,12 +1044,8 @@ func TestResyncCatchUpGoesAheadOfASweepUnderWay(t *testing.T) {
 		}
 	}
 	f.SetRoom(lost, "renamed by the callback that was not stored")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	lostEvents := &controllers.LostEvents{Client: env.Client, APIReader: env.Client, Flush: 100 * time.Millisecond}
-	go func() { _ = lostEvents.Start(ctx) }()
 	asked := time.Now()
-	lostEvents.Lost(client.ObjectKeyFromObject(app), lost, time.Now())
+	loseEvents(t, app, lost)
 
 	room := roomOf(app, lost)
 	eventually(t, room, "the Room that lost an event is read", func() bool {

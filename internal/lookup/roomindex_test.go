@@ -50,8 +50,10 @@ func names(refs []*RoomRef) []string {
 	return out
 }
 
-func TestRoomIndexFindsTheHolderFirst(t *testing.T) {
-	items := indexRooms()
+// indexOf returns a RoomIndex, not started, of every namespace, whose list
+// gives items.
+func indexOf(t *testing.T, items []chatv1alpha1.Room) *RoomIndex {
+	t.Helper()
 	lw := &toolscache.ListWatch{
 		ListWithContextFunc: func(context.Context, metav1.ListOptions) (runtime.Object, error) {
 			return &chatv1alpha1.RoomList{ListMeta: metav1.ListMeta{ResourceVersion: "7"}, Items: items}, nil
@@ -62,6 +64,12 @@ func TestRoomIndexFindsTheHolderFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return x
+}
+
+func TestRoomIndexFindsTheHolderFirst(t *testing.T) {
+	items := indexRooms()
+	x := indexOf(t, items)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = x.Start(ctx) }()
@@ -103,16 +111,7 @@ func TestRoomIndexListsAnAppsRooms(t *testing.T) {
 	items := indexRooms()
 	items[1].Status.LastEventTime = 1_700_000_100_000
 	items[1].Status.Seats = &chatv1alpha1.RoomSeats{EventTime: 1_700_000_200_000}
-	lw := &toolscache.ListWatch{
-		ListWithContextFunc: func(context.Context, metav1.ListOptions) (runtime.Object, error) {
-			return &chatv1alpha1.RoomList{ListMeta: metav1.ListMeta{ResourceVersion: "7"}, Items: items}, nil
-		},
-		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (watch.Interface, error) { return watch.NewFake(), nil },
-	}
-	x, err := newRoomIndex(map[string]toolscache.ListerWatcher{"": listOnly{lw}}, ListFinder{Reader: fake.NewClientBuilder().Build()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	x := indexOf(t, items)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// Asked before the index runs: AppRooms waits for it.
@@ -143,10 +142,7 @@ func TestRoomIndexListsAnAppsRooms(t *testing.T) {
 		t.Errorf("the holder was last active at %d, want its newest event, the seats' 1700000200000", active)
 	}
 	// A context that ends before the index syncs ends the wait.
-	idle, err := newRoomIndex(map[string]toolscache.ListerWatcher{"": listOnly{lw}}, ListFinder{Reader: fake.NewClientBuilder().Build()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	idle := indexOf(t, items)
 	short, stop := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer stop()
 	if refs, err := idle.AppRooms(short, "a", 1); err == nil {
