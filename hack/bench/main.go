@@ -97,7 +97,7 @@ func main() {
 	flag.IntVar(&o.memoryRooms, "memory-rooms", 10000, "Rooms (and unrelated ConfigMaps, Jobs and Secrets) for the memory run; 0 skips it.")
 	flag.DurationVar(&o.outage, "outage", 20*time.Second, "How long the outage round keeps the control plane down; 0 skips the round, as -spool=false does.")
 	flag.BoolVar(&o.spool, "spool", true, "Run the operator with a spool (--spool-dir in a temporary directory); false runs it without.")
-	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "Write the operator's CPU profile, taken during the first receiver round at concurrency 8, to this `file`.")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "Write the operator's CPU profile to this `file`: taken during the first receiver round at concurrency 8, or with -scale, the leader's during the catch-up's first minute.")
 	flag.IntVar(&o.scale, "scale", 0, "Instead of the rounds above, the scale run: this many Rooms (see scale.go; `make bench-scale` runs it with 100000). Its JSON goes to bin/bench-scale.json unless -json is given.")
 	flag.BoolVar(&o.catchUpOnly, "catchup-only", false, "In the scale run, seed every Room at once and measure only the catch-up: no restarts at 1,000 and 10,000 Rooms, no receiver rounds, no clients (for work on the catch-up; about 25 minutes with 100,000 Rooms).")
 	flag.StringVar(&o.memoryLimit, "gomemlimit", "", "GOMEMLIMIT for the operator processes of the scale run, as a container limit sets it: roomsync sets 90% of its cgroup's memory.max (920MiB for the default 1Gi; make bench-scale passes that).")

@@ -115,7 +115,10 @@ type scaleBench struct {
 	leader, receiver *testenv.Operator
 	spools           string
 	memoryLimit      string // GOMEMLIMIT of the operators ("": none)
-	rooms            int    // seeded so far
+	// cpuProfile, when set, is where the leader's CPU profile of the
+	// catch-up's first minute goes; the leader serves pprof on pprofAddr.
+	cpuProfile string
+	rooms      int // seeded so far
 }
 
 func runScale(ctx context.Context, o options) (*scaleResults, error) {
@@ -125,7 +128,12 @@ func runScale(ctx context.Context, o options) (*scaleResults, error) {
 	}
 	defer stop()
 	env := b.env
-	s := &scaleBench{bench: b, spools: dir, memoryLimit: o.memoryLimit}
+	s := &scaleBench{bench: b, spools: dir, memoryLimit: o.memoryLimit, cpuProfile: o.cpuProfile}
+	if o.cpuProfile != "" {
+		if b.pprofAddr, err = testenv.FreeAddr(); err != nil {
+			return nil, err
+		}
+	}
 	if b.dynamic, err = dynamic.NewForConfig(restConfigForRaw(env.Config)); err != nil {
 		return nil, err
 	}
@@ -265,8 +273,12 @@ func (s *scaleBench) launch(ctx context.Context, name string) (*testenv.Operator
 		_ = os.Setenv("GOMEMLIMIT", s.memoryLimit)
 		defer os.Unsetenv("GOMEMLIMIT")
 	}
-	return testenv.LaunchOperator(ctx, s.binary, s.kubeconfig, "--metrics-secure=false", "--leader-elect",
-		"--leader-election-namespace", "default", "--spool-dir", filepath.Join(s.spools, name))
+	args := []string{"--metrics-secure=false", "--leader-elect",
+		"--leader-election-namespace", "default", "--spool-dir", filepath.Join(s.spools, name)}
+	if name == "leader" && s.pprofAddr != "" {
+		args = append(args, "--pprof-bind-address", s.pprofAddr)
+	}
+	return testenv.LaunchOperator(ctx, s.binary, s.kubeconfig, args...)
 }
 
 // waitElected waits until op leads.
