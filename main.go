@@ -2,14 +2,13 @@
 // room callbacks (webhookserver), mirrors each room into a Room (roomstore),
 // keeping on local disk what the API server cannot take in time (the
 // spool, replayed when it can), and runs the controllers that act on Rooms
-// and ChatApps (controllers). This file only wires them together; setup.go
-// has the start-up steps.
+// and ChatApps (controllers, set up by controllers.SetupWithManager). This
+// file only wires them together; setup.go has the start-up steps.
 package main
 
 import (
 	"flag"
 	"maps"
-	"net/http"
 	"os"
 	"slices"
 	"time"
@@ -165,30 +164,6 @@ func main() {
 		os.Exit(1)
 	}
 
-	secrets := lookup.NewSecretReader(mgr)
-	if err := (&controllers.RoomReconciler{Client: mgr.GetClient(), Secrets: secrets}).SetupWithManager(mgr); err != nil {
-		log.Error(err, "Setting up the Room controller")
-		os.Exit(1)
-	}
-	if err := (&controllers.ChatAppReconciler{
-		Client:                 mgr.GetClient(),
-		Secrets:                secrets,
-		Recorder:               mgr.GetEventRecorder("roomsync-chatapp"),
-		AllowUnsignedCallbacks: allowUnsigned,
-	}).SetupWithManager(mgr); err != nil {
-		log.Error(err, "Setting up the ChatApp controller")
-		os.Exit(1)
-	}
-	if err := (&controllers.RecordingReconciler{
-		Client:   mgr.GetClient(),
-		Secrets:  secrets,
-		Scheme:   mgr.GetScheme(),
-		Recorder: mgr.GetEventRecorder("roomsync-recording"),
-	}).SetupWithManager(mgr); err != nil {
-		log.Error(err, "Setting up the recording controller")
-		os.Exit(1)
-	}
-
 	// Every replica finds Rooms for callbacks in an index of their
 	// identities; only the elected one caches whole Rooms.
 	rooms, err := lookup.NewRoomIndex(mgr.GetConfig(), mgr.GetHTTPClient(), scheme, slices.Sorted(maps.Keys(namespaces)), mgr.GetAPIReader())
@@ -208,64 +183,20 @@ func main() {
 	// One Store for callbacks and resyncs: events for a room take turns in
 	// it, whichever way they came.
 	store := roomstore.New(mgr.GetClient(), rooms, mgr.GetAPIReader())
+	secrets := lookup.NewSecretReader(mgr)
 	instance := instanceName(leaderElectionNamespace)
-	// One REST API client per ChatApp, so one request budget per app, for
-	// every controller that calls Tencent.
-	apis := &controllers.RESTAPIs{Secrets: secrets, HTTP: &http.Client{Timeout: 5 * time.Second}}
-	if err := (&controllers.ResyncReconciler{
-		Client:    mgr.GetClient(),
-		Store:     store,
-		Secrets:   secrets,
-		APIs:      apis,
-		Index:     rooms,
-		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorder("roomsync-resync"),
-		Context:   ctx,
-	}).SetupWithManager(mgr); err != nil {
-		log.Error(err, "Setting up the resync controller")
-		os.Exit(1)
-	}
-	if err := (&controllers.CallbackRegistrationReconciler{
-		Client:   mgr.GetClient(),
-		APIs:     apis,
-		Recorder: mgr.GetEventRecorder("roomsync-callback-registration"),
-	}).SetupWithManager(mgr); err != nil {
-		log.Error(err, "Setting up the callback registration controller")
-		os.Exit(1)
-	}
-	if err := (&controllers.RoomManagementReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Store:     store,
-		APIs:      apis,
-		Recorder:  mgr.GetEventRecorder("roomsync-management"),
-		Instance:  instance,
-	}).SetupWithManager(mgr); err != nil {
-		log.Error(err, "Setting up the room management controller")
-		os.Exit(1)
-	}
-	if err := mgr.Add(&controllers.UnwatchedRoomReleaser{
-		APIReader: mgr.GetAPIReader(),
-		Client:    mgr.GetClient(),
-		Recorder:  mgr.GetEventRecorder("roomsync-management"),
-		Watched:   watched(namespaces),
-		Instance:  instance,
-	}); err != nil {
-		log.Error(err, "Adding the release of Rooms no longer watched")
-		os.Exit(1)
-	}
-
-	// Every replica records that it serves callbacks; one that starts
-	// after none did asks for a catch-up of the Rooms that may have missed
-	// some.
-	if err := mgr.Add(&controllers.ServingRecord{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Namespace: servingNamespace(instance),
-		Identity:  replicaIdentity(),
-		Log:       ctrl.Log.WithName("serving-record"),
-	}); err != nil {
-		log.Error(err, "Adding the record of served callbacks")
+	lost, err := controllers.SetupWithManager(ctx, mgr, controllers.Config{
+		Rooms:                  rooms,
+		Store:                  store,
+		Secrets:                secrets,
+		AllowUnsignedCallbacks: allowUnsigned,
+		Instance:               instance,
+		Watched:                watched(namespaces),
+		ServingNamespace:       servingNamespace(instance),
+		Identity:               replicaIdentity(),
+	})
+	if err != nil {
+		log.Error(err, "Setting up the controllers")
 		os.Exit(1)
 	}
 
@@ -273,13 +204,6 @@ func main() {
 	// the cache at each scrape (by the leader, once it has every Room).
 	ctrlmetrics.Registry.MustRegister(&controllers.StateMetrics{Reader: mgr.GetClient(), Elected: mgr.Elected(),
 		RoomsSynced: controllers.RoomsSynced(mgr.GetCache())})
-
-	// The rooms whose events were not stored get a catch-up.
-	lost := &controllers.LostEvents{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Log: ctrl.Log.WithName("lost-events")}
-	if err := mgr.Add(lost); err != nil {
-		log.Error(err, "Adding the record of lost events")
-		os.Exit(1)
-	}
 
 	receiver := &webhookserver.Server{
 		Addr:             callbackAddr,

@@ -3,7 +3,6 @@ package controllers_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -54,8 +53,8 @@ func TestMain(m *testing.M) {
 	os.Exit(testenv.Run(m, &env, startManager))
 }
 
-// startManager runs the controllers as main.go wires them, until ctx ends
-// or stopManager is called.
+// startManager runs the controllers as main.go sets them up
+// (controllers.SetupWithManager), until ctx ends or stopManager is called.
 func startManager(ctx context.Context) error {
 	suiteCtx = ctx
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
@@ -72,17 +71,6 @@ func startManager(ctx context.Context) error {
 	if err := lookup.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
-	secrets := lookup.NewSecretReader(mgr)
-	if err := (&controllers.RoomReconciler{Client: mgr.GetClient(), Secrets: secrets}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := (&controllers.ChatAppReconciler{Client: mgr.GetClient(), Secrets: secrets, Recorder: mgr.GetEventRecorder("roomsync-chatapp"),
-		AllowUnsignedCallbacks: allowUnsigned}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := (&controllers.RecordingReconciler{Client: mgr.GetClient(), Secrets: secrets, Scheme: mgr.GetScheme(), Recorder: mgr.GetEventRecorder("roomsync-recording")}).SetupWithManager(mgr); err != nil {
-		return err
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	rooms, err := lookup.NewRoomIndex(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), nil, mgr.GetAPIReader())
 	if err != nil {
@@ -93,37 +81,15 @@ func startManager(ctx context.Context) error {
 		cancel()
 		return err
 	}
-	store := roomstore.New(mgr.GetClient(), rooms, mgr.GetAPIReader())
-	apis := &controllers.RESTAPIs{Secrets: secrets, HTTP: &http.Client{Timeout: 5 * time.Second}}
-	if err := (&controllers.ResyncReconciler{
-		Client:    mgr.GetClient(),
-		Store:     store,
-		Secrets:   secrets,
-		APIs:      apis,
-		Index:     rooms,
-		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorder("roomsync-resync"),
-		Context:   ctx,
-	}).SetupWithManager(mgr); err != nil {
-		cancel()
-		return err
-	}
-	if err := (&controllers.RoomManagementReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Store:     store,
-		APIs:      apis,
-		Recorder:  mgr.GetEventRecorder("roomsync-management"),
-	}).SetupWithManager(mgr); err != nil {
-		cancel()
-		return err
-	}
-	if err := (&controllers.CallbackRegistrationReconciler{Client: mgr.GetClient(), APIs: apis, Recorder: mgr.GetEventRecorder("roomsync-callback-registration")}).SetupWithManager(mgr); err != nil {
-		cancel()
-		return err
-	}
-	if err := mgr.Add(&controllers.ServingRecord{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Namespace: "default",
-		Identity: fmt.Sprintf("controllers-test-%d", time.Now().UnixNano()), Log: ctrl.Log.WithName("serving-record")}); err != nil {
+	controllers.RoomsAfter(mgr.GetCache(), rooms.WaitForSync)
+	if _, err := controllers.SetupWithManager(ctx, mgr, controllers.Config{
+		Rooms:                  rooms,
+		Store:                  roomstore.New(mgr.GetClient(), rooms, mgr.GetAPIReader()),
+		Secrets:                lookup.NewSecretReader(mgr),
+		AllowUnsignedCallbacks: allowUnsigned,
+		ServingNamespace:       "default",
+		Identity:               fmt.Sprintf("controllers-test-%d", time.Now().UnixNano()),
+	}); err != nil {
 		cancel()
 		return err
 	}
