@@ -125,17 +125,10 @@ func NewRoomIndex(cfg *rest.Config, httpClient *http.Client, scheme *runtime.Sch
 				err := rc.Get().Namespace(ns).Resource("rooms").VersionedParams(&opts, params).Do(ctx).Into(list)
 				return list, err
 			},
-			// Decoded by the index's own decoder (roomwatch.go): one pass
-			// over each Room, keeping what a RoomRef holds.
 			WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 				opts.Watch = true
 				opts.AllowWatchBookmarks = true
-				body, err := rc.Get().Namespace(ns).Resource("rooms").VersionedParams(&opts, params).
-					SetHeader("Accept", "application/json").Stream(ctx)
-				if err != nil {
-					return nil, err
-				}
-				return newRoomWatcher(body), nil
+				return rc.Get().Namespace(ns).Resource("rooms").VersionedParams(&opts, params).Watch(ctx)
 			},
 		}
 	}
