@@ -165,20 +165,12 @@ func main() {
 	}
 
 	// Every replica finds Rooms for callbacks in an index of their
-	// identities; only the elected one caches whole Rooms.
-	rooms, err := lookup.NewRoomIndex(mgr.GetConfig(), mgr.GetHTTPClient(), scheme, slices.Sorted(maps.Keys(namespaces)), mgr.GetAPIReader())
+	// identities; only the elected one caches whole Rooms, after the index.
+	rooms, err := controllers.AddRoomIndex(mgr, slices.Sorted(maps.Keys(namespaces)))
 	if err != nil {
 		log.Error(err, "Setting up the Room index")
 		os.Exit(1)
 	}
-	if err := mgr.Add(rooms); err != nil {
-		log.Error(err, "Adding the Room index")
-		os.Exit(1)
-	}
-	// The elected replica streams whole Rooms into its cache once its index
-	// has them all: one stream at a time is the faster way to an index a
-	// catch-up can plan from.
-	controllers.RoomsAfter(mgr.GetCache(), rooms.WaitForSync)
 
 	// One Store for callbacks and resyncs: events for a room take turns in
 	// it, whichever way they came.

@@ -72,16 +72,11 @@ func startManager(ctx context.Context) error {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	rooms, err := lookup.NewRoomIndex(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), nil, mgr.GetAPIReader())
+	rooms, err := controllers.AddRoomIndex(mgr, nil)
 	if err != nil {
 		cancel()
 		return err
 	}
-	if err := mgr.Add(rooms); err != nil {
-		cancel()
-		return err
-	}
-	controllers.RoomsAfter(mgr.GetCache(), rooms.WaitForSync)
 	if _, err := controllers.SetupWithManager(ctx, mgr, controllers.Config{
 		Rooms:                  rooms,
 		Store:                  roomstore.New(mgr.GetClient(), rooms, mgr.GetAPIReader()),

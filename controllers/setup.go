@@ -16,8 +16,8 @@ import (
 // Config is what the controllers are set up with: the parts they share
 // with the callback receiver, and what the operator's flags decide.
 type Config struct {
-	// Rooms is the replica's index of every Room (already added to the
-	// manager); a catch-up plans from it.
+	// Rooms is the replica's index of every Room (AddRoomIndex); a
+	// catch-up plans from it.
 	Rooms *lookup.RoomIndex
 	// Store writes events into Rooms: callbacks and resyncs take turns
 	// in it, whichever way an event came.
@@ -33,6 +33,23 @@ type Config struct {
 	// ServingNamespace holds the Lease in which each replica records that
 	// it serves callbacks, as Identity.
 	ServingNamespace, Identity string
+}
+
+// AddRoomIndex adds to mgr the replica's index of the Rooms in namespaces
+// (nil: every namespace), from which the receiver finds Rooms and a
+// catch-up plans, and makes the elected replica stream whole Rooms into
+// its cache only once that index has them all (RoomsAfter): one stream at
+// a time is the faster way to an index a catch-up can plan from.
+func AddRoomIndex(mgr ctrl.Manager, namespaces []string) (*lookup.RoomIndex, error) {
+	rooms, err := lookup.NewRoomIndex(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), namespaces, mgr.GetAPIReader())
+	if err != nil {
+		return nil, fmt.Errorf("setting up the Room index: %w", err)
+	}
+	if err := mgr.Add(rooms); err != nil {
+		return nil, fmt.Errorf("adding the Room index: %w", err)
+	}
+	RoomsAfter(mgr.GetCache(), rooms.WaitForSync)
+	return rooms, nil
 }
 
 // SetupWithManager sets up every controller of Rooms and ChatApps, and the
