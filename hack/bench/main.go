@@ -99,7 +99,7 @@ func main() {
 	flag.BoolVar(&o.spool, "spool", true, "Run the operator with a spool (--spool-dir in a temporary directory); false runs it without.")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "Write the operator's CPU profile to this `file`: taken during the first receiver round at concurrency 8, or with -scale, the leader's during the catch-up's first minute.")
 	flag.IntVar(&o.scale, "scale", 0, "Instead of the rounds above, the scale run: this many Rooms (see scale.go; `make bench-scale` runs it with 100000). Its JSON goes to bin/bench-scale.json unless -json is given.")
-	flag.BoolVar(&o.catchUpOnly, "catchup-only", false, "In the scale run, seed every Room at once and measure only the catch-up: no restarts at 1,000 and 10,000 Rooms, no receiver rounds, no clients (for work on the catch-up; about 25 minutes with 100,000 Rooms).")
+	flag.BoolVar(&o.catchUpOnly, "catchup-only", false, "In the scale run, seed every Room at once and measure only the catch-up: no restarts at 1,000 and 10,000 Rooms, no receiver rounds, no clients (for work on the catch-up; about 40 minutes with 100,000 Rooms on 2 cores, most of it seeding).")
 	flag.StringVar(&o.memoryLimit, "gomemlimit", "", "GOMEMLIMIT for the operator processes of the scale run, as a container limit sets it: roomsync sets 90% of its cgroup's memory.max (920MiB for the default 1Gi; make bench-scale passes that).")
 	flag.Parse()
 

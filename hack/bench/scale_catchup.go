@@ -139,7 +139,9 @@ func (s *scaleBench) catchUp(ctx context.Context, hot []string) (catchUpResult, 
 
 	// Healing is watched, not polled: a GET of each pending Room every
 	// second would load the API server the leader is reading and writing.
-	healed, err := s.watchRenamed(ctx, active)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	healed, err := s.watchRenamed(watchCtx, active)
 	if err != nil {
 		return res, err
 	}
