@@ -93,7 +93,11 @@ type ResyncReconciler struct {
 	// them, so that it starts before the cache of every Room has synced.
 	Index     AppRoomLister
 	APIReader client.Reader
-	Recorder  recorder.EventRecorder
+	// Active, when not nil, gives the Rooms most recently active before
+	// the start (ActiveRooms): a catch-up reads those first, without
+	// waiting for the index.
+	Active   ActiveRoomReader
+	Recorder recorder.EventRecorder
 	// Context bounds the workers' lives: the manager's.
 	Context context.Context
 
@@ -112,6 +116,14 @@ type ResyncReconciler struct {
 // from its start.
 type AppRoomLister interface {
 	AppRooms(ctx context.Context, namespace string, sdkAppID int64) ([]*lookup.RoomRef, error)
+	// HasSynced reports whether AppRooms answers without waiting.
+	HasSynced() bool
+}
+
+// ActiveRoomReader reads the record of the Rooms most recently active
+// (ActiveRooms.Read).
+type ActiveRoomReader interface {
+	Read(ctx context.Context, namespace string, sdkAppID int64) ([]*lookup.RoomRef, error)
 }
 
 // +kubebuilder:rbac:groups=chat.roomsync.io,resources=rooms,verbs=get;list;watch
@@ -565,6 +577,10 @@ type passPlan struct {
 	// live and period are status.resync's liveRooms and period.
 	live   int64
 	period *metav1.Duration
+	// then, when not nil, plans what the pass reads once due is read: a
+	// catch-up that starts from the record of active Rooms goes on with
+	// the Room index.
+	then func(ctx context.Context) ([]client.ObjectKey, error)
 }
 
 // pass makes one pass over the app's live Rooms, showing progress in the
@@ -606,6 +622,16 @@ func (w *resyncWorker) pass(ctx context.Context, full bool) (time.Time, error) {
 	woken, err := w.readPass(ctx, app, plan, st)
 	if err != nil {
 		return time.Time{}, err
+	}
+	if plan.then != nil {
+		more, err := plan.then(ctx)
+		if err != nil {
+			return time.Time{}, err
+		}
+		st.Rooms += int64(len(more))
+		if woken, err = w.readPass(ctx, app, passPlan{kind: plan.kind, due: more}, st); err != nil {
+			return time.Time{}, err
+		}
 	}
 	if woken {
 		// A catch-up or a full pass was asked for: it goes first. The
@@ -741,20 +767,48 @@ func (w *resyncWorker) planSweepPass(ctx context.Context, app *chatv1alpha1.Chat
 // planCatchUpPass plans the catch-up the ChatApp's status asks for, from the
 // Room index (resync_plan.go's planCatchUp): it does not wait for the
 // cache of every Room, which takes a minute or more to fill with 100,000
-// of them just after a start, when a catch-up is wanted most. Its reads
-// tell which Rooms are live. status.resync's liveRooms and period stay
-// what the last sweep found.
+// of them just after a start, when a catch-up is wanted most. While the
+// index itself has not synced (half a minute with 100,000 Rooms), it
+// starts with the Rooms the record of active Rooms has (ActiveRooms), and
+// goes on with the index's others once it has. Its reads tell which Rooms
+// are live. status.resync's liveRooms and period stay what the last sweep
+// found.
 func (w *resyncWorker) planCatchUpPass(ctx context.Context, app *chatv1alpha1.ChatApp, prev *chatv1alpha1.ChatAppResync) (passPlan, error) {
-	refs, err := w.r.Index.AppRooms(ctx, app.Namespace, app.Spec.SDKAppID)
-	if err != nil {
-		return passPlan{}, err
+	plan := passPlan{kind: catchUpPass, live: prev.LiveRooms, period: prev.Period}
+	fromIndex := func(ctx context.Context, read map[client.ObjectKey]bool) ([]client.ObjectKey, error) {
+		refs, err := w.r.Index.AppRooms(ctx, app.Namespace, app.Spec.SDKAppID)
+		if err != nil {
+			return nil, err
+		}
+		var due []client.ObjectKey
+		for _, ref := range planCatchUp(refs, prev.CatchUp, w.cfg.interval) {
+			if key := (client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}); !read[key] {
+				due = append(due, key)
+			}
+		}
+		return due, nil
 	}
-	due := planCatchUp(refs, prev.CatchUp, w.cfg.interval)
-	plan := passPlan{kind: catchUpPass, due: make([]client.ObjectKey, len(due)), live: prev.LiveRooms, period: prev.Period}
-	for i, ref := range due {
-		plan.due[i] = client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}
+	if w.r.Active != nil && !w.r.Index.HasSynced() {
+		recorded, err := w.r.Active.Read(ctx, app.Namespace, app.Spec.SDKAppID)
+		if err != nil && ctx.Err() == nil {
+			// The index still has every Room: only later.
+			ctrl.Log.WithName("resync").Error(err, "Reading the record of active Rooms; the catch-up waits for the Room index", "chatApp", w.app)
+		}
+		for _, ref := range planCatchUp(recorded, prev.CatchUp, w.cfg.interval) {
+			plan.due = append(plan.due, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name})
+		}
+		if len(plan.due) > 0 {
+			read := map[client.ObjectKey]bool{}
+			for _, key := range plan.due {
+				read[key] = true
+			}
+			plan.then = func(ctx context.Context) ([]client.ObjectKey, error) { return fromIndex(ctx, read) }
+			return plan, nil
+		}
 	}
-	return plan, nil
+	due, err := fromIndex(ctx, nil)
+	plan.due = due
+	return plan, err
 }
 
 // liveRooms lists the app's Rooms that exist in Tencent as far as roomsync
@@ -873,7 +927,9 @@ func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room
 	case kind == sweepPass && !stillDue(room, time.Now(), w.cfg.interval, false):
 		resyncsTotal.WithLabelValues("confirmed").Inc()
 		return false, true, nil
-	case kind == catchUpPass && !isLive(room):
+	case kind == catchUpPass && (!isLive(room) || room.Spec.SDKAppID != app.Spec.SDKAppID):
+		// Planned from the index, or from the record of active Rooms,
+		// which a Room of that name may have left since.
 		return false, true, nil
 	}
 	read, err := readRoom(ctx, rest, app.Spec.RestAPI.Administrator, room.Spec.RoomID, wait)

@@ -1,12 +1,14 @@
 package controllers
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
 	"github.com/roomsync/roomsync/internal/lookup"
@@ -186,4 +188,98 @@ func names(rooms []*chatv1alpha1.Room) []string {
 		out[i] = r.Name
 	}
 	return out
+}
+
+// syncingIndex is an AppRoomLister whose Rooms are there once synced is
+// closed.
+type syncingIndex struct {
+	synced chan struct{}
+	rooms  []*lookup.RoomRef
+}
+
+func (x *syncingIndex) HasSynced() bool {
+	select {
+	case <-x.synced:
+		return true
+	default:
+		return false
+	}
+}
+
+func (x *syncingIndex) AppRooms(ctx context.Context, _ string, _ int64) ([]*lookup.RoomRef, error) {
+	select {
+	case <-x.synced:
+		return x.rooms, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// recordOf is an ActiveRoomReader of a record.
+type recordOf []*lookup.RoomRef
+
+func (r recordOf) Read(context.Context, string, int64) ([]*lookup.RoomRef, error) { return r, nil }
+
+func keyNames(keys []client.ObjectKey) []string {
+	var out []string
+	for _, k := range keys {
+		out = append(out, k.Name)
+	}
+	return out
+}
+
+// TestPlanCatchUpPassStartsFromTheRecordOfActiveRooms: while the Room index
+// has not synced, a catch-up plans the Rooms the record of active Rooms has
+// (those active since an interval before the catch-up's since, as from the
+// index), and then, once the index has synced, the index's others; once
+// it has synced, the index alone.
+func TestPlanCatchUpPassStartsFromTheRecordOfActiveRooms(t *testing.T) {
+	now := time.Now()
+	ref := func(name string, ago time.Duration) *lookup.RoomRef {
+		return &lookup.RoomRef{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}, SDKAppID: 1, LastActive: now.Add(-ago).UnixMilli()}
+	}
+	index := &syncingIndex{synced: make(chan struct{}), rooms: []*lookup.RoomRef{
+		ref("recorded-newest", 0), ref("recorded-older", time.Minute), ref("quiet", 2*time.Hour),
+		ref("active-since-the-record", 0), ref("recorded-quiet", 3*time.Hour),
+	}}
+	index.rooms[3].LastActive += 1000
+	record := recordOf{ref("recorded-newest", 0), ref("recorded-older", time.Minute), ref("recorded-quiet", 3*time.Hour)}
+	w := &resyncWorker{r: &ResyncReconciler{Index: index, Active: record}, cfg: resyncConfig{interval: 10 * time.Minute}}
+	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "app"}, Spec: chatv1alpha1.ChatAppSpec{SDKAppID: 1}}
+	prev := &chatv1alpha1.ChatAppResync{CatchUp: &chatv1alpha1.ResyncCatchUp{Since: &metav1.Time{Time: now.Add(-time.Minute)}}}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	plan, err := w.planCatchUpPass(ctx, app, prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := keyNames(plan.due), []string{"recorded-newest", "recorded-older"}; !slices.Equal(got, want) || plan.then == nil {
+		t.Fatalf("before the index synced: due %v (then %v), want %v and then the index", got, plan.then != nil, want)
+	}
+	thenDone := make(chan []client.ObjectKey, 1)
+	go func() {
+		more, err := plan.then(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		thenDone <- more
+	}()
+	select {
+	case more := <-thenDone:
+		t.Fatalf("the rest was planned before the index synced: %v", keyNames(more))
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(index.synced)
+	if got, want := keyNames(<-thenDone), []string{"active-since-the-record"}; !slices.Equal(got, want) {
+		t.Errorf("once the index synced: %v, want %v (not again what the record had)", got, want)
+	}
+
+	plan, err = w.planCatchUpPass(ctx, app, prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := keyNames(plan.due), []string{"active-since-the-record", "recorded-newest", "recorded-older"}; !slices.Equal(got, want) || plan.then != nil {
+		t.Errorf("with the index synced: due %v (then %v), want %v from the index alone", got, plan.then != nil, want)
+	}
 }

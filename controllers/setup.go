@@ -31,7 +31,7 @@ type Config struct {
 	// Watched are the namespaces of --watch-namespaces; nil: every one.
 	Watched map[string]bool
 	// ServingNamespace holds the Lease in which each replica records that
-	// it serves callbacks, as Identity.
+	// it serves callbacks, as Identity, and the record of active Rooms.
 	ServingNamespace, Identity string
 }
 
@@ -61,6 +61,15 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, cfg Config) (*LostE
 	// every controller that calls Tencent.
 	apis := &RESTAPIs{Secrets: cfg.Secrets, HTTP: &http.Client{Timeout: 5 * time.Second}}
 	lost := &LostEvents{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Log: ctrl.Log.WithName("lost-events")}
+	// The elected replica records the Rooms most recently active, for a
+	// catch-up to start from before its Room index has synced.
+	active := &ActiveRooms{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Index:     cfg.Rooms,
+		Namespace: cfg.ServingNamespace,
+		Log:       ctrl.Log.WithName("active-rooms"),
+	}
 
 	if err := (&RoomReconciler{Client: mgr.GetClient(), Secrets: cfg.Secrets}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the Room controller: %w", err)
@@ -88,6 +97,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, cfg Config) (*LostE
 		APIs:      apis,
 		Index:     cfg.Rooms,
 		APIReader: mgr.GetAPIReader(),
+		Active:    active,
 		Recorder:  mgr.GetEventRecorder("roomsync-resync"),
 		Context:   ctx,
 	}).SetupWithManager(mgr); err != nil {
@@ -130,6 +140,9 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, cfg Config) (*LostE
 		Log:       ctrl.Log.WithName("serving-record"),
 	}); err != nil {
 		return nil, fmt.Errorf("adding the record of served callbacks: %w", err)
+	}
+	if err := mgr.Add(active); err != nil {
+		return nil, fmt.Errorf("adding the record of active Rooms: %w", err)
 	}
 	if err := mgr.Add(lost); err != nil {
 		return nil, fmt.Errorf("adding the record of lost events: %w", err)

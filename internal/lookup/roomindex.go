@@ -1,10 +1,12 @@
 package lookup
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 	"unique"
 
@@ -262,4 +264,46 @@ func (x *RoomIndex) AppRooms(ctx context.Context, namespace string, sdkAppID int
 		}
 	}
 	return refs, nil
+}
+
+// MostActive returns the n Rooms in namespace that mirror rooms of
+// sdkAppID, are not being deleted and have been active (a LastActive), the
+// most recently active first, and whether the index has synced: before
+// that it returns none, as it cannot tell.
+func (x *RoomIndex) MostActive(namespace string, sdkAppID int64, n int) ([]*RoomRef, bool) {
+	inf, ok := x.informers[namespace]
+	if !ok {
+		inf, ok = x.informers[metav1.NamespaceAll]
+	}
+	if !ok {
+		return nil, true // not a watched namespace: no Room of it is roomsync's
+	}
+	if !inf.HasSynced() {
+		return nil, false
+	}
+	var refs []*RoomRef
+	for _, obj := range inf.GetStore().List() {
+		ref := obj.(*RoomRef)
+		if ref.Namespace == namespace && ref.SDKAppID == sdkAppID && ref.DeletionTimestamp.IsZero() && ref.LastActive > 0 {
+			refs = append(refs, ref)
+		}
+	}
+	SortByActivity(refs)
+	refs = refs[:min(n, len(refs))]
+	out := make([]*RoomRef, len(refs))
+	for i, ref := range refs {
+		c := *ref // the informer's stays as it is
+		out[i] = &c
+	}
+	return out, true
+}
+
+// SortByActivity sorts refs the most recently active first, then by name.
+func SortByActivity(refs []*RoomRef) {
+	slices.SortFunc(refs, func(a, b *RoomRef) int {
+		if c := cmp.Compare(b.LastActive, a.LastActive); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
 }

@@ -150,6 +150,42 @@ func TestRoomIndexListsAnAppsRooms(t *testing.T) {
 	}
 }
 
+// TestRoomIndexGivesAnAppsMostActiveRooms: MostActive tells nothing until
+// the index has synced, then gives the n most recently active Rooms of one
+// app in one namespace, newest first, never one being deleted or never
+// active, each a copy.
+func TestRoomIndexGivesAnAppsMostActiveRooms(t *testing.T) {
+	items := indexRooms()
+	items[0].Status.LastEventTime = 1_700_000_300_000 // young-duplicate
+	items[1].Status.LastEventTime = 1_700_000_100_000 // holder
+	items[1].Status.Seats = &chatv1alpha1.RoomSeats{EventTime: 1_700_000_400_000}
+	items[2].Status.LastEventTime = 1_700_000_900_000 // another app's
+	items[3].Status.LastEventTime = 1_700_000_900_000 // another namespace's
+	items[5].Status.LastEventTime = 1_700_000_900_000 // being deleted
+	// items[4], another-room, was never active.
+	x := indexOf(t, items)
+	if refs, synced := x.MostActive("a", 1, 10); synced || len(refs) != 0 {
+		t.Fatalf("MostActive before the index synced: %v, synced %v; want none, false", names(refs), synced)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = x.Start(ctx) }()
+	if !x.WaitForSync(ctx) {
+		t.Fatal("the index did not sync")
+	}
+	refs, synced := x.MostActive("a", 1, 10)
+	if got, want := names(refs), []string{"a/holder", "a/young-duplicate"}; !synced || !slices.Equal(got, want) {
+		t.Errorf("MostActive: got %v (synced %v), want %v: the newest event of any kind first", got, synced, want)
+	}
+	if refs, _ := x.MostActive("a", 1, 1); !slices.Equal(names(refs), []string{"a/holder"}) {
+		t.Errorf("MostActive of 1: got %v, want the holder only", names(refs))
+	}
+	refs[0].Name = "changed"
+	if again, _ := x.MostActive("a", 1, 1); again[0].Name != "holder" {
+		t.Error("MostActive hands out the index's own refs")
+	}
+}
+
 func TestRoomIndexAsksTheAPIServerUntilSynced(t *testing.T) {
 	items := indexRooms()
 	objs := make([]client.Object, len(items))
