@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
+	"github.com/roomsync/roomsync/controllers"
 	"github.com/roomsync/roomsync/internal/roomstore"
 	"github.com/roomsync/roomsync/internal/tencent/tencenttest"
 )
@@ -62,5 +63,39 @@ func TestResyncFromTheRESTAPI(t *testing.T) {
 	}
 	if out := kubectl(t, "get", "chatapp", "demo", "-n", namespace, "-o", "wide"); !strings.Contains(out, "LAST RESYNC") {
 		t.Errorf("kubectl get chatapp -o wide has no Last Resync column:\n%s", out)
+	}
+}
+
+// TestActiveRoomsAreRecorded: the elected replica records an app's most
+// recently active Rooms in its own namespace, with the permissions it
+// ships with (config/rbac), for a catch-up to start from after an outage.
+func TestActiveRoomsAreRecorded(t *testing.T) {
+	ctx := context.Background()
+	tencent := tencenttest.NewServer(t, sdkAppID, "administrator", "e2e-secret-key")
+	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "demo"}}
+	patch := fmt.Sprintf(`{"spec":{"restAPI":{"endpoint":%q,"administrator":"administrator","secretKeyRef":{"name":"absent"},"resyncInterval":"1h"}}}`, tencent.URL)
+	if err := env.Client.Patch(ctx, app, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = env.Client.Patch(ctx, app, client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"restAPI":null}}`)))
+	})
+	body := fmt.Sprintf(`{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","EventTime":%d,"RoomInfo":{"RoomId":"active-e2e","RoomName":"busy"}}`, time.Now().UnixMilli())
+	if status, answer := post(t, body, ""); status != http.StatusOK {
+		t.Fatalf("answer %d %v", status, answer)
+	}
+	key := fmt.Sprintf("%s.%d", namespace, sdkAppID)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cm := &corev1.ConfigMap{}
+		err := env.Client.Get(ctx, client.ObjectKey{Namespace: "roomsync-system", Name: controllers.ActiveRoomsName}, cm)
+		first, _, _ := strings.Cut(cm.Data[key], "\n")
+		if _, name, _ := strings.Cut(first, " "); err == nil && name == roomstore.NameFor("active-e2e") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no record of the active Room in roomsync-system within 30 s: %v, %v", cm.Data, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
