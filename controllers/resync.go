@@ -116,8 +116,10 @@ type ResyncReconciler struct {
 // from its start.
 type AppRoomLister interface {
 	AppRooms(ctx context.Context, namespace string, sdkAppID int64) ([]*lookup.RoomRef, error)
-	// HasSynced reports whether AppRooms answers without waiting.
+	// HasSynced reports whether AppRooms answers without waiting, and
+	// WaitForSync waits until it does (or ctx is done), and reports it.
 	HasSynced() bool
+	WaitForSync(ctx context.Context) bool
 }
 
 // ActiveRoomReader reads the record of the Rooms most recently active
@@ -581,6 +583,9 @@ type passPlan struct {
 	// catch-up that starts from the record of active Rooms goes on with
 	// the Room index.
 	then func(ctx context.Context) ([]client.ObjectKey, error)
+	// applyAfter, when not nil, is waited on before a read of due is
+	// applied, while the readers go on reading within the budget.
+	applyAfter func(ctx context.Context) error
 }
 
 // pass makes one pass over the app's live Rooms, showing progress in the
@@ -673,8 +678,9 @@ func (w *resyncWorker) readPass(ctx context.Context, app *chatv1alpha1.ChatApp, 
 		answered  bool
 		lastWrite = time.Now()
 	)
-	readOne := func(key client.ObjectKey) {
-		drift, skipped, err := w.resyncDue(readCtx, app, key, plan.kind)
+	// done counts in st a Room read (or not), and ends the pass on an
+	// error that ends a resync.
+	done := func(key client.ObjectKey, drift, skipped bool, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
@@ -705,6 +711,40 @@ func (w *resyncWorker) readPass(ctx context.Context, app *chatv1alpha1.ChatApp, 
 			lastWrite = time.Now()
 		}
 	}
+	// applies bounds the reads that plan.applyAfter held back and that now
+	// apply at once.
+	applies := make(chan struct{}, passReaders)
+	// readOne reads a Room and applies the read; or, when plan.applyAfter
+	// holds applies back, returns the apply, to run apart from the readers.
+	readOne := func(key client.ObjectKey) (later func()) {
+		read, skipped, err := w.fetch(readCtx, app, key, plan.kind)
+		if err != nil || skipped {
+			done(key, false, skipped, err)
+			return nil
+		}
+		if plan.applyAfter == nil {
+			drift, err := w.apply(readCtx, app, read)
+			done(key, drift, false, err)
+			return nil
+		}
+		mu.Lock()
+		answered = true
+		mu.Unlock()
+		return func() {
+			if err := plan.applyAfter(readCtx); err != nil {
+				done(key, false, false, err)
+				return
+			}
+			select {
+			case applies <- struct{}{}:
+			case <-readCtx.Done():
+				return
+			}
+			defer func() { <-applies }()
+			drift, err := w.apply(readCtx, app, read)
+			done(key, drift, false, err)
+		}
+	}
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, passReaders)
 	for _, key := range plan.due {
@@ -719,7 +759,9 @@ func (w *resyncWorker) readPass(ctx context.Context, app *chatv1alpha1.ChatApp, 
 			break
 		}
 		if alone { // no reader runs yet: none starts before a read is answered
-			readOne(key)
+			if later := readOne(key); later != nil {
+				wg.Go(later)
+			}
 			continue
 		}
 		select {
@@ -730,8 +772,13 @@ func (w *resyncWorker) readPass(ctx context.Context, app *chatv1alpha1.ChatApp, 
 			break
 		}
 		wg.Go(func() {
-			defer func() { <-slots }()
-			readOne(key)
+			later := func() func() {
+				defer func() { <-slots }()
+				return readOne(key)
+			}()
+			if later != nil {
+				later()
+			}
 		})
 	}
 	wg.Wait()
@@ -798,6 +845,18 @@ func (w *resyncWorker) planCatchUpPass(ctx context.Context, app *chatv1alpha1.Ch
 			plan.due = append(plan.due, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name})
 		}
 		if len(plan.due) > 0 {
+			// The Store finds the Room that holds a room in the index;
+			// before it has synced, with a list from the API server that,
+			// with 100,000 Rooms, costs it a tenth of a second of CPU while
+			// it streams every Room to each replica. So these reads apply
+			// once the index has synced, the budget meanwhile spent on
+			// reading more.
+			plan.applyAfter = func(ctx context.Context) error {
+				if !w.r.Index.WaitForSync(ctx) {
+					return fmt.Errorf("waiting for the Room index to sync: %w", context.Cause(ctx))
+				}
+				return nil
+			}
 			read := map[client.ObjectKey]bool{}
 			for _, key := range plan.due {
 				read[key] = true
@@ -887,31 +946,32 @@ func (w *resyncWorker) resyncRoom(ctx context.Context, app *chatv1alpha1.ChatApp
 // catch-up one that is not live (skipped); a sweep waits for its own share
 // of the budget before each request.
 func (w *resyncWorker) resyncDue(ctx context.Context, app *chatv1alpha1.ChatApp, key client.ObjectKey, kind passKind) (drift, skipped bool, err error) {
-	room := &chatv1alpha1.Room{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
-	var wait func(context.Context) error
-	if kind == sweepPass {
-		wait = w.sweep.Wait
-	}
-	drift, skipped, err = w.read(ctx, app, room, kind, wait)
+	read, skipped, err := w.fetch(ctx, app, key, kind)
 	if err != nil || skipped {
 		return false, skipped, err
 	}
-	return drift, false, w.r.writeRoomRead(ctx, room, drift)
+	drift, err = w.apply(ctx, app, read)
+	return drift, false, err
 }
 
-// read reads room's room from the REST API (within the app's budget) and
-// applies what it says through the Store (see readRoom). It reports whether
-// the Room had drifted: whether the events that applied changed what it says.
-// Seats that could not be read are no error: the rest of the read applies,
-// and seatsNotRead records why.
+// fetchedRoom is what the REST API said of a Room's room, to apply.
+type fetchedRoom struct {
+	// room is the Room as it was before the read.
+	room   *chatv1alpha1.Room
+	events []roomstore.Event
+}
+
+// fetch reads the Room key from the API server and its room from the REST
+// API (within the app's budget; see readRoom). Seats that could not be read
+// are no error: the rest of the read applies, and seatsNotRead records why.
 //
 // A sweep reads only a Room still due (stillDue), and a catch-up only a
-// live one (isLive); skipped reports a Room left alone. wait, when not nil,
-// is waited on before each request.
-func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room, kind passKind, wait func(context.Context) error) (drift, skipped bool, err error) {
+// live one of the app (isLive); skipped reports a Room left alone. A sweep
+// waits for its own share of the budget before each request.
+func (w *resyncWorker) fetch(ctx context.Context, app *chatv1alpha1.ChatApp, key client.ObjectKey, kind passKind) (read *fetchedRoom, skipped bool, err error) {
 	rest, err := w.r.APIs.For(ctx, app)
 	if err != nil {
-		return false, false, err
+		return nil, false, err
 	}
 	// A pass planned its Rooms minutes ago, maybe: judge drift against the
 	// Room as it is now. A catch-up reads it from the API server, so as
@@ -920,33 +980,46 @@ func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room
 	if kind == catchUpPass {
 		reader = w.r.APIReader
 	}
-	if err := reader.Get(ctx, client.ObjectKeyFromObject(room), room); err != nil {
-		return false, false, err // NotFound: the Room went meanwhile
+	room := &chatv1alpha1.Room{}
+	if err := reader.Get(ctx, key, room); err != nil {
+		return nil, false, err // NotFound: the Room went meanwhile
 	}
 	switch {
 	case kind == sweepPass && !stillDue(room, time.Now(), w.cfg.interval, false):
 		resyncsTotal.WithLabelValues("confirmed").Inc()
-		return false, true, nil
+		return nil, true, nil
 	case kind == catchUpPass && (!isLive(room) || room.Spec.SDKAppID != app.Spec.SDKAppID):
 		// Planned from the index, or from the record of active Rooms,
 		// which a Room of that name may have left since.
-		return false, true, nil
+		return nil, true, nil
 	}
-	read, err := readRoom(ctx, rest, app.Spec.RestAPI.Administrator, room.Spec.RoomID, wait)
+	var wait func(context.Context) error
+	if kind == sweepPass {
+		wait = w.sweep.Wait
+	}
+	r, err := readRoom(ctx, rest, app.Spec.RestAPI.Administrator, room.Spec.RoomID, wait)
 	if err != nil {
 		resyncsTotal.WithLabelValues("error").Inc()
-		return false, false, err
+		return nil, false, err
 	}
-	if read.seatsErr != nil {
-		w.seatsNotRead(room, read.seatsErr)
+	if r.seatsErr != nil {
+		w.seatsNotRead(room, r.seatsErr)
 	} else {
 		w.r.seatErrors.Delete(room.UID)
 	}
-	evs := read.events
+	return &fetchedRoom{room: room, events: r.events}, false, nil
+}
+
+// apply applies read through the Store, as events of the time each request
+// was sent, and records the read in the Room's status.resync. It reports
+// whether the Room had drifted: whether the events that applied changed
+// what it says.
+func (w *resyncWorker) apply(ctx context.Context, app *chatv1alpha1.ChatApp, read *fetchedRoom) (drift bool, err error) {
+	room, evs := read.room, read.events
 	outcomes, err := w.r.Store.ApplyAll(ctx, app, evs)
 	if err != nil {
 		resyncsTotal.WithLabelValues("error").Inc()
-		return false, false, err
+		return false, err
 	}
 	var applied []roomstore.Event
 	for i, outcome := range outcomes {
@@ -958,7 +1031,6 @@ func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room
 	switch {
 	case len(applied) == 0:
 		resyncsTotal.WithLabelValues("stale").Inc()
-		return false, false, nil
 	case drift:
 		resyncsTotal.WithLabelValues("drift").Inc()
 		resyncDriftTotal.Inc()
@@ -967,7 +1039,7 @@ func (w *resyncWorker) read(ctx context.Context, app *chatv1alpha1.ChatApp, room
 	default:
 		resyncsTotal.WithLabelValues("in_sync").Inc()
 	}
-	return drift, false, nil
+	return drift, w.r.writeRoomRead(ctx, room, drift)
 }
 
 // roomRead is what readRoom read of a room.

@@ -206,6 +206,15 @@ func (x *syncingIndex) HasSynced() bool {
 	}
 }
 
+func (x *syncingIndex) WaitForSync(ctx context.Context) bool {
+	select {
+	case <-x.synced:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 func (x *syncingIndex) AppRooms(ctx context.Context, _ string, _ int64) ([]*lookup.RoomRef, error) {
 	select {
 	case <-x.synced:
@@ -257,6 +266,16 @@ func TestPlanCatchUpPassStartsFromTheRecordOfActiveRooms(t *testing.T) {
 	if got, want := keyNames(plan.due), []string{"recorded-newest", "recorded-older"}; !slices.Equal(got, want) || plan.then == nil {
 		t.Fatalf("before the index synced: due %v (then %v), want %v and then the index", got, plan.then != nil, want)
 	}
+	// Their reads apply once the index has synced: the Store finds Rooms
+	// in it.
+	if plan.applyAfter == nil {
+		t.Fatal("the reads of the recorded Rooms do not wait for the index to apply")
+	}
+	short, stop := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer stop()
+	if err := plan.applyAfter(short); err == nil {
+		t.Error("applyAfter did not wait for the index")
+	}
 	thenDone := make(chan []client.ObjectKey, 1)
 	go func() {
 		more, err := plan.then(ctx)
@@ -274,12 +293,15 @@ func TestPlanCatchUpPassStartsFromTheRecordOfActiveRooms(t *testing.T) {
 	if got, want := keyNames(<-thenDone), []string{"active-since-the-record"}; !slices.Equal(got, want) {
 		t.Errorf("once the index synced: %v, want %v (not again what the record had)", got, want)
 	}
+	if err := plan.applyAfter(ctx); err != nil {
+		t.Errorf("applyAfter once the index synced: %v", err)
+	}
 
 	plan, err = w.planCatchUpPass(ctx, app, prev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := keyNames(plan.due), []string{"active-since-the-record", "recorded-newest", "recorded-older"}; !slices.Equal(got, want) || plan.then != nil {
+	if got, want := keyNames(plan.due), []string{"active-since-the-record", "recorded-newest", "recorded-older"}; !slices.Equal(got, want) || plan.then != nil || plan.applyAfter != nil {
 		t.Errorf("with the index synced: due %v (then %v), want %v from the index alone", got, plan.then != nil, want)
 	}
 }

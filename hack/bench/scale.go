@@ -518,7 +518,7 @@ func (r *scaleResults) print(out io.Writer) {
 		if cu.Healed > 0 {
 			healed = sec(cu.Healed)
 		}
-		fmt.Fprintf(out, "Catch-up: %d rooms renamed while both replicas were down %s; leader elected and receiver serving %s after the leader's start; all healed %s after that (%d REST requests; the first about a renamed room %s after, the last %s after); the leader's Room index synced %s after its start\n",
-			cu.Rooms, outageDown, sec(cu.Ready), healed, cu.Requests, sec(cu.FirstRead), sec(cu.LastRead), sec(cu.LeaderIndexSynced))
+		fmt.Fprintf(out, "Catch-up: %d rooms renamed while both replicas were down %s; leader elected and receiver serving %s after the leader's start; all healed %s after that (%d REST requests; the first about a renamed room %s after, the last %s after); the leader's Room index synced %s after its start, by when %d requests had been made\n",
+			cu.Rooms, outageDown, sec(cu.Ready), healed, cu.Requests, sec(cu.FirstRead), sec(cu.LastRead), sec(cu.LeaderIndexSynced), cu.RequestsBeforeIndex)
 	}
 }

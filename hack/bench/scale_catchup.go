@@ -57,6 +57,10 @@ type catchUpResult struct {
 	// index (lookup.RoomIndex), which the catch-up plans from, had every
 	// Room, as its log says (0: not found in the log).
 	LeaderIndexSynced time.Duration `json:"leaderIndexSyncedNanos"`
+	// RequestsBeforeIndex are the REST requests the fake answered from the
+	// return until the leader's Room index synced: the catch-up's reads of
+	// the record of active Rooms, before it can plan from the index.
+	RequestsBeforeIndex int `json:"requestsBeforeIndex"`
 }
 
 // benchTB is the testing.TB the fake Tencent wants, outside a test: it
@@ -165,7 +169,11 @@ func (s *scaleBench) catchUp(ctx context.Context, hot []string) (catchUpResult, 
 	res.LeaderIndexSynced = indexSyncTime(s.leader.Log.String())
 	after := fake.Requests("")[before:]
 	res.Requests = len(after)
+	indexAt := t0.Add(res.LeaderIndexSynced)
 	for _, r := range after {
+		if res.LeaderIndexSynced > 0 && r.At.Before(indexAt) {
+			res.RequestsBeforeIndex++
+		}
 		if slices.Contains(active, r.RoomID) {
 			if res.FirstRead == 0 {
 				res.FirstRead = r.At.Sub(back)
