@@ -665,7 +665,9 @@ const passReaders = 8
 // readPass reads the Rooms of plan, in its order, counting in st what it
 // read and writing st to the ChatApp's status every 2 seconds. It reads one
 // Room at a time until Tencent has answered a read (rejected credentials
-// stop the pass at the first request), then passReaders at a time. A sweep
+// stop the pass at the first request), then passReaders at a time. With
+// plan.applyAfter, each read waits for it apart from the readers, and
+// applies passReaders at a time; the pass ends when all have. A sweep
 // gives way to a pass asked for meanwhile: woken. The error is what ended
 // the pass: an error of the REST API that ends a resync (recorded as the
 // ChatApp's failure), the end of ctx, or a status write that failed.

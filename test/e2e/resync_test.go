@@ -33,6 +33,7 @@ func TestResyncFromTheRESTAPI(t *testing.T) {
 	}
 	app := &chatv1alpha1.ChatApp{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "demo"}}
 	patch := fmt.Sprintf(`{"spec":{"restAPI":{"endpoint":%q,"administrator":"administrator","secretKeyRef":{"name":"tencent-rest"},"resyncInterval":"1h"}}}`, tencent.URL)
+	given := time.Now().Truncate(time.Second) // as status times are
 	if err := env.Client.Patch(ctx, app, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
 		t.Fatal(err)
 	}
@@ -40,6 +41,22 @@ func TestResyncFromTheRESTAPI(t *testing.T) {
 		_ = env.Client.Patch(ctx, app, client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"restAPI":null}}`)))
 		_ = env.Client.Delete(ctx, secret)
 	})
+	// A new REST API gets a full pass: let it end first, so that the only
+	// read of the Room is the one requested (a pass reading it at the same
+	// time could heal it first, and the request would rightly find no
+	// drift).
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
+			t.Fatal(err)
+		}
+		if r := app.Status.Resync; r != nil && r.StartTime != nil && !r.StartTime.Time.Before(given) &&
+			r.CompletionTime != nil && !r.CompletionTime.Before(r.StartTime) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the full pass of the new REST API did not end within 30 s: %+v", app.Status.Resync)
+		}
+	}
 
 	body := fmt.Sprintf(`{"CallbackCommand":"Room.CallbackAfterUpdateRoomInfo","EventTime":%d,"RoomInfo":{"RoomId":"resync-e2e","RoomName":"before"}}`, time.Now().UnixMilli()-60_000)
 	if status, answer := post(t, body, ""); status != http.StatusOK {
