@@ -80,23 +80,12 @@ func (a *ActiveRooms) Start(ctx context.Context) error {
 	if a.Every <= 0 {
 		a.Every = 10 * time.Second
 	}
-	ticker := time.NewTicker(a.Every)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			last, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := a.update(last); err != nil {
-				a.Log.Error(err, "Recording the most recently active Rooms as roomsync stops", "configMap", ActiveRoomsName, "namespace", a.Namespace)
-			}
-			return nil
-		case <-ticker.C:
-			if err := a.update(ctx); err != nil && ctx.Err() == nil {
-				a.Log.Error(err, "Recording the most recently active Rooms", "configMap", ActiveRoomsName, "namespace", a.Namespace)
-			}
+	everyUntilDone(ctx, a.Every, func(ctx context.Context) {
+		if err := a.update(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Error(err, "Recording the most recently active Rooms", "configMap", ActiveRoomsName, "namespace", a.Namespace)
 		}
-	}
+	})
+	return nil
 }
 
 // update writes the record when it changed.

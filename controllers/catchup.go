@@ -75,17 +75,25 @@ func (l *LostEvents) Start(ctx context.Context) error {
 	if l.Flush <= 0 {
 		l.Flush = 2 * time.Second
 	}
-	ticker := time.NewTicker(l.Flush)
+	everyUntilDone(ctx, l.Flush, l.write)
+	return nil
+}
+
+// everyUntilDone calls f every period until ctx ends, then once more with
+// a context of its own (of 5 s): what a runnable gathered last is written
+// as the replica stops.
+func everyUntilDone(ctx context.Context, period time.Duration, f func(context.Context)) {
+	ticker := time.NewTicker(period)
 	defer ticker.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			last, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			l.write(last)
-			return nil
+			f(last)
+			return
 		case <-ticker.C:
-			l.write(ctx)
+			f(ctx)
 		}
 	}
 }

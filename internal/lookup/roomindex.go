@@ -174,6 +174,16 @@ func indexRoom(obj any) ([]string, error) {
 	return []string{ref.Namespace + "/" + ref.RoomID}, nil
 }
 
+// informerFor returns the informer that holds namespace's Rooms, if any
+// does: the namespace is watched.
+func (x *RoomIndex) informerFor(namespace string) (toolscache.SharedIndexInformer, bool) {
+	if inf, ok := x.informers[namespace]; ok {
+		return inf, true
+	}
+	inf, ok := x.informers[metav1.NamespaceAll]
+	return inf, ok
+}
+
 // Start runs the informers until ctx is done.
 func (x *RoomIndex) Start(ctx context.Context) error {
 	start := time.Now()
@@ -213,10 +223,7 @@ func (x *RoomIndex) WaitForSync(ctx context.Context) bool {
 // Rooms implements RoomFinder: from the index once it has synced, from the
 // API server before.
 func (x *RoomIndex) Rooms(ctx context.Context, namespace string, sdkAppID int64, roomID string) ([]*RoomRef, error) {
-	inf, ok := x.informers[namespace]
-	if !ok {
-		inf, ok = x.informers[metav1.NamespaceAll]
-	}
+	inf, ok := x.informerFor(namespace)
 	if !ok {
 		return nil, nil // not a watched namespace: no Room of it is roomsync's
 	}
@@ -245,10 +252,7 @@ func (x *RoomIndex) Rooms(ctx context.Context, namespace string, sdkAppID int64,
 // for that (until ctx is done). It is for a pass over an app's Rooms that
 // should not wait for a cache of whole Rooms: a catch-up plans from it.
 func (x *RoomIndex) AppRooms(ctx context.Context, namespace string, sdkAppID int64) ([]*RoomRef, error) {
-	inf, ok := x.informers[namespace]
-	if !ok {
-		inf, ok = x.informers[metav1.NamespaceAll]
-	}
+	inf, ok := x.informerFor(namespace)
 	if !ok {
 		return nil, nil // not a watched namespace
 	}
@@ -271,10 +275,7 @@ func (x *RoomIndex) AppRooms(ctx context.Context, namespace string, sdkAppID int
 // most recently active first, and whether the index has synced: before
 // that it returns none, as it cannot tell.
 func (x *RoomIndex) MostActive(namespace string, sdkAppID int64, n int) ([]*RoomRef, bool) {
-	inf, ok := x.informers[namespace]
-	if !ok {
-		inf, ok = x.informers[metav1.NamespaceAll]
-	}
+	inf, ok := x.informerFor(namespace)
 	if !ok {
 		return nil, true // not a watched namespace: no Room of it is roomsync's
 	}
