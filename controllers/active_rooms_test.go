@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strconv"
 	"testing"
@@ -11,11 +12,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	chatv1alpha1 "github.com/roomsync/roomsync/api/v1alpha1"
 	"github.com/roomsync/roomsync/controllers"
 	"github.com/roomsync/roomsync/internal/lookup"
+	"github.com/roomsync/roomsync/internal/roomstore"
 	"github.com/roomsync/roomsync/internal/testenv"
 )
 
@@ -172,3 +178,158 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 }
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
+
+// gatedIndex is a Room index that has not synced until open is closed.
+type gatedIndex struct {
+	*lookup.RoomIndex
+	open chan struct{}
+}
+
+func (g gatedIndex) HasSynced() bool {
+	select {
+	case <-g.open:
+		return g.RoomIndex.HasSynced()
+	default:
+		return false
+	}
+}
+
+func (g gatedIndex) WaitForSync(ctx context.Context) bool {
+	select {
+	case <-g.open:
+		return g.RoomIndex.WaitForSync(ctx)
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (g gatedIndex) AppRooms(ctx context.Context, namespace string, sdkAppID int64) ([]*lookup.RoomRef, error) {
+	if !g.WaitForSync(ctx) {
+		return nil, ctx.Err()
+	}
+	return g.RoomIndex.AppRooms(ctx, namespace, sdkAppID)
+}
+
+// TestCatchUpReadsTheRecordedRoomsBeforeTheIndexSynced: just after a start,
+// a catch-up reads the Rooms of the record of active Rooms within the
+// budget without waiting for the Room index, and applies the reads once the
+// index has synced (the write path finds Rooms in it); then it reads the
+// index's other Rooms active lately, and is cleared.
+func TestCatchUpReadsTheRecordedRoomsBeforeTheIndexSynced(t *testing.T) {
+	f, id := newFake(t)
+	rooms := []string{"recorded-a", "recorded-b", "not-recorded"}
+	for _, r := range rooms {
+		f.SetRoom(r, "as-created")
+	}
+	app := resyncApp(t, f, id, fakeKey, nil, rooms...)
+	eventually(t, app, "the first pass reads every Room", func() bool {
+		r := app.Status.Resync
+		return r != nil && r.CompletionTime != nil && r.Checked == int64(len(rooms))
+	})
+
+	// The operator stops; the rooms change meanwhile.
+	stopManager()
+	t.Cleanup(func() {
+		if err := startManager(suiteCtx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	before := readsOf(f, rooms...)
+	for _, r := range rooms {
+		f.SetRoom(r, "renamed while nobody listened")
+	}
+	operatorNS := newNamespace(t)
+	now := time.Now().UnixMilli()
+	record := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: controllers.ActiveRoomsName},
+		Data: map[string]string{app.Namespace + "." + itoa(id): itoa(now) + " recorded-a\n" + itoa(now) + " recorded-b\n"}}
+	if err := env.Client.Create(context.Background(), record); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(app), app); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(app.DeepCopy())
+	app.Status.Resync.CatchUp = &chatv1alpha1.ResyncCatchUp{Since: &metav1.Time{Time: time.Now()}, Reason: chatv1alpha1.NoReplicaServingReason}
+	if err := env.Client.Status().Patch(context.Background(), app, patch); err != nil {
+		t.Fatal(err)
+	}
+
+	// It starts again with the resync alone, and a Room index held back.
+	ctx, cancel := context.WithCancel(suiteCtx)
+	defer cancel()
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:     testenv.Scheme,
+		Metrics:    metricsserver.Options{BindAddress: "0"},
+		NewCache:   controllers.NewCache,
+		Cache:      cache.Options{ByObject: controllers.CacheByObject()},
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lookup.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		t.Fatal(err)
+	}
+	index, err := lookup.NewRoomIndex(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), nil, mgr.GetAPIReader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mgr.Add(index); err != nil {
+		t.Fatal(err)
+	}
+	gated := gatedIndex{RoomIndex: index, open: make(chan struct{})}
+	secrets := lookup.NewSecretReader(mgr)
+	if err := (&controllers.ResyncReconciler{
+		Client:    mgr.GetClient(),
+		Store:     roomstore.New(mgr.GetClient(), lookup.ListFinder{Reader: mgr.GetAPIReader()}, mgr.GetAPIReader()),
+		Secrets:   secrets,
+		APIs:      &controllers.RESTAPIs{Secrets: secrets, HTTP: &http.Client{Timeout: 5 * time.Second}},
+		Index:     gated,
+		APIReader: mgr.GetAPIReader(),
+		Active:    &controllers.ActiveRooms{APIReader: mgr.GetAPIReader(), Namespace: operatorNS},
+		Recorder:  mgr.GetEventRecorder("roomsync-resync"),
+		Context:   ctx,
+	}).SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	defer func() { cancel(); <-done }()
+
+	waitFor(t, "the recorded Rooms read while the index has not synced", func() bool {
+		got := readsOf(f, rooms...)
+		return got["recorded-a"] == before["recorded-a"]+1 && got["recorded-b"] == before["recorded-b"]+1
+	})
+	time.Sleep(500 * time.Millisecond)
+	for _, r := range rooms {
+		room := roomOf(app, r)
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(room), room); err != nil {
+			t.Fatal(err)
+		}
+		if room.Status.RoomName != "as-created" {
+			t.Errorf("Room %s was written before the index synced: %q", r, room.Status.RoomName)
+		}
+	}
+	if got := readsOf(f, "not-recorded")["not-recorded"]; got != before["not-recorded"] {
+		t.Errorf("a Room the record does not have was read before the index synced")
+	}
+
+	close(gated.open)
+	for _, r := range rooms {
+		room := roomOf(app, r)
+		eventually(t, room, "every Room active lately healed once the index synced", func() bool {
+			return room.Status.RoomName == "renamed while nobody listened" && room.Status.Resync != nil && room.Status.Resync.DriftFound
+		})
+	}
+	eventually(t, app, "the catch-up is cleared", func() bool {
+		return app.Status.Resync != nil && app.Status.Resync.CatchUp == nil
+	})
+	if got := readsOf(f, rooms...); got["recorded-a"] != before["recorded-a"]+1 || got["not-recorded"] != before["not-recorded"]+1 {
+		t.Errorf("reads %v after %v: want one more of each Room (the recorded ones not again)", got, before)
+	}
+}

@@ -743,6 +743,14 @@ func (w *resyncWorker) readPass(ctx context.Context, app *chatv1alpha1.ChatApp, 
 				return
 			}
 			defer func() { <-applies }()
+			// Drift is judged against the Room as it is now, not as it was
+			// when it was read, a while ago maybe.
+			now := &chatv1alpha1.Room{}
+			if err := w.r.APIReader.Get(readCtx, key, now); err != nil {
+				done(key, false, false, err) // NotFound: the Room went meanwhile
+				return
+			}
+			read.room = now
 			drift, err := w.apply(readCtx, app, read)
 			done(key, drift, false, err)
 		}
