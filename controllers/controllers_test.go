@@ -57,18 +57,8 @@ func TestMain(m *testing.M) {
 // (controllers.SetupWithManager), until ctx ends or stopManager is called.
 func startManager(ctx context.Context) error {
 	suiteCtx = ctx
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:   testenv.Scheme,
-		Metrics:  metricsserver.Options{BindAddress: "0"},
-		NewCache: controllers.NewCache,
-		Cache:    cache.Options{ByObject: controllers.CacheByObject()},
-		// Restarted managers in one process share controller names.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	})
+	mgr, err := newManager(ctx)
 	if err != nil {
-		return err
-	}
-	if err := lookup.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -97,6 +87,26 @@ func startManager(ctx context.Context) error {
 	}()
 	stopManager = func() { cancel(); <-done }
 	return nil
+}
+
+// newManager returns a manager with the cache and field indexes main.go
+// gives it, and no controller yet.
+func newManager(ctx context.Context) (ctrl.Manager, error) {
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:   testenv.Scheme,
+		Metrics:  metricsserver.Options{BindAddress: "0"},
+		NewCache: controllers.NewCache,
+		Cache:    cache.Options{ByObject: controllers.CacheByObject()},
+		// Restarted managers in one process share controller names.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := lookup.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		return nil, err
+	}
+	return mgr, nil
 }
 
 // newSDKAppID returns an sdkAppID no other test (or earlier run, with
