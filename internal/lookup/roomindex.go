@@ -289,7 +289,7 @@ func (x *RoomIndex) MostActive(namespace string, sdkAppID int64, n int) ([]*Room
 			refs = append(refs, ref)
 		}
 	}
-	SortByActivity(refs)
+	sortByActivity(refs)
 	refs = refs[:min(n, len(refs))]
 	out := make([]*RoomRef, len(refs))
 	for i, ref := range refs {
@@ -299,8 +299,8 @@ func (x *RoomIndex) MostActive(namespace string, sdkAppID int64, n int) ([]*Room
 	return out, true
 }
 
-// SortByActivity sorts refs the most recently active first, then by name.
-func SortByActivity(refs []*RoomRef) {
+// sortByActivity sorts refs the most recently active first, then by name.
+func sortByActivity(refs []*RoomRef) {
 	slices.SortFunc(refs, func(a, b *RoomRef) int {
 		if c := cmp.Compare(b.LastActive, a.LastActive); c != 0 {
 			return c
