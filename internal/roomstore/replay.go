@@ -68,6 +68,11 @@ func (s *Spooler) Start(ctx context.Context) error {
 			backoff = replayBackoff()
 			s.finishEpisode(ctx, false)
 			s.down.Store(false) // nothing left to keep in order: let writes try again
+			// With writes going to the API server again, Puts are rare: the
+			// time to give back the disk an outage's backlog took.
+			if err := s.Spool.Compact(); err != nil {
+				s.Log.Error(err, "Compacting the spool failed; it keeps its size until the next try")
+			}
 			sleep(ctx, replayIdle, s.wake)
 		default:
 			backoff = replayBackoff()

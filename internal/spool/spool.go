@@ -16,10 +16,11 @@
 // records that do not decode, go to a dead-letter bucket rather than block the
 // queue; dead letters are kept for an operator and do not count against MaxBytes.
 //
-// Compaction: a bbolt file never shrinks. When the queue becomes empty and the
-// file has grown past a threshold, the spool copies what is left (the dead
-// letters) into a fresh file, fsyncs it, renames it over the old one and
-// reopens it; operations wait for that rather than fail.
+// Compaction: a bbolt file never shrinks. Compact, once the queue is empty and
+// the file has grown past a threshold, copies what is left (the dead letters)
+// into a fresh file and fsyncs it while operations go on; then, if nothing was
+// written meanwhile, it renames the copy over the old file and reopens it, and
+// operations wait for that rather than fail.
 package spool
 
 import (
@@ -120,15 +121,18 @@ type Spool struct {
 	path string
 	// compactAt is the file size above which an emptied queue triggers compaction.
 	compactAt int64
-	// compactHook, if set by a test, runs while compaction holds the file exclusively.
+	// compactHook, if set by a test, runs between compaction's copy and its
+	// swap, while other operations go on.
 	compactHook func()
+	// compacting is held by the one compaction under way; it guards compacted.
+	compacting sync.Mutex
+	compacted  int64 // file size after the last compaction
 
-	// swap guards db and compacted: operations hold it for reading, and compaction
-	// and Close for writing.
-	swap      sync.RWMutex
-	db        *bolt.DB
-	dbErr     error // why db is nil: ErrClosed, or a failed reopen
-	compacted int64 // file size after the last compaction
+	// swap guards db: operations hold it for reading, and the swap of a
+	// compaction's copy and Close for writing.
+	swap  sync.RWMutex
+	db    *bolt.DB
+	dbErr error // why db is nil: ErrClosed, or a failed reopen
 
 	mu       sync.Mutex // guards the in-memory view of the committed queue below
 	index    map[uint64]meta
@@ -165,9 +169,12 @@ func Open(opts Options) (*Spool, Recovery, error) {
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, rec, fmt.Errorf("creating spool directory: %w", err)
 	}
-	// A compaction that a crash interrupted leaves its copy behind; spool.db is whole.
-	if err := os.Remove(s.path + compactSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, rec, fmt.Errorf("removing an unfinished compaction: %w", err)
+	// A compaction that a crash interrupted leaves its copy, or the file it
+	// replaced, behind; spool.db is whole.
+	for _, left := range []string{s.path + compactSuffix, s.path + replacedSuffix} {
+		if err := os.Remove(left); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, rec, fmt.Errorf("removing what a compaction left: %w", err)
+		}
 	}
 	err := s.load()
 	var corrupt corruptError
@@ -397,18 +404,11 @@ func (s *Spool) Oldest(n int) ([]Entry, error) {
 			s.opts.OnCorrupt(b.seq, b.err)
 		}
 	}
-	if len(buried) > 0 {
-		if err := s.maybeCompact(); err != nil {
-			return out, err
-		}
-	}
 	return out, nil
 }
 
 // Remove takes the entries with these seqs out of the queue, in one
-// transaction. Seqs that are not in the queue are ignored. When the queue is
-// left empty Remove may compact the file; an error from that is returned,
-// but the entries are removed by then.
+// transaction. Seqs that are not in the queue are ignored.
 func (s *Spool) Remove(seqs ...uint64) error {
 	err := s.use(func(db *bolt.DB) error {
 		return db.Update(func(tx *bolt.Tx) error {
@@ -430,7 +430,7 @@ func (s *Spool) Remove(seqs ...uint64) error {
 	if err != nil {
 		return fmt.Errorf("removing %d spooled entries: %w", len(seqs), err)
 	}
-	return s.maybeCompact()
+	return nil
 }
 
 // DeadLetter moves e (found by its Seq) from the queue to the dead letters,
@@ -453,7 +453,7 @@ func (s *Spool) DeadLetter(e Entry, reason string) error {
 	if err != nil {
 		return fmt.Errorf("dead-lettering spooled entry %d: %w", e.Seq, err)
 	}
-	return s.maybeCompact()
+	return nil
 }
 
 // bury moves the queue record seq to the dead letters with reason, in tx, and

@@ -283,8 +283,17 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if _, err := s.Put("a", nil); !errors.Is(err, ErrClosed) {
 		t.Errorf("Put after Close: err = %v, want ErrClosed", err)
 	}
+	// What a compaction that a crash cut short leaves beside the file.
+	for _, left := range []string{compactSuffix, replacedSuffix} {
+		if err := os.WriteFile(s.path+left, []byte("not the spool"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	s, rec := openSpool(t, Options{Dir: dir, Now: c.now})
+	if left, _ := filepath.Glob(s.path + ".*"); len(left) > 0 {
+		t.Errorf("Open left %v", left)
+	}
 	if want := (Recovery{Entries: 2, DeadLetters: 1}); !reflect.DeepEqual(rec, want) {
 		t.Errorf("Recovery = %+v, want %+v", rec, want)
 	}
@@ -555,16 +564,32 @@ func TestCompactionShrinksTheFile(t *testing.T) {
 	last := fill(t, s, 600, strings.Repeat("x", 4000))
 	full := fileSize(t, s)
 
-	// Puts that come while the compaction holds the file must wait, then succeed.
-	var wg sync.WaitGroup
+	// Puts that come while the compaction copies the file do not wait for
+	// it (a copy's fsyncs can take seconds on a busy disk, longer than a
+	// callback may wait), and the copy, which lacks them, is given up.
 	const racers = 16
 	errs := make([]error, racers)
 	hooked := 0
 	s.compactHook = func() {
 		hooked++
+		if hooked > 1 {
+			return
+		}
+		var wg sync.WaitGroup
 		for i := range racers {
 			wg.Go(func() { _, errs[i] = s.Put("racer", []byte("during compaction")) })
 		}
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Puts waited for the compaction's copy")
+		}
+	}
+	// Compact does nothing while the queue holds entries.
+	if err := s.Compact(); err != nil || hooked != 0 {
+		t.Fatalf("Compact with %d entries queued: copied %d times, %v", last, hooked, err)
 	}
 	for {
 		es := mustOldest(t, s, 64)
@@ -574,45 +599,68 @@ func TestCompactionShrinksTheFile(t *testing.T) {
 		if err := s.Remove(seqs(es)...); err != nil {
 			t.Fatalf("Remove: %v", err)
 		}
-		if hooked > 0 {
-			break
-		}
 	}
-	wg.Wait()
+	if err := s.Compact(); err != nil {
+		t.Fatal(err)
+	}
 	if hooked != 1 {
-		t.Fatalf("compacted %d times while draining, want once", hooked)
+		t.Fatalf("copied %d times, want once", hooked)
 	}
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("Put %d during compaction: %v", i, err)
 		}
 	}
-	compacted := fileSize(t, s)
-	t.Logf("file: %d bytes full, %d after compaction", full, compacted)
-	if compacted > full/10 {
-		t.Errorf("file is %d bytes after compaction, was %d", compacted, full)
+	if size := fileSize(t, s); size < full {
+		t.Errorf("file is %d bytes after a compaction written to during its copy, was %d: the copy lacks those writes", size, full)
 	}
-
 	es := mustOldest(t, s, 100)
 	if len(es) != racers {
-		t.Fatalf("%d entries after compaction, want the %d racers", len(es), racers)
+		t.Fatalf("%d entries after the compaction was given up, want the %d racers", len(es), racers)
 	}
 	checkStats(t, s, Stats{Entries: racers, Bytes: racers * size(es[0]), Oldest: es[0].Spooled, DeadLetters: 1})
 	checkPending(t, s, map[string]int{"racer": racers, "room-0": 0})
 	for _, e := range es {
 		if e.Seq <= last {
-			t.Errorf("seq %d after compaction does not follow %d", e.Seq, last)
+			t.Errorf("seq %d does not follow %d", e.Seq, last)
 		}
 	}
+
+	// Once they are gone, the next Compact shrinks the file.
+	if err := s.Remove(seqs(es)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	if hooked != 2 {
+		t.Fatalf("compacted %d times, want twice", hooked)
+	}
+	compacted := fileSize(t, s)
+	t.Logf("file: %d bytes full, %d after compaction", full, compacted)
+	if compacted > full/10 {
+		t.Errorf("file is %d bytes after compaction, was %d", compacted, full)
+	}
+	if left, _ := filepath.Glob(s.path + ".*"); len(left) > 0 {
+		t.Errorf("compaction left %v", left)
+	}
+	after := mustPut(t, s, "room-0", "after compaction")
+	if after.Seq <= es[len(es)-1].Seq {
+		t.Errorf("seq %d after compaction does not follow %d", after.Seq, es[len(es)-1].Seq)
+	}
+	checkStats(t, s, Stats{Entries: 1, Bytes: size(after), Oldest: after.Spooled, DeadLetters: 1})
 	if got, err := s.DeadLetters(); err != nil || len(got) != 1 || got[0].Seq != dead.Seq || got[0].Reason != "room is gone" {
 		t.Errorf("dead letters after compaction = %+v, %v", got, err)
 	}
 
-	// Draining the racers does not copy the now small file again.
-	if err := s.Remove(seqs(es)...); err != nil {
+	// Once it is gone too, the now small file is not copied again.
+	if err := s.Remove(after.Seq); err != nil {
 		t.Fatal(err)
 	}
-	if hooked != 1 {
+	if err := s.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	if hooked != 2 {
 		t.Errorf("a small file was compacted again")
 	}
 }

@@ -92,13 +92,17 @@ func storedWithin(t *testing.T, ns string, all []sent, from time.Time, d time.Du
 	}
 }
 
+// clock is how the tests print the times of callbacks and faults.
+const clock = "15:04:05.000"
+
 // allAnswered200 fails t for each callback not answered 200 within the
 // budget.
 func allAnswered200(t *testing.T, all []sent) {
 	t.Helper()
 	for _, s := range all {
 		if !s.ok() || s.took >= budget {
-			t.Errorf("event %d of %s: answer %d %+v after %s, error %v; want 200 within %s", s.eventTime, s.room, s.status, s.answer, s.took, s.err, budget)
+			t.Errorf("event %d of %s sent at %s: answer %d %+v after %s, error %v; want 200 within %s",
+				s.eventTime, s.room, s.at.Format(clock), s.status, s.answer, s.took, s.err, budget)
 		}
 	}
 }
@@ -137,6 +141,29 @@ func metric(t *testing.T, op *testenv.Operator, prefix string) float64 {
 		}
 	}
 	return -1
+}
+
+// spoolShrinks waits until the spool file at path, emptied by a replay, is
+// compacted below 1 MiB: the disk a backlog took is given back. It waits
+// at most 20 s.
+func spoolShrinks(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() < 1<<20 {
+			t.Logf("spool file %d KiB after the replay", fi.Size()>>10)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("spool file still %d KiB 20 s after the replay", fi.Size()>>10)
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 // replayEvent returns the message of the SpoolReplayed Event on the
@@ -183,7 +210,8 @@ func TestSpoolKeepsCallbacksThroughAnAPIServerOutage(t *testing.T) {
 	nsB, appB := newPlainApp(t)
 	dirB := t.TempDir()
 	argsB := []string{"--metrics-secure=false", "--spool-dir", dirB}
-	a, err := testenv.StartOperator(ctx, binary, kubeconfig, spoolArgs(t)...)
+	dirA := t.TempDir()
+	a, err := testenv.StartOperator(ctx, binary, kubeconfig, "--metrics-secure=false", "--spool-dir", dirA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +246,7 @@ func TestSpoolKeepsCallbacksThroughAnAPIServerOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	back := time.Now()
-	t.Logf("control plane down for %s", back.Sub(down).Round(100*time.Millisecond))
+	t.Logf("control plane down for %s, from %s to %s", back.Sub(down).Round(100*time.Millisecond), down.Format(clock), back.Format(clock))
 	if err := restarted.WaitReady(60 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -246,6 +274,7 @@ func TestSpoolKeepsCallbacksThroughAnAPIServerOutage(t *testing.T) {
 		if msg := replayEvent(t, nsA); msg != "" {
 			t.Logf("Event on the ChatApp: %s", msg)
 		}
+		spoolShrinks(t, filepath.Join(dirA, "spool.db"))
 	})
 	t.Run("killed during the outage, nothing OK'd lost", func(t *testing.T) {
 		ok, unavailable, failed, _ := summary(allB)
