@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -225,14 +228,61 @@ func ScrapeMetrics(url, token string) (int, string, error) {
 	return resp.StatusCode, string(data), err
 }
 
-// FreeAddr returns a local address that was free a moment ago.
+// FreeAddr returns a local address that was free a moment ago, and that
+// this process has not handed out before. Its port is below the kernel's
+// range of ephemeral ports where that range leaves room: a process may bind
+// it long after (one restarted during an API server outage binds once the
+// server is back), and meanwhile any outgoing connection, thousands of
+// callbacks' included, could take a port of that range.
 func FreeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	low := ephemeralLow()
+	for range 100 {
+		port := 0
+		if low > freeBelow+1000 {
+			port = freeBelow + rand.IntN(low-freeBelow)
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue // taken
+		}
+		addr := ln.Addr().String()
+		_ = ln.Close()
+		handedOutMu.Lock()
+		seen := handedOut[addr]
+		handedOut[addr] = true
+		handedOutMu.Unlock()
+		if !seen {
+			return addr, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return "", errors.New("no free local port found in 100 tries")
+}
+
+// freeBelow is the lowest port FreeAddr hands out: well above the ports
+// that services listen on.
+const freeBelow = 20000
+
+var (
+	handedOutMu sync.Mutex
+	handedOut   = map[string]bool{}
+)
+
+// ephemeralLow returns the lowest port the kernel picks for outgoing
+// connections (and for a listen on port 0), or 0 when it cannot be read.
+func ephemeralLow() int {
+	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) != 2 {
+		return 0
+	}
+	low, err := strconv.Atoi(fields[0])
+	if err != nil {
+		return 0
+	}
+	return low
 }
 
 // LogBuffer collects a process's output while others read it.

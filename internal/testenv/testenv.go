@@ -7,6 +7,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -96,14 +98,27 @@ func Start() (*Env, error) {
 			return nil, err
 		}
 	}
+	// Ports of FreeAddr's, rather than envtest's from the ephemeral range:
+	// StartControlPlane binds them again after an outage, during which any
+	// outgoing connection could have taken a port of that range.
+	etcdAddr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	apiAddr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	_, apiPort, _ := net.SplitHostPort(apiAddr)
+	securePort, _ := strconv.Atoi(apiPort)
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                Scheme,
 		ControlPlane: envtest.ControlPlane{
-			Etcd:      &envtest.Etcd{DataDir: filepath.Join(dir, "etcd")},
-			APIServer: &envtest.APIServer{CertDir: filepath.Join(dir, "apiserver")},
+			Etcd:      &envtest.Etcd{DataDir: filepath.Join(dir, "etcd"), URL: &url.URL{Scheme: "http", Host: etcdAddr}},
+			APIServer: &envtest.APIServer{CertDir: filepath.Join(dir, "apiserver"), SecurePort: securePort},
 		},
 	}
 	cfg, err := env.Start()
