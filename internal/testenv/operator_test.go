@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"net"
+	"net/url"
 	"strconv"
 	"testing"
 )
@@ -37,4 +38,17 @@ func TestFreeAddrAvoidsEphemeralPorts(t *testing.T) {
 		_ = ln.Close()
 	}
 	t.Logf("ephemeral ports start at %d", low)
+
+	// The control plane's too: StartControlPlane binds them again.
+	api, err := url.Parse(env.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, hostPort := range map[string]string{"kube-apiserver": api.Host, "etcd": env.ControlPlane.Etcd.URL.Host} {
+		_, p, _ := net.SplitHostPort(hostPort)
+		port, _ := strconv.Atoi(p)
+		if low > freeBelow+1000 && (port < freeBelow || port >= low) {
+			t.Errorf("%s listens on port %d, outside [%d, %d)", name, port, freeBelow, low)
+		}
+	}
 }

@@ -109,8 +109,8 @@ func Start() (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, apiPort, _ := net.SplitHostPort(apiAddr)
-	securePort, _ := strconv.Atoi(apiPort)
+	apiServer := &envtest.APIServer{CertDir: filepath.Join(dir, "apiserver")}
+	apiServer.Address, apiServer.Port, _ = net.SplitHostPort(apiAddr) // its SecureServing
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
@@ -118,7 +118,7 @@ func Start() (*Env, error) {
 		Scheme:                Scheme,
 		ControlPlane: envtest.ControlPlane{
 			Etcd:      &envtest.Etcd{DataDir: filepath.Join(dir, "etcd"), URL: &url.URL{Scheme: "http", Host: etcdAddr}},
-			APIServer: &envtest.APIServer{CertDir: filepath.Join(dir, "apiserver"), SecurePort: securePort},
+			APIServer: apiServer,
 		},
 	}
 	cfg, err := env.Start()
