@@ -259,15 +259,30 @@ func (x *RoomIndex) AppRooms(ctx context.Context, namespace string, sdkAppID int
 	if !toolscache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		return nil, fmt.Errorf("waiting for the Room index to sync: %w", context.Cause(ctx))
 	}
+	return copies(appRooms(inf, namespace, sdkAppID)), nil
+}
+
+// appRooms returns inf's own RoomRefs in namespace that mirror rooms of
+// sdkAppID and are not being deleted.
+func appRooms(inf toolscache.SharedIndexInformer, namespace string, sdkAppID int64) []*RoomRef {
 	var refs []*RoomRef
 	for _, obj := range inf.GetStore().List() {
 		ref := obj.(*RoomRef)
 		if ref.Namespace == namespace && ref.SDKAppID == sdkAppID && ref.DeletionTimestamp.IsZero() {
-			c := *ref // the informer's stays as it is
-			refs = append(refs, &c)
+			refs = append(refs, ref)
 		}
 	}
-	return refs, nil
+	return refs
+}
+
+// copies returns copies of refs, so that the informer's stay as they are.
+func copies(refs []*RoomRef) []*RoomRef {
+	out := make([]*RoomRef, len(refs))
+	for i, ref := range refs {
+		c := *ref
+		out[i] = &c
+	}
+	return out
 }
 
 // MostActive returns the n Rooms in namespace that mirror rooms of
@@ -282,21 +297,9 @@ func (x *RoomIndex) MostActive(namespace string, sdkAppID int64, n int) ([]*Room
 	if !inf.HasSynced() {
 		return nil, false
 	}
-	var refs []*RoomRef
-	for _, obj := range inf.GetStore().List() {
-		ref := obj.(*RoomRef)
-		if ref.Namespace == namespace && ref.SDKAppID == sdkAppID && ref.DeletionTimestamp.IsZero() && ref.LastActive > 0 {
-			refs = append(refs, ref)
-		}
-	}
+	refs := slices.DeleteFunc(appRooms(inf, namespace, sdkAppID), func(ref *RoomRef) bool { return ref.LastActive == 0 })
 	sortByActivity(refs)
-	refs = refs[:min(n, len(refs))]
-	out := make([]*RoomRef, len(refs))
-	for i, ref := range refs {
-		c := *ref // the informer's stays as it is
-		out[i] = &c
-	}
-	return out, true
+	return copies(refs[:min(n, len(refs))]), true
 }
 
 // sortByActivity sorts refs the most recently active first, then by name.
