@@ -947,21 +947,11 @@ func (w *resyncWorker) failed(ctx context.Context, reason string, err error) {
 // resyncRoom reads room's room, applies it and records the read in the
 // Room's status.resync. It reports whether the Room had drifted.
 func (w *resyncWorker) resyncRoom(ctx context.Context, app *chatv1alpha1.ChatApp, room *chatv1alpha1.Room) (bool, error) {
-	drift, _, err := w.resyncDue(ctx, app, client.ObjectKeyFromObject(room), fullPass)
-	return drift, err
-}
-
-// resyncDue is resyncRoom of the Room key for a pass of kind: a sweep
-// leaves a Room that a callback confirmed since the pass was planned, and a
-// catch-up one that is not live (skipped); a sweep waits for its own share
-// of the budget before each request.
-func (w *resyncWorker) resyncDue(ctx context.Context, app *chatv1alpha1.ChatApp, key client.ObjectKey, kind passKind) (drift, skipped bool, err error) {
-	read, skipped, err := w.fetch(ctx, app, key, kind)
-	if err != nil || skipped {
-		return false, skipped, err
+	read, _, err := w.fetch(ctx, app, client.ObjectKeyFromObject(room), fullPass)
+	if err != nil {
+		return false, err
 	}
-	drift, err = w.apply(ctx, app, read)
-	return drift, false, err
+	return w.apply(ctx, app, read)
 }
 
 // fetchedRoom is what the REST API said of a Room's room, to apply.
