@@ -18,6 +18,7 @@ import (
 	"github.com/roomsync/roomsync/controllers"
 	"github.com/roomsync/roomsync/internal/lookup"
 	"github.com/roomsync/roomsync/internal/roomstore"
+	"github.com/roomsync/roomsync/internal/tencent"
 	"github.com/roomsync/roomsync/internal/testenv"
 )
 
@@ -209,18 +210,21 @@ func (g gatedIndex) AppRooms(ctx context.Context, namespace string, sdkAppID int
 // TestCatchUpReadsTheRecordedRoomsBeforeTheIndexSynced: just after a start,
 // a catch-up reads the Rooms of the record of active Rooms within the
 // budget without waiting for the Room index, and applies the reads once the
-// index has synced (the write path finds Rooms in it); then it reads the
-// index's other Rooms active lately, and is cleared.
+// index has synced (the write path finds Rooms in it), but not to a Room
+// destroyed meanwhile; then it reads the index's other Rooms active lately,
+// and is cleared.
 func TestCatchUpReadsTheRecordedRoomsBeforeTheIndexSynced(t *testing.T) {
 	f, id := newFake(t)
 	rooms := []string{"recorded-a", "recorded-b", "not-recorded"}
-	for _, r := range rooms {
+	// destroyed is recorded and read, then destroyed before its read applies.
+	const destroyed = "recorded-destroyed"
+	for _, r := range append(rooms, destroyed) {
 		f.SetRoom(r, "as-created")
 	}
-	app := resyncApp(t, f, id, fakeKey, nil, rooms...)
+	app := resyncApp(t, f, id, fakeKey, nil, append(rooms, destroyed)...)
 	eventually(t, app, "the first pass reads every Room", func() bool {
 		r := app.Status.Resync
-		return r != nil && r.CompletionTime != nil && r.Checked == int64(len(rooms))
+		return r != nil && r.CompletionTime != nil && r.Checked == int64(len(rooms)+1)
 	})
 
 	// The operator stops; the rooms change meanwhile.
@@ -237,7 +241,7 @@ func TestCatchUpReadsTheRecordedRoomsBeforeTheIndexSynced(t *testing.T) {
 	operatorNS := newNamespace(t)
 	now := time.Now().UnixMilli()
 	record := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: controllers.ActiveRoomsName},
-		Data: map[string]string{app.Namespace + "." + itoa(id): itoa(now) + " recorded-a\n" + itoa(now) + " recorded-b\n"}}
+		Data: map[string]string{app.Namespace + "." + itoa(id): itoa(now) + " recorded-a\n" + itoa(now) + " recorded-b\n" + itoa(now) + " " + destroyed + "\n"}}
 	if err := env.Client.Create(context.Background(), record); err != nil {
 		t.Fatal(err)
 	}
@@ -290,8 +294,18 @@ func TestCatchUpReadsTheRecordedRoomsBeforeTheIndexSynced(t *testing.T) {
 
 	waitFor(t, "the recorded Rooms read while the index has not synced", func() bool {
 		got := readsOf(f, rooms...)
-		return got["recorded-a"] == before["recorded-a"]+1 && got["recorded-b"] == before["recorded-b"]+1
+		return got["recorded-a"] == before["recorded-a"]+1 && got["recorded-b"] == before["recorded-b"]+1 &&
+			readsOf(f, destroyed)[destroyed] > 0
 	})
+	apply(t, app, roomstore.Event{RoomID: destroyed, EventTime: time.Now().UnixMilli(), Command: tencent.CommandAfterDestroyRoom,
+		Destroy: &roomstore.DestroyChange{Received: time.Now()}})
+	gone := roomOf(app, destroyed)
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(gone), gone); err != nil {
+		t.Fatal(err)
+	}
+	lastRead := gone.Status.Resync.Time
+	// status.resync.time has seconds: a second on, a new read would show.
+	time.Sleep(time.Until(lastRead.Add(1100 * time.Millisecond)))
 	time.Sleep(500 * time.Millisecond)
 	for _, r := range rooms {
 		room := roomOf(app, r)
@@ -316,6 +330,12 @@ func TestCatchUpReadsTheRecordedRoomsBeforeTheIndexSynced(t *testing.T) {
 	eventually(t, app, "the catch-up is cleared", func() bool {
 		return app.Status.Resync != nil && app.Status.Resync.CatchUp == nil
 	})
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(gone), gone); err != nil {
+		t.Fatal(err)
+	}
+	if r := gone.Status.Resync; !r.Time.Equal(lastRead) || gone.Status.Phase != chatv1alpha1.RoomPhaseDestroyed {
+		t.Errorf("a Room destroyed since its read: phase %s, status.resync %+v; want its read left unapplied (time %s)", gone.Status.Phase, r, lastRead)
+	}
 	if got := readsOf(f, rooms...); got["recorded-a"] != before["recorded-a"]+1 || got["not-recorded"] != before["not-recorded"]+1 {
 		t.Errorf("reads %v after %v: want one more of each Room (the recorded ones not again)", got, before)
 	}

@@ -750,6 +750,10 @@ func (w *resyncWorker) readPass(ctx context.Context, app *chatv1alpha1.ChatApp, 
 				done(key, false, false, err) // NotFound: the Room went meanwhile
 				return
 			}
+			if !catchesUp(now, app) { // only a catch-up holds reads back
+				done(key, false, true, nil)
+				return
+			}
 			read.room = now
 			drift, err := w.apply(readCtx, app, read)
 			done(key, drift, false, err)
@@ -905,6 +909,13 @@ func isLive(room *chatv1alpha1.Room) bool {
 	return room.Status.Phase != chatv1alpha1.RoomPhaseDestroyed && room.DeletionTimestamp.IsZero() && !awaitsCreation(room)
 }
 
+// catchesUp reports whether a catch-up of app reads room: a live Room
+// still of the app. A catch-up is planned from the index, or from the
+// record of active Rooms, which a Room of that name may have left since.
+func catchesUp(room *chatv1alpha1.Room, app *chatv1alpha1.ChatApp) bool {
+	return isLive(room) && room.Spec.SDKAppID == app.Spec.SDKAppID
+}
+
 // caughtUp clears the ChatApp's status.resync.catchUp, unless a newer one
 // was asked for meanwhile.
 func (w *resyncWorker) caughtUp(ctx context.Context, done *chatv1alpha1.ResyncCatchUp) error {
@@ -988,9 +999,7 @@ func (w *resyncWorker) fetch(ctx context.Context, app *chatv1alpha1.ChatApp, key
 	case kind == sweepPass && !stillDue(room, time.Now(), w.cfg.interval, false):
 		resyncsTotal.WithLabelValues("confirmed").Inc()
 		return nil, true, nil
-	case kind == catchUpPass && (!isLive(room) || room.Spec.SDKAppID != app.Spec.SDKAppID):
-		// Planned from the index, or from the record of active Rooms,
-		// which a Room of that name may have left since.
+	case kind == catchUpPass && !catchesUp(room, app):
 		return nil, true, nil
 	}
 	var wait func(context.Context) error
